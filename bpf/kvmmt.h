@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Layouts shared by the BPF programs and user space: map keys and values,
+ * ring-buffer events and BPF-iterator records. Fixed-size fields only, so
+ * both sides (and capture files) agree on every byte.
+ */
+#ifndef KVMMT_H
+#define KVMMT_H
+
+#define KVMMT_COMM_LEN		16
+#define KVMMT_SLOT_UNKNOWN	0xffff
+
+/* How a host encodes memory types in its second-stage (or shadow) PTEs. */
+enum kvmmt_fmt {
+	KVMMT_FMT_UNKNOWN = 0,
+	KVMMT_FMT_EPT,		/* Intel EPT: memtype bits 5:3, IPAT bit 6 */
+	KVMMT_FMT_NPT,		/* AMD NPT: legacy PTE, PWT/PCD/PAT index host PAT */
+	KVMMT_FMT_SHADOW,	/* shadow paging (incl. PVM): legacy PTE */
+	KVMMT_FMT_S2,		/* arm64 stage-2, MemAttr[3:0] without FWB */
+	KVMMT_FMT_S2_FWB,	/* arm64 stage-2 with FEAT_S2FWB */
+	KVMMT_FMT__MAX,
+};
+
+enum kvmmt_ev_type {
+	KVMMT_EV_INSTALL = 1,	/* a leaf SPTE was installed */
+	KVMMT_EV_ZAP,		/* a shadow page / TDP leaf was zapped */
+	KVMMT_EV_NONCOHERENT,	/* noncoherent DMA count changed; value = new count */
+	KVMMT_EV_MEMSLOT,	/* memslot flags changed; spte = new flags */
+	KVMMT_EV__MAX,
+};
+
+/*
+ * One ring-buffer event (capture only). 48 bytes.
+ * attr is the SPTE's memory-type bits packed by kvmmt_spte_attr().
+ */
+struct kvmmt_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u64 gfn;
+	__u64 pfn;
+	__u64 spte;		/* raw SPTE (install), old SPTE (zap), flags (memslot) */
+	__u32 tgid;		/* VMM process */
+	__u32 tid;		/* vCPU (or other) thread */
+	__u16 type;		/* enum kvmmt_ev_type */
+	__u16 slot;		/* memslot id or KVMMT_SLOT_UNKNOWN */
+	__u8 level;		/* 1 = 4K, 2 = 2M, 3 = 1G */
+	__u8 attr;
+	__u16 cpu;
+	__s32 value;		/* noncoherent count, or memslot as_id */
+	__u32 pad;
+};
+
+/* Per-VM installs, keyed by memory-type bits and level. */
+struct kvmmt_inst_key {
+	__u32 tgid;
+	__u16 slot;
+	__u8 attr;
+	__u8 level;
+};
+
+/* Per-VM counters, keyed by tgid (per-CPU hash; user space sums). */
+enum kvmmt_ctr {
+	KVMMT_C_INSTALLS = 0,	/* leaf SPTEs installed */
+	KVMMT_C_ZAPS,		/* pages zapped */
+	KVMMT_C_REQUESTED,	/* faults that requested an SPTE */
+	KVMMT_C_SP_CREATED,	/* shadow pages created */
+	KVMMT_C_SP_REUSED,	/* shadow pages found and reused */
+	KVMMT_C_NC_REGISTER,	/* noncoherent DMA registrations seen */
+	KVMMT_C_NC_UNREGISTER,	/* noncoherent DMA unregistrations seen */
+	KVMMT_C_SLOT_CHANGES,	/* memslot flag changes seen */
+	KVMMT_C_TDP_CHANGES,	/* TDP MMU SPTE changes */
+	KVMMT_C__MAX,
+};
+
+struct kvmmt_vm_ctrs {
+	__u64 c[KVMMT_C__MAX];
+};
+
+/* Global per-CPU counters (array map). */
+enum kvmmt_gstat {
+	KVMMT_G_EVENTS = 0,	/* events written to the ring buffer */
+	KVMMT_G_DROPS,		/* events lost because the ring buffer was full */
+	KVMMT_G__MAX,
+};
+
+/* Records written by the iter/task_file program, one VM then its slots. */
+enum kvmmt_rec_kind {
+	KVMMT_REC_VM = 1,
+	KVMMT_REC_SLOT,
+};
+
+#define KVMMT_VF_NONCOHERENT	(1u << 0)	/* noncoherent_dma valid */
+#define KVMMT_VF_QUIRKS		(1u << 1)	/* disabled_quirks valid */
+
+struct kvmmt_vm_rec {
+	__u32 kind;		/* KVMMT_REC_VM */
+	__u32 tgid;
+	__u64 kvm_id;		/* identity of the struct kvm (opaque) */
+	__s32 noncoherent_dma;
+	__s32 online_vcpus;
+	__u64 disabled_quirks;
+	__u32 nr_slots;		/* slot records that follow */
+	__u32 valid;		/* KVMMT_VF_* */
+	__s32 fd;
+	__u32 pad;
+	char comm[KVMMT_COMM_LEN];
+};
+
+struct kvmmt_slot_rec {
+	__u32 kind;		/* KVMMT_REC_SLOT */
+	__u16 id;
+	__u16 as_id;
+	__u32 flags;		/* KVM_MEM_* */
+	__u32 pad;
+	__u64 kvm_id;
+	__u64 base_gfn;
+	__u64 npages;
+	__u64 userspace_addr;
+};
+
+#endif /* KVMMT_H */

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+#ifndef KVMMT_DATAPATH_H
+#define KVMMT_DATAPATH_H
+
+/*
+ * The BPF data path: loads bpf/kvmmt.bpf.c, probing attach methods from
+ * best to most portable, and exposes what it sees as plain structs.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "kvmmt.h"
+#include "err.h"
+
+enum kvmmt_path {
+	KVMMT_PATH_NONE = 0,
+	KVMMT_PATH_FENTRY,	/* fexit/make_spte + fentry noncoherent hooks */
+	KVMMT_PATH_TP_BTF,	/* tp_btf/kvm_mmu_* */
+	KVMMT_PATH_RAW_TP,	/* raw_tp/kvm_mmu_* */
+	KVMMT_PATH_TP,		/* tp/kvmmmu/kvm_mmu_* (perf tracepoints) */
+	KVMMT_PATH__MAX,
+};
+
+/* One attach method tried at open time, in the order tried. */
+struct kvmmt_probe {
+	enum kvmmt_path path;
+	char method[48];	/* e.g. "fexit/make_spte" */
+	int err;		/* 0 if it loaded and attached, else -errno */
+	char detail[200];	/* the kernel's/libbpf's reason, one line */
+};
+
+struct kvmmt_dp_opts {
+	bool capture;			/* stream events through the ring buffer */
+	unsigned int ringbuf_kib;	/* 0 = default */
+	const pid_t *pids;		/* only these VMMs (NULL = all) */
+	int nr_pids;
+	enum kvmmt_path force;		/* 0 = best available */
+	enum kvmmt_fmt fmt;		/* 0 = detect from the host */
+};
+
+struct kvmmt_dp;
+
+int kvmmt_dp_open(struct kvmmt_dp **out, const struct kvmmt_dp_opts *opts,
+		  struct kvmmt_err *e);
+void kvmmt_dp_close(struct kvmmt_dp *dp);
+
+enum kvmmt_path kvmmt_dp_path(const struct kvmmt_dp *dp);
+enum kvmmt_fmt kvmmt_dp_fmt(const struct kvmmt_dp *dp);
+const char *kvmmt_path_name(enum kvmmt_path p);
+/* Probes tried, in order; returns how many. */
+int kvmmt_dp_probes(const struct kvmmt_dp *dp, const struct kvmmt_probe **out);
+
+/* Counters summed over CPUs. */
+struct kvmmt_install_count {
+	struct kvmmt_inst_key key;
+	__u64 count;
+};
+
+struct kvmmt_vm_count {
+	__u32 tgid;
+	struct kvmmt_vm_ctrs c;
+};
+
+struct kvmmt_counters {
+	struct kvmmt_install_count *inst;
+	size_t nr_inst;
+	struct kvmmt_vm_count *vms;
+	size_t nr_vms;
+	__u64 g[KVMMT_G__MAX];
+};
+
+int kvmmt_dp_read_counters(struct kvmmt_dp *dp, struct kvmmt_counters *c,
+			   struct kvmmt_err *e);
+void kvmmt_counters_free(struct kvmmt_counters *c);
+
+/* VMs found by the iterator. */
+struct kvmmt_vm_info {
+	struct kvmmt_vm_rec vm;
+	struct kvmmt_slot_rec *slots;
+	unsigned int nr_slots;
+};
+
+struct kvmmt_vm_list {
+	struct kvmmt_vm_info *v;
+	size_t n;
+};
+
+int kvmmt_dp_read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
+		      struct kvmmt_err *e);
+void kvmmt_vm_list_free(struct kvmmt_vm_list *l);
+
+/* Capture: deliver ring-buffer events; returns events consumed or -errno. */
+typedef int (*kvmmt_event_fn)(void *ctx, const struct kvmmt_event *ev);
+int kvmmt_dp_poll(struct kvmmt_dp *dp, int timeout_ms, kvmmt_event_fn fn,
+		  void *ctx);
+
+#endif
