@@ -103,9 +103,7 @@ deps:
 	tools/install-deps build
 
 check:
-	tools/install-deps test
-	$(MAKE) SAN=1 all
-	tests/run build-san
+	tools/check
 
 demo:
 	tools/install-deps build
