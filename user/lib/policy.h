@@ -3,13 +3,16 @@
 #define KVMMT_POLICY_H
 
 /*
- * The page-aliasing risk model (README "Risk model"): per VM, from SPTE
+ * The page-aliasing risk model (docs/policy.md): per VM, from SPTE
  * installs with their types, memslot flags, noncoherent DMA and host-side
  * memory types, classify none / latent / aliasing. State is kept as merged
  * gfn ranges, so its size follows the number of distinct ranges, not guest size.
  */
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include <linux/types.h>
 #include "kvmmt.h"
 #include "memtype.h"
 #include "err.h"
@@ -23,5 +26,123 @@ enum kvmmt_risk {
 
 const char *kvmmt_risk_name(enum kvmmt_risk r);
 int kvmmt_risk_parse(const char *name, enum kvmmt_risk *r);
+
+/*
+ * Memslot flag of kvmmt's kernel series (kernel/): the slot is the target of
+ * noncoherent DMA, so KVM honours the guest's memory type inside it.
+ */
+#define KVMMT_MEM_NON_COHERENT_DMA	(1u << 3)
+
+/* Why a VM's guest memory types can take effect (bit mask). */
+#define KVMMT_WHY_INSTALL	(1u << 0)	/* an install without IPAT */
+#define KVMMT_WHY_NONCOHERENT	(1u << 1)	/* noncoherent DMA count > 0 */
+#define KVMMT_WHY_SLOT		(1u << 2)	/* a memslot carries the NC flag */
+
+/*
+ * Host memory types of physical pages (pat_memtype_list) and of the VMM's
+ * device mappings (smaps, by host virtual address). Sorted, non-overlapping.
+ */
+struct kvmmt_host_range {
+	__u64 start, end;	/* [start, end): pfns, or hva pages for maps */
+	enum kvmmt_mt mt;
+};
+
+struct kvmmt_hostmap {
+	struct kvmmt_host_range *r;
+	size_t n, cap;
+};
+
+void kvmmt_hostmap_free(struct kvmmt_hostmap *m);
+/* Add [start, end) with @mt; later additions win over earlier ones. */
+int kvmmt_hostmap_add(struct kvmmt_hostmap *m, __u64 start, __u64 end,
+		      enum kvmmt_mt mt);
+/* Type of @x, or @dflt when no range holds it. */
+enum kvmmt_mt kvmmt_hostmap_lookup(const struct kvmmt_hostmap *m, __u64 x,
+				   enum kvmmt_mt dflt);
+/* Parse /sys/kernel/debug/x86/pat_memtype_list text into pfn ranges. */
+int kvmmt_hostmap_parse_pat(struct kvmmt_hostmap *m, FILE *f,
+			    struct kvmmt_err *e);
+/*
+ * Parse /proc/PID/smaps (or maps plus VmFlags) text: every mapping with the
+ * "io" or "pf" VmFlag becomes an hva page range of type UC- (how device BARs
+ * and PFNMAP regions are mapped by default).
+ */
+int kvmmt_hostmap_parse_smaps(struct kvmmt_hostmap *m, FILE *f,
+			      struct kvmmt_err *e);
+
+/* Two types alias when a page must not be mapped with both. */
+bool kvmmt_mt_conflict(enum kvmmt_mt a, enum kvmmt_mt b);
+
+/* One install, decoded: what the model consumes. */
+struct kvmmt_install {
+	__u64 gfn, pfn;
+	__u16 slot;
+	__u8 level;			/* 1 = 4K, 2 = 2M, 3 = 1G */
+	struct kvmmt_memattr ma;	/* kvmmt_attr_decode() of the SPTE bits */
+};
+
+/* A merged gfn range of a VM, as the model keeps it. */
+struct kvmmt_gfn_range {
+	__u64 start, end;	/* [start, end) in gfns */
+	__u16 slot;
+	enum kvmmt_mt mt;	/* type the SPTEs encode */
+	enum kvmmt_mt host_mt;	/* host's type for the same pages */
+	bool honoured;		/* guest type can take effect */
+	bool conflict;		/* kvmmt_mt_conflict(mt, host_mt) */
+};
+
+struct kvmmt_policy_slot {
+	__u16 id, as_id;
+	__u32 flags;
+	__u64 base_gfn, npages, userspace_addr;
+};
+
+struct kvmmt_policy_vm;
+
+struct kvmmt_policy_vm *kvmmt_policy_vm_new(void);
+void kvmmt_policy_vm_free(struct kvmmt_policy_vm *vm);
+
+/*
+ * Host sides: @pat by pfn (may be NULL), @maps by hva page (may be NULL).
+ * The model only borrows them; the caller keeps them alive and may replace
+ * them between calls (already-recorded ranges keep the type seen at install).
+ */
+void kvmmt_policy_vm_set_host(struct kvmmt_policy_vm *vm,
+			      const struct kvmmt_hostmap *pat,
+			      const struct kvmmt_hostmap *maps);
+
+int kvmmt_policy_install(struct kvmmt_policy_vm *vm,
+			 const struct kvmmt_install *in, struct kvmmt_err *e);
+/* Forget [gfn, gfn + pages(level)). */
+int kvmmt_policy_zap(struct kvmmt_policy_vm *vm, __u64 gfn, int level,
+		     struct kvmmt_err *e);
+void kvmmt_policy_noncoherent(struct kvmmt_policy_vm *vm, int count);
+/* Add or update a memslot (flags and geometry); npages 0 deletes it. */
+int kvmmt_policy_slot(struct kvmmt_policy_vm *vm,
+		      const struct kvmmt_policy_slot *s, struct kvmmt_err *e);
+/* A memslot event: only the flags of @id changed. */
+int kvmmt_policy_slot_flags(struct kvmmt_policy_vm *vm, __u16 id, __u32 flags,
+			    struct kvmmt_err *e);
+
+struct kvmmt_policy_summary {
+	enum kvmmt_risk risk;
+	unsigned int why;		/* KVMMT_WHY_* */
+	int noncoherent;		/* last count seen */
+	size_t nr_ranges;		/* merged ranges kept */
+	size_t nr_conflicts;		/* of which conflicting */
+	__u64 conflict_pages;
+	__u64 installs;			/* installs folded in */
+	__u64 installs_by_mt[KVMMT_MT__MAX];
+	__u64 zaps;
+};
+
+void kvmmt_policy_summary(const struct kvmmt_policy_vm *vm,
+			  struct kvmmt_policy_summary *s);
+size_t kvmmt_policy_nr_ranges(const struct kvmmt_policy_vm *vm);
+const struct kvmmt_gfn_range *kvmmt_policy_range(const struct kvmmt_policy_vm *vm,
+						 size_t i);
+/* Apply one data-path event (install attrs decoded with @fmt/@host_pat). */
+int kvmmt_policy_event(struct kvmmt_policy_vm *vm, const struct kvmmt_event *ev,
+		       enum kvmmt_fmt fmt, __u64 host_pat, struct kvmmt_err *e);
 
 #endif

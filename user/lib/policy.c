@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * The page-aliasing risk model. Rules and their reasoning: docs/policy.md.
+ *
+ * Per VM the model keeps a sorted array of non-overlapping gfn ranges; an
+ * install replaces what it covers and merges with equal neighbours, a zap
+ * cuts its span out. Memory follows the number of distinct ranges.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "policy.h"
+
+static const char *const risk_names[KVMMT_RISK__MAX] = {
+	[KVMMT_RISK_NONE] = "none",
+	[KVMMT_RISK_LATENT] = "latent",
+	[KVMMT_RISK_ALIASING] = "aliasing",
+};
+
+const char *kvmmt_risk_name(enum kvmmt_risk r)
+{
+	return (unsigned int)r < KVMMT_RISK__MAX ? risk_names[r] : "?";
+}
+
+int kvmmt_risk_parse(const char *name, enum kvmmt_risk *r)
+{
+	for (int i = 0; i < KVMMT_RISK__MAX; i++) {
+		if (!strcasecmp(name, risk_names[i])) {
+			*r = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* ---- host side ---------------------------------------------------------- */
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, ncap * size);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+void kvmmt_hostmap_free(struct kvmmt_hostmap *m)
+{
+	free(m->r);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Index of the first range whose end is above @x. */
+static size_t host_first_above(const struct kvmmt_hostmap *m, __u64 x)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->r[mid].end <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int kvmmt_hostmap_add(struct kvmmt_hostmap *m, __u64 start, __u64 end,
+		      enum kvmmt_mt mt)
+{
+	size_t i, j;
+
+	if (start >= end)
+		return -EINVAL;
+	/* At most one extra range from a split plus the new one. */
+	if (grow((void **)&m->r, &m->cap, m->n + 2, sizeof(*m->r)))
+		return -ENOMEM;
+	i = host_first_above(m, start);
+	if (i < m->n && m->r[i].start < start && m->r[i].end > end) {
+		/* The new range sits inside one: split it in three. */
+		memmove(&m->r[i + 2], &m->r[i], (m->n - i) * sizeof(*m->r));
+		m->n += 2;
+		m->r[i].end = start;
+		m->r[i + 2].start = end;
+		m->r[i + 1] = (struct kvmmt_host_range){ start, end, mt };
+		return 0;
+	}
+	if (i < m->n && m->r[i].start < start) {
+		m->r[i].end = start;
+		i++;
+	}
+	for (j = i; j < m->n && m->r[j].end <= end; j++)
+		;
+	if (j < m->n && m->r[j].start < end)
+		m->r[j].start = end;
+	/* Ranges [i, j) are covered: replace them by the new one. */
+	if (j == i) {
+		memmove(&m->r[i + 1], &m->r[i], (m->n - i) * sizeof(*m->r));
+		m->n++;
+	} else if (j > i + 1) {
+		memmove(&m->r[i + 1], &m->r[j], (m->n - j) * sizeof(*m->r));
+		m->n -= j - i - 1;
+	}
+	m->r[i] = (struct kvmmt_host_range){ start, end, mt };
+	return 0;
+}
+
+enum kvmmt_mt kvmmt_hostmap_lookup(const struct kvmmt_hostmap *m, __u64 x,
+				   enum kvmmt_mt dflt)
+{
+	size_t i;
+
+	if (!m || !m->n)
+		return dflt;
+	i = host_first_above(m, x);
+	if (i < m->n && m->r[i].start <= x)
+		return m->r[i].mt;
+	return dflt;
+}
+
+/* The names arch/x86/mm/pat uses in pat_memtype_list. */
+static const struct {
+	const char *name;
+	enum kvmmt_mt mt;
+} pat_names[] = {
+	{ "write-back", KVMMT_MT_WB },
+	{ "write-combining", KVMMT_MT_WC },
+	{ "write-through", KVMMT_MT_WT },
+	{ "write-protect", KVMMT_MT_WP },
+	{ "uncached-minus", KVMMT_MT_UC_MINUS },
+	{ "uncached", KVMMT_MT_UC },
+};
+
+int kvmmt_hostmap_parse_pat(struct kvmmt_hostmap *m, FILE *f,
+			    struct kvmmt_err *e)
+{
+	char line[256], type[64];
+	unsigned long long s, en;
+	int lineno = 0;
+
+	while (fgets(line, sizeof(line), f)) {
+		size_t k;
+
+		lineno++;
+		if (strncmp(line, "PAT:", 4))
+			continue;	/* the header line */
+		if (sscanf(line, "PAT: [mem 0x%llx-0x%llx] %63s", &s, &en, type) != 3 ||
+		    en <= s)
+			return kvmmt_errf(e, -EINVAL,
+					  "pat_memtype_list line %d is not \"PAT: [mem 0xSTART-0xEND] TYPE\"",
+					  lineno);
+		for (k = 0; k < sizeof(pat_names) / sizeof(pat_names[0]); k++)
+			if (!strcmp(type, pat_names[k].name))
+				break;
+		if (k == sizeof(pat_names) / sizeof(pat_names[0]))
+			return kvmmt_errf(e, -EINVAL,
+					  "pat_memtype_list line %d: unknown memory type \"%s\"",
+					  lineno, type);
+		/* Ranges are byte addresses; cover every page they touch. */
+		if (kvmmt_hostmap_add(m, s >> 12, (en + 4095) >> 12, pat_names[k].mt))
+			return kvmmt_errf(e, -ENOMEM, "out of memory reading pat_memtype_list");
+	}
+	return 0;
+}
+
+static bool vmflags_device(const char *flags)
+{
+	char buf[256], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", flags);
+	for (tok = strtok_r(buf, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save))
+		if (!strcmp(tok, "io") || !strcmp(tok, "pf"))
+			return true;
+	return false;
+}
+
+int kvmmt_hostmap_parse_smaps(struct kvmmt_hostmap *m, FILE *f,
+			      struct kvmmt_err *e)
+{
+	unsigned long long s = 0, en = 0;
+	bool have = false;
+	char line[512];
+	int lineno = 0;
+
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b;
+		char c;
+
+		lineno++;
+		if (sscanf(line, "%llx-%llx %c", &a, &b, &c) == 3 && strchr("r-", c)) {
+			s = a;
+			en = b;
+			have = true;
+			continue;
+		}
+		if (strncmp(line, "VmFlags:", 8))
+			continue;
+		if (!have)
+			return kvmmt_errf(e, -EINVAL,
+					  "smaps line %d: VmFlags before any mapping", lineno);
+		if (vmflags_device(line + 8) &&
+		    kvmmt_hostmap_add(m, s >> 12, en >> 12, KVMMT_MT_UC_MINUS))
+			return kvmmt_errf(e, -ENOMEM, "out of memory reading smaps");
+	}
+	return 0;
+}
+
+/*
+ * Cacheable (WB, WT, WP) against uncacheable (UC, UC-, WC) is the alias the
+ * SDM warns about; WC against UC is one too (WC buffers vs strict order).
+ * UC and UC- only differ when an MTRR says WC, so they are treated as equal.
+ */
+bool kvmmt_mt_conflict(enum kvmmt_mt a, enum kvmmt_mt b)
+{
+	if (a == KVMMT_MT_UC_MINUS)
+		a = KVMMT_MT_UC;
+	if (b == KVMMT_MT_UC_MINUS)
+		b = KVMMT_MT_UC;
+	return a != b;
+}
+
+/* ---- per-VM state ------------------------------------------------------- */
+
+struct kvmmt_policy_vm {
+	struct kvmmt_gfn_range *r;
+	size_t n, cap;
+	struct kvmmt_policy_slot *slots;
+	size_t nr_slots, slots_cap;
+	const struct kvmmt_hostmap *pat, *maps;
+	int noncoherent;
+	__u64 installs, zaps;
+	__u64 installs_by_mt[KVMMT_MT__MAX];
+};
+
+struct kvmmt_policy_vm *kvmmt_policy_vm_new(void)
+{
+	return calloc(1, sizeof(struct kvmmt_policy_vm));
+}
+
+void kvmmt_policy_vm_free(struct kvmmt_policy_vm *vm)
+{
+	if (!vm)
+		return;
+	free(vm->r);
+	free(vm->slots);
+	free(vm);
+}
+
+void kvmmt_policy_vm_set_host(struct kvmmt_policy_vm *vm,
+			      const struct kvmmt_hostmap *pat,
+			      const struct kvmmt_hostmap *maps)
+{
+	vm->pat = pat;
+	vm->maps = maps;
+}
+
+static size_t first_above(const struct kvmmt_policy_vm *vm, __u64 gfn)
+{
+	size_t lo = 0, hi = vm->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (vm->r[mid].end <= gfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Cut [s, e) out of the range set; returns where a range at @s belongs. */
+static int cut(struct kvmmt_policy_vm *vm, __u64 s, __u64 e, size_t *at)
+{
+	size_t i = first_above(vm, s), j;
+
+	if (i < vm->n && vm->r[i].start < s && vm->r[i].end > e) {
+		if (grow((void **)&vm->r, &vm->cap, vm->n + 1, sizeof(*vm->r)))
+			return -ENOMEM;
+		memmove(&vm->r[i + 1], &vm->r[i], (vm->n - i) * sizeof(*vm->r));
+		vm->n++;
+		vm->r[i].end = s;
+		vm->r[i + 1].start = e;
+		*at = i + 1;
+		return 0;
+	}
+	if (i < vm->n && vm->r[i].start < s) {
+		vm->r[i].end = s;
+		i++;
+	}
+	for (j = i; j < vm->n && vm->r[j].end <= e; j++)
+		;
+	if (j < vm->n && vm->r[j].start < e)
+		vm->r[j].start = e;
+	if (j > i) {
+		memmove(&vm->r[i], &vm->r[j], (vm->n - j) * sizeof(*vm->r));
+		vm->n -= j - i;
+	}
+	*at = i;
+	return 0;
+}
+
+static bool same_kind(const struct kvmmt_gfn_range *a,
+		      const struct kvmmt_gfn_range *b)
+{
+	return a->slot == b->slot && a->mt == b->mt && a->host_mt == b->host_mt &&
+	       a->honoured == b->honoured;
+}
+
+static int put(struct kvmmt_policy_vm *vm, const struct kvmmt_gfn_range *nr)
+{
+	size_t at;
+	int err;
+
+	err = cut(vm, nr->start, nr->end, &at);
+	if (err)
+		return err;
+	if (at > 0 && vm->r[at - 1].end == nr->start && same_kind(&vm->r[at - 1], nr)) {
+		vm->r[at - 1].end = nr->end;
+		if (at < vm->n && vm->r[at].start == nr->end && same_kind(&vm->r[at], nr)) {
+			vm->r[at - 1].end = vm->r[at].end;
+			memmove(&vm->r[at], &vm->r[at + 1], (vm->n - at - 1) * sizeof(*vm->r));
+			vm->n--;
+		}
+		return 0;
+	}
+	if (at < vm->n && vm->r[at].start == nr->end && same_kind(&vm->r[at], nr)) {
+		vm->r[at].start = nr->start;
+		return 0;
+	}
+	if (grow((void **)&vm->r, &vm->cap, vm->n + 1, sizeof(*vm->r)))
+		return -ENOMEM;
+	memmove(&vm->r[at + 1], &vm->r[at], (vm->n - at) * sizeof(*vm->r));
+	vm->r[at] = *nr;
+	vm->n++;
+	return 0;
+}
+
+static int level_pages(int level, __u64 *pages)
+{
+	if (level == 0)
+		level = 1;
+	if (level < 1 || level > 5)
+		return -EINVAL;
+	*pages = 1ULL << (9 * (level - 1));
+	return 0;
+}
+
+static const struct kvmmt_policy_slot *find_slot(const struct kvmmt_policy_vm *vm,
+						 __u16 id)
+{
+	for (size_t i = 0; i < vm->nr_slots; i++)
+		if (vm->slots[i].id == id)
+			return &vm->slots[i];
+	return NULL;
+}
+
+/* The host's type for a guest page: PAT reservation by pfn, then device map. */
+static enum kvmmt_mt host_type(const struct kvmmt_policy_vm *vm,
+			       const struct kvmmt_install *in, __u64 pages)
+{
+	const struct kvmmt_policy_slot *s;
+	enum kvmmt_mt mt;
+	size_t i;
+
+	mt = kvmmt_hostmap_lookup(vm->pat, in->pfn, KVMMT_MT__MAX);
+	if (mt != KVMMT_MT__MAX)
+		return mt;
+	/* A large page: any reservation inside it decides. */
+	if (vm->pat && pages > 1) {
+		i = host_first_above(vm->pat, in->pfn);
+		if (i < vm->pat->n && vm->pat->r[i].start < in->pfn + pages)
+			return vm->pat->r[i].mt;
+	}
+	s = find_slot(vm, in->slot);
+	if (s && s->userspace_addr && vm->maps && in->gfn >= s->base_gfn &&
+	    in->gfn < s->base_gfn + s->npages)
+		return kvmmt_hostmap_lookup(vm->maps,
+					    (s->userspace_addr >> 12) + in->gfn - s->base_gfn,
+					    KVMMT_MT_WB);
+	return KVMMT_MT_WB;
+}
+
+int kvmmt_policy_install(struct kvmmt_policy_vm *vm,
+			 const struct kvmmt_install *in, struct kvmmt_err *e)
+{
+	struct kvmmt_gfn_range nr;
+	__u64 pages;
+
+	if (level_pages(in->level, &pages))
+		return kvmmt_errf(e, -EINVAL, "install at gfn 0x%llx has invalid level %u",
+				  (unsigned long long)in->gfn, in->level);
+	if ((unsigned int)in->ma.mt >= KVMMT_MT__MAX)
+		return kvmmt_errf(e, -EINVAL, "install at gfn 0x%llx has invalid memory type %d",
+				  (unsigned long long)in->gfn, in->ma.mt);
+	nr.start = in->gfn & ~(pages - 1);
+	nr.end = nr.start + pages;
+	nr.slot = in->slot;
+	nr.mt = in->ma.mt;
+	nr.host_mt = host_type(vm, in, pages);
+	nr.honoured = in->ma.guest_honoured;
+	nr.conflict = kvmmt_mt_conflict(nr.mt, nr.host_mt);
+	if (put(vm, &nr))
+		return kvmmt_errf(e, -ENOMEM, "out of memory recording an install");
+	vm->installs++;
+	vm->installs_by_mt[nr.mt]++;
+	return 0;
+}
+
+int kvmmt_policy_zap(struct kvmmt_policy_vm *vm, __u64 gfn, int level,
+		     struct kvmmt_err *e)
+{
+	__u64 pages;
+	size_t at;
+
+	if (level_pages(level, &pages))
+		return kvmmt_errf(e, -EINVAL, "zap at gfn 0x%llx has invalid level %d",
+				  (unsigned long long)gfn, level);
+	gfn &= ~(pages - 1);
+	if (cut(vm, gfn, gfn + pages, &at))
+		return kvmmt_errf(e, -ENOMEM, "out of memory recording a zap");
+	vm->zaps++;
+	return 0;
+}
+
+void kvmmt_policy_noncoherent(struct kvmmt_policy_vm *vm, int count)
+{
+	vm->noncoherent = count;
+}
+
+int kvmmt_policy_slot(struct kvmmt_policy_vm *vm,
+		      const struct kvmmt_policy_slot *s, struct kvmmt_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < vm->nr_slots; i++)
+		if (vm->slots[i].id == s->id)
+			break;
+	if (!s->npages) {
+		if (i < vm->nr_slots)
+			vm->slots[i] = vm->slots[--vm->nr_slots];
+		return 0;
+	}
+	if (i == vm->nr_slots) {
+		if (grow((void **)&vm->slots, &vm->slots_cap, i + 1, sizeof(*s)))
+			return kvmmt_errf(e, -ENOMEM, "out of memory recording a memslot");
+		vm->nr_slots++;
+	}
+	vm->slots[i] = *s;
+	return 0;
+}
+
+int kvmmt_policy_slot_flags(struct kvmmt_policy_vm *vm, __u16 id, __u32 flags,
+			    struct kvmmt_err *e)
+{
+	struct kvmmt_policy_slot s = { .id = id, .flags = flags, .npages = ~0ULL };
+	const struct kvmmt_policy_slot *old = find_slot(vm, id);
+
+	/* A flag change for a slot the iterator has not shown yet: keep the flags. */
+	if (old) {
+		s = *old;
+		s.flags = flags;
+	}
+	return kvmmt_policy_slot(vm, &s, e);
+}
+
+void kvmmt_policy_summary(const struct kvmmt_policy_vm *vm,
+			  struct kvmmt_policy_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->noncoherent = vm->noncoherent;
+	s->nr_ranges = vm->n;
+	s->installs = vm->installs;
+	s->zaps = vm->zaps;
+	memcpy(s->installs_by_mt, vm->installs_by_mt, sizeof(s->installs_by_mt));
+	for (size_t i = 0; i < vm->n; i++) {
+		if (vm->r[i].honoured)
+			s->why |= KVMMT_WHY_INSTALL;
+		if (vm->r[i].conflict) {
+			s->nr_conflicts++;
+			s->conflict_pages += vm->r[i].end - vm->r[i].start;
+		}
+	}
+	if (vm->noncoherent > 0)
+		s->why |= KVMMT_WHY_NONCOHERENT;
+	for (size_t i = 0; i < vm->nr_slots; i++)
+		if (vm->slots[i].flags & KVMMT_MEM_NON_COHERENT_DMA)
+			s->why |= KVMMT_WHY_SLOT;
+	if (s->nr_conflicts)
+		s->risk = KVMMT_RISK_ALIASING;
+	else if (s->why)
+		s->risk = KVMMT_RISK_LATENT;
+	else
+		s->risk = KVMMT_RISK_NONE;
+}
+
+size_t kvmmt_policy_nr_ranges(const struct kvmmt_policy_vm *vm)
+{
+	return vm->n;
+}
+
+const struct kvmmt_gfn_range *kvmmt_policy_range(const struct kvmmt_policy_vm *vm,
+						 size_t i)
+{
+	return i < vm->n ? &vm->r[i] : NULL;
+}
+
+int kvmmt_policy_event(struct kvmmt_policy_vm *vm, const struct kvmmt_event *ev,
+		       enum kvmmt_fmt fmt, __u64 host_pat, struct kvmmt_err *e)
+{
+	struct kvmmt_install in;
+	int err;
+
+	switch (ev->type) {
+	case KVMMT_EV_INSTALL:
+		memset(&in, 0, sizeof(in));
+		in.gfn = ev->gfn;
+		in.pfn = ev->pfn;
+		in.slot = ev->slot;
+		in.level = ev->level;
+		err = kvmmt_attr_decode(fmt, ev->attr, host_pat, &in.ma);
+		if (err)
+			return kvmmt_errf(e, err, "cannot decode memory-type bits 0x%x for %s",
+					  ev->attr, kvmmt_fmt_name(fmt));
+		return kvmmt_policy_install(vm, &in, e);
+	case KVMMT_EV_ZAP:
+		return kvmmt_policy_zap(vm, ev->gfn, ev->level, e);
+	case KVMMT_EV_NONCOHERENT:
+		kvmmt_policy_noncoherent(vm, ev->value);
+		return 0;
+	case KVMMT_EV_MEMSLOT:
+		return kvmmt_policy_slot_flags(vm, ev->slot, (__u32)ev->spte, e);
+	default:
+		return kvmmt_errf(e, -EINVAL, "unknown event type %u", ev->type);
+	}
+}
