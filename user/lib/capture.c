@@ -1,0 +1,892 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * Capture file writer and reader. The layout is specified in
+ * docs/capture-format.md; this file and that document change together.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "capture.h"
+
+#define FILE_HDR_LEN	16
+#define CHUNK_HDR_LEN	20
+#define EVENTS_FLUSH	(64u << 10)	/* raw event bytes per chunk */
+#define EVENT_MAX_LEN	64		/* worst-case encoded event */
+
+/* Event header byte: type in bits 0-2, then "field follows" flags. */
+#define EH_TYPE		0x07
+#define EH_TGID		0x08
+#define EH_TID		0x10
+#define EH_CPU		0x20
+#define EH_SLOT		0x40
+#define EH_ATTR		0x80
+
+static const char *const stop_names[KVMMT_CAP_STOP__MAX] = {
+	[KVMMT_CAP_STOP_DURATION] = "duration",
+	[KVMMT_CAP_STOP_SIGNAL] = "signal",
+	[KVMMT_CAP_STOP_SIZE] = "size",
+	[KVMMT_CAP_STOP_ERROR] = "error",
+};
+
+const char *kvmmt_cap_stop_name(__u32 reason)
+{
+	if (reason < KVMMT_CAP_STOP__MAX && stop_names[reason])
+		return stop_names[reason];
+	return "unknown";
+}
+
+/* ---- byte buffers ---- */
+
+struct buf {
+	unsigned char *p;
+	size_t len, cap;
+	int err;		/* sticky -ENOMEM */
+};
+
+static int buf_reserve(struct buf *b, size_t n)
+{
+	size_t cap;
+	unsigned char *p;
+
+	if (b->err)
+		return b->err;
+	if (b->len + n <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + n)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p)
+		return b->err = -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static void put_bytes(struct buf *b, const void *p, size_t n)
+{
+	if (buf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void put_u8(struct buf *b, __u8 v)
+{
+	put_bytes(b, &v, 1);
+}
+
+static void put_uv(struct buf *b, __u64 v)
+{
+	unsigned char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			tmp[n] |= 0x80;
+		n++;
+	} while (v);
+	put_bytes(b, tmp, n);
+}
+
+static __u64 zz(__s64 v)
+{
+	return ((__u64)v << 1) ^ (__u64)(v >> 63);
+}
+
+static __s64 unzz(__u64 v)
+{
+	return (__s64)(v >> 1) ^ -(__s64)(v & 1);
+}
+
+static void put_sv(struct buf *b, __s64 v)
+{
+	put_uv(b, zz(v));
+}
+
+static void put_str(struct buf *b, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	put_uv(b, n);
+	put_bytes(b, s, n);
+}
+
+static void put_le32(unsigned char *p, __u32 v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+static __u32 get_le32(const unsigned char *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (__u32)p[3] << 24;
+}
+
+/* ---- writer ---- */
+
+struct kvmmt_capw {
+	int fd;
+	char *path;
+	char *partial;
+	struct buf ev;		/* encoded events of the open chunk */
+	struct buf out;		/* scratch: one compressed chunk */
+	__u64 nr_in_chunk;
+	__u64 drops;
+	struct kvmmt_capw_stats st;
+	/* delta state of the open events chunk */
+	struct kvmmt_event prev;
+	__u8 prev_mtb;
+	__u64 prev_resid;
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t r = write(fd, c, n);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c += r;
+		n -= r;
+	}
+	return 0;
+}
+
+static int write_chunk(struct kvmmt_capw *w, int type, const struct buf *raw,
+		       struct kvmmt_err *e)
+{
+	uLongf clen;
+	unsigned char *h;
+	int err;
+
+	if (raw->err)
+		return kvmmt_errf(e, raw->err, "out of memory encoding a capture chunk");
+	if (raw->len > KVMMT_CAP_MAX_CHUNK)
+		return kvmmt_errf(e, -E2BIG, "capture chunk of %zu bytes exceeds the %u byte limit",
+				  raw->len, KVMMT_CAP_MAX_CHUNK);
+	clen = compressBound(raw->len);
+	w->out.len = 0;
+	if (buf_reserve(&w->out, CHUNK_HDR_LEN + clen))
+		return kvmmt_errf(e, -ENOMEM, "out of memory compressing a capture chunk");
+	if (compress2(w->out.p + CHUNK_HDR_LEN, &clen, raw->p ? raw->p : (const Bytef *)"",
+		      raw->len, 6) != Z_OK)
+		return kvmmt_errf(e, -EIO, "zlib failed to compress a capture chunk");
+	h = w->out.p;
+	h[0] = 'K';
+	h[1] = 'C';
+	h[2] = type;
+	h[3] = 0;
+	put_le32(h + 4, raw->len);
+	put_le32(h + 8, clen);
+	put_le32(h + 12, crc32(0, w->out.p + CHUNK_HDR_LEN, clen));
+	put_le32(h + 16, crc32(0, h, 16));
+	err = write_all(w->fd, h, CHUNK_HDR_LEN + clen);
+	if (err)
+		return kvmmt_errf(e, err, "cannot write %s: %s", w->partial, strerror(-err));
+	w->st.bytes += CHUNK_HDR_LEN + clen;
+	w->st.chunks++;
+	return 0;
+}
+
+static void encode_host(struct buf *b, const struct kvmmt_cap_host *h)
+{
+	unsigned int i;
+
+	put_uv(b, h->fmt);
+	put_uv(b, h->host_pat);
+	put_uv(b, h->start_ns);
+	put_uv(b, h->start_realtime_ns);
+	put_uv(b, h->nr_kv);
+	for (i = 0; i < h->nr_kv; i++) {
+		put_str(b, h->kv[i].key, KVMMT_CAP_MAX_KEY);
+		put_str(b, h->kv[i].val ? h->kv[i].val : "", KVMMT_CAP_MAX_VAL);
+	}
+}
+
+int kvmmt_capw_open(struct kvmmt_capw **out, const char *path,
+		    const struct kvmmt_cap_host *host, struct kvmmt_err *e)
+{
+	unsigned char fh[FILE_HDR_LEN] = KVMMT_CAP_MAGIC;
+	struct kvmmt_capw *w;
+	struct buf raw = {};
+	int err;
+
+	if (host->nr_kv > KVMMT_CAP_MAX_KV)
+		return kvmmt_errf(e, -E2BIG, "too many host facts (%u, at most %u)",
+				  host->nr_kv, KVMMT_CAP_MAX_KV);
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return kvmmt_errf(e, -ENOMEM, "out of memory");
+	w->fd = -1;
+	w->path = strdup(path);
+	if (w->path && asprintf(&w->partial, "%s%s", path, KVMMT_CAP_PARTIAL_SUFFIX) < 0)
+		w->partial = NULL;
+	if (!w->path || !w->partial) {
+		err = kvmmt_errf(e, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	w->fd = open(w->partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (w->fd < 0) {
+		err = kvmmt_errf(e, -errno, "cannot create %s: %s", w->partial,
+				 strerror(errno));
+		goto fail;
+	}
+	fh[8] = KVMMT_CAP_VERSION & 0xff;
+	fh[9] = KVMMT_CAP_VERSION >> 8;
+	fh[10] = FILE_HDR_LEN;
+	err = write_all(w->fd, fh, sizeof(fh));
+	if (err) {
+		kvmmt_errf(e, err, "cannot write %s: %s", w->partial, strerror(-err));
+		goto fail_unlink;
+	}
+	w->st.bytes = sizeof(fh);
+	encode_host(&raw, host);
+	err = write_chunk(w, KVMMT_CAP_CH_HOST, &raw, e);
+	free(raw.p);
+	if (err)
+		goto fail_unlink;
+	*out = w;
+	return 0;
+
+fail_unlink:
+	unlink(w->partial);
+fail:
+	kvmmt_capw_free(w);
+	return err;
+}
+
+int kvmmt_capw_snapshot(struct kvmmt_capw *w, const struct kvmmt_cap_snapshot *s,
+			struct kvmmt_err *e)
+{
+	struct buf b = {};
+	unsigned int i, j;
+	int err;
+
+	if (s->nr_vms > KVMMT_CAP_MAX_VMS)
+		return kvmmt_errf(e, -E2BIG, "snapshot has %u VMs, at most %u are recorded",
+				  s->nr_vms, KVMMT_CAP_MAX_VMS);
+	put_uv(&b, s->phase);
+	put_uv(&b, s->ts_ns);
+	put_uv(&b, s->nr_vms);
+	for (i = 0; i < s->nr_vms; i++) {
+		const struct kvmmt_cap_vm *v = &s->vms[i];
+		unsigned int n = v->nr_slots;
+
+		if (n > KVMMT_CAP_MAX_SLOTS)
+			n = KVMMT_CAP_MAX_SLOTS;
+		put_uv(&b, v->vm.tgid);
+		put_uv(&b, v->vm.kvm_id);
+		put_sv(&b, v->vm.noncoherent_dma);
+		put_sv(&b, v->vm.online_vcpus);
+		put_uv(&b, v->vm.disabled_quirks);
+		put_uv(&b, v->vm.valid);
+		put_sv(&b, v->vm.fd);
+		put_str(&b, v->vm.comm, KVMMT_COMM_LEN);
+		put_uv(&b, n);
+		for (j = 0; j < n; j++) {
+			const struct kvmmt_slot_rec *sl = &v->slots[j];
+
+			put_uv(&b, sl->id);
+			put_uv(&b, sl->as_id);
+			put_uv(&b, sl->flags);
+			put_uv(&b, sl->base_gfn);
+			put_uv(&b, sl->npages);
+			put_uv(&b, sl->userspace_addr);
+		}
+	}
+	err = write_chunk(w, KVMMT_CAP_CH_SNAPSHOT, &b, e);
+	free(b.p);
+	return err;
+}
+
+static void events_reset(struct kvmmt_capw *w)
+{
+	w->ev.len = 0;
+	w->nr_in_chunk = 0;
+	memset(&w->prev, 0, sizeof(w->prev));
+	w->prev_mtb = 0;
+	w->prev_resid = 0;
+}
+
+static void encode_event(struct kvmmt_capw *w, const struct kvmmt_cap_event *ce)
+{
+	const struct kvmmt_event *ev = &ce->ev, *p = &w->prev;
+	__u8 mtb = (ce->mt & 0x7f) | (ce->ipat ? 0x80 : 0);
+	__u64 resid = ev->spte ^ (ev->pfn << 12);
+	__u8 h = ev->type & EH_TYPE;
+
+	if (ev->tgid != p->tgid)
+		h |= EH_TGID;
+	if (ev->tid != p->tid)
+		h |= EH_TID;
+	if (ev->cpu != p->cpu)
+		h |= EH_CPU;
+	if (ev->slot != p->slot)
+		h |= EH_SLOT;
+	if (ev->level != p->level || ev->attr != p->attr || mtb != w->prev_mtb)
+		h |= EH_ATTR;
+	put_u8(&w->ev, h);
+	put_sv(&w->ev, (__s64)(ev->ts_ns - p->ts_ns));
+	if (h & EH_TGID)
+		put_uv(&w->ev, ev->tgid);
+	if (h & EH_TID)
+		put_uv(&w->ev, ev->tid);
+	if (h & EH_CPU)
+		put_uv(&w->ev, ev->cpu);
+	if (h & EH_SLOT)
+		put_uv(&w->ev, ev->slot);
+	if (h & EH_ATTR) {
+		put_u8(&w->ev, ev->level);
+		put_u8(&w->ev, ev->attr);
+		put_u8(&w->ev, mtb);
+	}
+	put_sv(&w->ev, (__s64)(ev->gfn - p->gfn));
+	put_sv(&w->ev, (__s64)(ev->pfn - p->pfn));
+	put_uv(&w->ev, resid ^ w->prev_resid);
+	put_sv(&w->ev, ev->value);
+	w->prev = *ev;
+	w->prev_mtb = mtb;
+	w->prev_resid = resid;
+}
+
+int kvmmt_capw_event(struct kvmmt_capw *w, const struct kvmmt_cap_event *ev,
+		     struct kvmmt_err *e)
+{
+	if (ev->ev.type < KVMMT_EV_INSTALL || ev->ev.type >= KVMMT_EV__MAX)
+		return kvmmt_errf(e, -EINVAL, "event type %u is not a kvmmt event",
+				  ev->ev.type);
+	encode_event(w, ev);
+	if (w->ev.err)
+		return kvmmt_errf(e, w->ev.err, "out of memory buffering events");
+	w->nr_in_chunk++;
+	w->st.events++;
+	if (w->ev.len + EVENT_MAX_LEN >= EVENTS_FLUSH)
+		return kvmmt_capw_flush(w, w->drops, e);
+	return 0;
+}
+
+int kvmmt_capw_flush(struct kvmmt_capw *w, __u64 drops, struct kvmmt_err *e)
+{
+	struct buf b = {};
+	int err;
+
+	w->drops = drops;
+	if (!w->nr_in_chunk)
+		return 0;
+	put_uv(&b, drops);
+	put_uv(&b, w->nr_in_chunk);
+	put_bytes(&b, w->ev.p, w->ev.len);
+	err = write_chunk(w, KVMMT_CAP_CH_EVENTS, &b, e);
+	free(b.p);
+	events_reset(w);
+	return err;
+}
+
+int kvmmt_capw_close(struct kvmmt_capw *w, const struct kvmmt_cap_end *end,
+		     struct kvmmt_err *e)
+{
+	struct buf b = {};
+	int err;
+
+	err = kvmmt_capw_flush(w, end->drops, e);
+	if (err)
+		return err;
+	put_uv(&b, end->end_ns);
+	put_uv(&b, end->events);
+	put_uv(&b, end->drops);
+	put_uv(&b, end->stop_reason);
+	err = write_chunk(w, KVMMT_CAP_CH_END, &b, e);
+	free(b.p);
+	if (err)
+		return err;
+	if (fsync(w->fd))
+		return kvmmt_errf(e, -errno, "cannot sync %s: %s", w->partial,
+				  strerror(errno));
+	if (rename(w->partial, w->path))
+		return kvmmt_errf(e, -errno, "cannot rename %s to %s: %s", w->partial,
+				  w->path, strerror(errno));
+	return 0;
+}
+
+void kvmmt_capw_free(struct kvmmt_capw *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->ev.p);
+	free(w->out.p);
+	free(w->path);
+	free(w->partial);
+	free(w);
+}
+
+void kvmmt_capw_stats(const struct kvmmt_capw *w, struct kvmmt_capw_stats *st)
+{
+	*st = w->st;
+	/* Count buffered events' bytes too, so a size limit is never overshot by a chunk. */
+	st->bytes += w->ev.len;
+}
+
+const char *kvmmt_capw_partial_path(const struct kvmmt_capw *w)
+{
+	return w->partial;
+}
+
+/* ---- reader ---- */
+
+struct rd {
+	const unsigned char *p;
+	size_t len, pos;
+	const char *bad;	/* first decode problem, static string */
+};
+
+static __u64 get_uv(struct rd *r)
+{
+	__u64 v = 0;
+	unsigned int shift = 0;
+
+	while (!r->bad) {
+		unsigned char c;
+
+		if (r->pos >= r->len) {
+			r->bad = "record runs past the end of its chunk";
+			break;
+		}
+		c = r->p[r->pos++];
+		if (shift == 63 && c > 1) {
+			r->bad = "varint overflows 64 bits";
+			break;
+		}
+		v |= (__u64)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+		shift += 7;
+		if (shift > 63) {
+			r->bad = "varint longer than 10 bytes";
+			break;
+		}
+	}
+	return 0;
+}
+
+static __u64 get_uv_max(struct rd *r, __u64 max, const char *what)
+{
+	__u64 v = get_uv(r);
+
+	if (!r->bad && v > max) {
+		r->bad = what;
+		return 0;
+	}
+	return v;
+}
+
+static __u8 get_u8(struct rd *r)
+{
+	if (r->bad)
+		return 0;
+	if (r->pos >= r->len) {
+		r->bad = "record runs past the end of its chunk";
+		return 0;
+	}
+	return r->p[r->pos++];
+}
+
+/* Copies a length-prefixed string of at most @max bytes into @dst (max+1). */
+static void get_str(struct rd *r, char *dst, size_t max, const char *what)
+{
+	size_t n = get_uv_max(r, max, what);
+
+	dst[0] = 0;
+	if (r->bad)
+		return;
+	if (n > r->len - r->pos) {
+		r->bad = "string runs past the end of its chunk";
+		return;
+	}
+	memcpy(dst, r->p + r->pos, n);
+	dst[n] = 0;
+	r->pos += n;
+}
+
+struct dec {
+	const struct kvmmt_cap_ops *ops;
+	void *ctx;
+	struct kvmmt_cap_status *st;
+	bool have_host;
+	enum kvmmt_fmt fmt;
+};
+
+static int dec_host(struct dec *d, struct rd *r)
+{
+	struct kvmmt_cap_host h = {};
+	unsigned int i;
+	int ret = 0;
+
+	h.fmt = get_uv_max(r, KVMMT_FMT__MAX - 1, "unknown SPTE format");
+	h.host_pat = get_uv(r);
+	h.start_ns = get_uv(r);
+	h.start_realtime_ns = get_uv(r);
+	h.nr_kv = get_uv_max(r, KVMMT_CAP_MAX_KV, "too many host facts");
+	if (r->bad)
+		return 0;
+	h.kv = calloc(h.nr_kv ? h.nr_kv : 1, sizeof(*h.kv));
+	if (!h.kv)
+		return -ENOMEM;
+	for (i = 0; i < h.nr_kv && !r->bad; i++) {
+		get_str(r, h.kv[i].key, KVMMT_CAP_MAX_KEY, "host fact key too long");
+		h.kv[i].val = malloc(KVMMT_CAP_MAX_VAL + 1);
+		if (!h.kv[i].val) {
+			ret = -ENOMEM;
+			break;
+		}
+		get_str(r, h.kv[i].val, KVMMT_CAP_MAX_VAL, "host fact value too long");
+	}
+	if (!ret && !r->bad && r->pos != r->len)
+		r->bad = "trailing bytes after the host header";
+	d->fmt = h.fmt;
+	if (!ret && !r->bad && d->ops->host)
+		ret = d->ops->host(d->ctx, &h);
+	for (i = 0; i < h.nr_kv; i++)
+		free(h.kv[i].val);
+	free(h.kv);
+	return ret;
+}
+
+static int dec_snapshot(struct dec *d, struct rd *r)
+{
+	struct kvmmt_cap_snapshot s = {};
+	unsigned int i, j;
+	int ret = 0;
+
+	s.phase = get_uv_max(r, KVMMT_CAP_FINISH, "unknown snapshot phase");
+	s.ts_ns = get_uv(r);
+	s.nr_vms = get_uv_max(r, KVMMT_CAP_MAX_VMS, "too many VMs in a snapshot");
+	if (r->bad)
+		return 0;
+	/* Each VM takes at least 9 bytes: never allocate more than the chunk can hold. */
+	if (s.nr_vms > (r->len - r->pos) / 9) {
+		r->bad = "VM count exceeds what the chunk can hold";
+		return 0;
+	}
+	s.vms = calloc(s.nr_vms ? s.nr_vms : 1, sizeof(*s.vms));
+	if (!s.vms)
+		return -ENOMEM;
+	for (i = 0; i < s.nr_vms && !r->bad; i++) {
+		struct kvmmt_cap_vm *v = &s.vms[i];
+		char comm[KVMMT_COMM_LEN + 1];
+
+		v->vm.kind = KVMMT_REC_VM;
+		v->vm.tgid = get_uv_max(r, UINT32_MAX, "tgid out of range");
+		v->vm.kvm_id = get_uv(r);
+		v->vm.noncoherent_dma = unzz(get_uv(r));
+		v->vm.online_vcpus = unzz(get_uv(r));
+		v->vm.disabled_quirks = get_uv(r);
+		v->vm.valid = get_uv_max(r, UINT32_MAX, "VM flags out of range");
+		v->vm.fd = unzz(get_uv(r));
+		get_str(r, comm, KVMMT_COMM_LEN, "command name too long");
+		memcpy(v->vm.comm, comm, KVMMT_COMM_LEN);
+		v->nr_slots = get_uv_max(r, KVMMT_CAP_MAX_SLOTS, "too many memslots");
+		v->vm.nr_slots = v->nr_slots;
+		if (r->bad)
+			break;
+		if (v->nr_slots > (r->len - r->pos) / 6) {
+			r->bad = "memslot count exceeds what the chunk can hold";
+			break;
+		}
+		v->slots = calloc(v->nr_slots ? v->nr_slots : 1, sizeof(*v->slots));
+		if (!v->slots) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (j = 0; j < v->nr_slots && !r->bad; j++) {
+			struct kvmmt_slot_rec *sl = &v->slots[j];
+
+			sl->kind = KVMMT_REC_SLOT;
+			sl->kvm_id = v->vm.kvm_id;
+			sl->id = get_uv_max(r, UINT16_MAX, "memslot id out of range");
+			sl->as_id = get_uv_max(r, UINT16_MAX, "address space id out of range");
+			sl->flags = get_uv_max(r, UINT32_MAX, "memslot flags out of range");
+			sl->base_gfn = get_uv(r);
+			sl->npages = get_uv(r);
+			sl->userspace_addr = get_uv(r);
+		}
+	}
+	if (!ret && !r->bad && r->pos != r->len)
+		r->bad = "trailing bytes after the snapshot";
+	if (!ret && !r->bad && d->ops->snapshot)
+		ret = d->ops->snapshot(d->ctx, &s);
+	for (i = 0; i < s.nr_vms; i++)
+		free(s.vms[i].slots);
+	free(s.vms);
+	return ret;
+}
+
+static int dec_events(struct dec *d, struct rd *r)
+{
+	struct kvmmt_cap_event ce = {};
+	struct kvmmt_event *ev = &ce.ev;
+	__u64 drops, n, i, resid = 0;
+	__u8 mtb = 0;
+	int ret;
+
+	drops = get_uv(r);
+	n = get_uv(r);
+	if (r->bad)
+		return 0;
+	if (n > r->len - r->pos) {
+		r->bad = "event count exceeds what the chunk can hold";
+		return 0;
+	}
+	if (d->ops->drops) {
+		ret = d->ops->drops(d->ctx, drops);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < n; i++) {
+		__u8 h = get_u8(r);
+
+		if (r->bad)
+			return 0;
+		ev->type = h & EH_TYPE;
+		if (ev->type < KVMMT_EV_INSTALL || ev->type >= KVMMT_EV__MAX) {
+			r->bad = "unknown event type";
+			return 0;
+		}
+		ev->ts_ns += unzz(get_uv(r));
+		if (h & EH_TGID)
+			ev->tgid = get_uv_max(r, UINT32_MAX, "tgid out of range");
+		if (h & EH_TID)
+			ev->tid = get_uv_max(r, UINT32_MAX, "tid out of range");
+		if (h & EH_CPU)
+			ev->cpu = get_uv_max(r, UINT16_MAX, "cpu out of range");
+		if (h & EH_SLOT)
+			ev->slot = get_uv_max(r, UINT16_MAX, "memslot id out of range");
+		if (h & EH_ATTR) {
+			ev->level = get_u8(r);
+			ev->attr = get_u8(r);
+			mtb = get_u8(r);
+		}
+		ev->gfn += unzz(get_uv(r));
+		ev->pfn += unzz(get_uv(r));
+		resid ^= get_uv(r);
+		ev->spte = resid ^ (ev->pfn << 12);
+		ev->value = (__s32)unzz(get_uv_max(r, UINT32_MAX, "event value out of range"));
+		if (r->bad)
+			return 0;
+		ce.mt = mtb & 0x7f;
+		ce.ipat = mtb >> 7;
+		d->st->events++;
+		if (d->ops->event) {
+			ret = d->ops->event(d->ctx, &ce);
+			if (ret)
+				return ret;
+		}
+	}
+	if (r->pos != r->len)
+		r->bad = "trailing bytes after the last event";
+	return 0;
+}
+
+static int dec_end(struct dec *d, struct rd *r)
+{
+	struct kvmmt_cap_end end = {};
+
+	end.end_ns = get_uv(r);
+	end.events = get_uv(r);
+	end.drops = get_uv(r);
+	end.stop_reason = get_uv_max(r, UINT32_MAX, "stop reason out of range");
+	if (!r->bad && r->pos != r->len)
+		r->bad = "trailing bytes after the end record";
+	if (r->bad || !d->ops->end)
+		return 0;
+	return d->ops->end(d->ctx, &end);
+}
+
+static int dec_chunk(struct dec *d, int type, struct rd *r)
+{
+	switch (type) {
+	case KVMMT_CAP_CH_HOST:
+		return dec_host(d, r);
+	case KVMMT_CAP_CH_SNAPSHOT:
+		return dec_snapshot(d, r);
+	case KVMMT_CAP_CH_EVENTS:
+		return dec_events(d, r);
+	default:
+		return dec_end(d, r);
+	}
+}
+
+#define BAD(off, fmt, ...) \
+	kvmmt_errf(e, -EBADMSG, "byte offset %zu: " fmt, (size_t)(off), ##__VA_ARGS__)
+
+int kvmmt_cap_decode(const void *data, size_t len, const struct kvmmt_cap_ops *ops,
+		     void *ctx, struct kvmmt_cap_status *status, struct kvmmt_err *e)
+{
+	static const struct kvmmt_cap_ops no_ops;
+	const unsigned char *p = data;
+	struct kvmmt_cap_status st_local;
+	struct kvmmt_cap_status *st = status ? status : &st_local;
+	struct dec d = { .ops = ops ? ops : &no_ops, .ctx = ctx, .st = st };
+	unsigned char *raw = NULL;
+	size_t off;
+	int ret = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (len < FILE_HDR_LEN) {
+		if (len >= 8 && memcmp(p, KVMMT_CAP_MAGIC, 8))
+			return BAD(0, "not a kvmmt capture (bad magic)");
+		return BAD(len, "file ends inside the %d-byte file header", FILE_HDR_LEN);
+	}
+	if (memcmp(p, KVMMT_CAP_MAGIC, 8))
+		return BAD(0, "not a kvmmt capture (bad magic)");
+	st->version = p[8] | p[9] << 8;
+	if (st->version != KVMMT_CAP_VERSION)
+		return BAD(8, "format version %u is not supported (this kvmmt reads version %u)",
+			   st->version, KVMMT_CAP_VERSION);
+	if (p[10] != FILE_HDR_LEN || p[11] || get_le32(p + 12))
+		return BAD(10, "unexpected file header length or flags");
+	off = FILE_HDR_LEN;
+	st->good_bytes = off;
+
+	while (off < len) {
+		const unsigned char *h = p + off;
+		__u32 rlen, clen;
+		uLongf got;
+		struct rd r;
+		int type;
+
+		if (st->complete) {
+			ret = BAD(off, "data after the end record");
+			break;
+		}
+		if (len - off < CHUNK_HDR_LEN) {
+			st->truncated = true;
+			break;
+		}
+		if (h[0] != 'K' || h[1] != 'C') {
+			ret = BAD(off, "bad chunk magic");
+			break;
+		}
+		if (get_le32(h + 16) != crc32(0, h, 16)) {
+			ret = BAD(off, "chunk header checksum mismatch");
+			break;
+		}
+		type = h[2];
+		rlen = get_le32(h + 4);
+		clen = get_le32(h + 8);
+		if (type < KVMMT_CAP_CH_HOST || type >= KVMMT_CAP_CH__MAX || h[3]) {
+			ret = BAD(off + 2, "unknown chunk type %d", type);
+			break;
+		}
+		if (rlen > KVMMT_CAP_MAX_CHUNK || clen > compressBound(KVMMT_CAP_MAX_CHUNK)) {
+			ret = BAD(off + 4, "chunk length %u exceeds the %u byte limit",
+				  rlen, KVMMT_CAP_MAX_CHUNK);
+			break;
+		}
+		if (!d.have_host && type != KVMMT_CAP_CH_HOST) {
+			ret = BAD(off, "first chunk is not the host header");
+			break;
+		}
+		if (d.have_host && type == KVMMT_CAP_CH_HOST) {
+			ret = BAD(off, "second host header");
+			break;
+		}
+		if (clen > len - off - CHUNK_HDR_LEN) {
+			st->truncated = true;
+			break;
+		}
+		if (get_le32(h + 12) != crc32(0, h + CHUNK_HDR_LEN, clen)) {
+			ret = BAD(off, "chunk checksum mismatch");
+			break;
+		}
+		free(raw);
+		raw = malloc(rlen ? rlen : 1);
+		if (!raw) {
+			ret = kvmmt_errf(e, -ENOMEM, "out of memory decoding a %u byte chunk", rlen);
+			break;
+		}
+		got = rlen;
+		if (uncompress(raw, &got, h + CHUNK_HDR_LEN, clen) != Z_OK || got != rlen) {
+			ret = BAD(off + CHUNK_HDR_LEN, "chunk does not decompress to its stated length");
+			break;
+		}
+		r = (struct rd){ .p = raw, .len = rlen };
+		ret = dec_chunk(&d, type, &r);
+		if (ret) {
+			if (ret == -ENOMEM)
+				kvmmt_errf(e, ret, "out of memory decoding the chunk at byte offset %zu",
+					   off);
+			break;
+		}
+		if (r.bad) {
+			ret = BAD(off, "%s (chunk type %d, uncompressed byte %zu)", r.bad, type,
+				  r.pos);
+			break;
+		}
+		d.have_host = true;
+		if (type == KVMMT_CAP_CH_END)
+			st->complete = true;
+		off += CHUNK_HDR_LEN + clen;
+		st->good_bytes = off;
+		st->chunks++;
+	}
+	free(raw);
+	if (!ret && !d.have_host)
+		return BAD(off, "file ends before the host header");
+	return ret;
+}
+
+int kvmmt_cap_read(const char *path, const struct kvmmt_cap_ops *ops, void *ctx,
+		   struct kvmmt_cap_status *status, struct kvmmt_err *e)
+{
+	struct stat sb;
+	void *map;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kvmmt_errf(e, -errno, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		ret = kvmmt_errf(e, -EINVAL, "%s is not a regular file", path);
+		close(fd);
+		return ret;
+	}
+	if (!sb.st_size) {
+		close(fd);
+		return kvmmt_errf(e, -EBADMSG, "byte offset 0: %s is empty", path);
+	}
+	map = mmap(NULL, sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return kvmmt_errf(e, -errno, "cannot map %s: %s", path, strerror(errno));
+	ret = kvmmt_cap_decode(map, sb.st_size, ops, ctx, status, e);
+	munmap(map, sb.st_size);
+	return ret;
+}
+
+const char *kvmmt_cap_host_get(const struct kvmmt_cap_host *h, const char *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nr_kv; i++)
+		if (!strcmp(h->kv[i].key, key))
+			return h->kv[i].val;
+	return NULL;
+}
