@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+#ifndef KVMMT_TOP_H
+#define KVMMT_TOP_H
+
+/*
+ * kvmmt-top: one model (a filtered, sorted view of the VM table plus the
+ * header facts) and two renderers: the ncurses UI and the batch writers
+ * (plain text and JSON).
+ */
+#include <regex.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "datapath.h"
+#include "host.h"
+#include "memtype.h"
+#include "policy.h"
+#include "vmtable.h"
+
+#define TOP_MAX_PIDS		64
+#define TOP_MIN_DELAY		0.1
+#define TOP_MAX_DELAY		3600.0
+
+/* Columns of the VM list; the sort key is one of them. */
+enum top_col {
+	COL_PID = 0,
+	COL_NAME,
+	COL_VCPUS,
+	COL_MEM,
+	COL_NCDMA,
+	COL_GTYPES,
+	COL_WB,
+	COL_WC,
+	COL_UC,
+	COL_WT,
+	COL_WP,
+	COL_UCM,
+	COL_ZAPS,
+	COL_RISK,
+	COL_MIGR,
+	COL__MAX,
+};
+
+struct top_colinfo {
+	const char *title;	/* header text; rate columns get "/s" in rate mode */
+	const char *key;	/* name accepted by --sort */
+	int width;		/* negative: left aligned */
+	enum kvmmt_mt mt;	/* memory type of an installs column */
+	bool is_mt;
+	bool desc;		/* natural order is largest first */
+};
+
+extern const struct top_colinfo top_cols[COL__MAX];
+
+struct top_opts {
+	double delay;			/* seconds between refreshes */
+	long count;			/* refreshes, 0 = until stopped */
+	bool batch;
+	bool json;
+	bool verbose;			/* let libbpf speak */
+	bool totals;			/* show cumulative counts, not rates */
+	pid_t pids[TOP_MAX_PIDS];
+	int nr_pids;
+	char name_re_src[256];		/* -g */
+	regex_t name_re;
+	bool has_name_re;
+	enum top_col sort;
+	bool reverse;
+	const char *run_dir;		/* where kvmmt-policyd publishes state */
+};
+
+/* The policy model of every VM, fed from data-path events (risk.c). */
+struct top_risk;
+struct top_risk *top_risk_new(enum kvmmt_fmt fmt, __u64 host_pat);
+void top_risk_free(struct top_risk *r);
+int top_risk_event(void *ctx, const struct kvmmt_event *ev);
+int top_risk_update(struct top_risk *r, const struct kvmmt_vmtable *t, double now,
+		    struct kvmmt_err *e);
+const struct kvmmt_policy_vm *top_risk_vm(const struct top_risk *r, pid_t pid);
+
+/* One VM as shown: a table row plus what kvmmt-top adds to it. */
+struct top_vm {
+	const struct kvmmt_vm_row *row;
+	const struct kvmmt_policy_vm *policy;	/* NULL: no risk model */
+	struct kvmmt_policy_summary sum;	/* valid when policy is set */
+	const char *risk;		/* NULL when no risk class is known */
+	char migration[32];		/* "" when the policy daemon says nothing */
+};
+
+/* Everything one refresh shows. */
+struct top_model {
+	struct top_opts *opts;		/* sort, order and totals change at run time */
+	struct kvmmt_host host;
+	char hostname[65];
+	struct kvmmt_dp *dp;
+	struct kvmmt_vmtable *table;
+	struct top_risk *risk;
+	char attach[48];		/* attach path in use */
+	char attach_why[512];		/* why that one and not a better one */
+	__u64 drops;			/* ring-buffer events lost */
+	__u64 events;
+	int nc_total;			/* noncoherent DMA registrations, all VMs */
+	double now;			/* monotonic seconds of the last sample */
+	double interval;		/* seconds covered by the rates */
+	unsigned long samples;
+	struct top_vm *vms;		/* filtered and sorted */
+	size_t nr_vms;
+	size_t nr_all;			/* VMs before filtering */
+	/* interactive filter, on top of -p/-g */
+	pid_t ui_pid;
+	regex_t ui_re;
+	bool ui_has_re;
+	char ui_filter[64];
+};
+
+int top_model_open(struct top_model *m, struct top_opts *o,
+		   struct kvmmt_err *e);
+void top_model_close(struct top_model *m);
+int top_model_sample(struct top_model *m, struct kvmmt_err *e);
+/* Feed pending data-path events to the risk model, waiting up to @timeout_ms. */
+int top_model_drain(struct top_model *m, int timeout_ms, struct kvmmt_err *e);
+/* Re-filter and re-sort the last sample (after a key changed the view). */
+int top_model_view(struct top_model *m, struct kvmmt_err *e);
+/* Interactive filter: digits select a pid, anything else a name regex. */
+int top_model_set_filter(struct top_model *m, const char *text,
+			 struct kvmmt_err *e);
+int top_parse_sort(const char *key, enum top_col *out);
+
+/* Text shared by the renderers (format.c). */
+#define TOP_CELL_LEN	64
+void top_fmt_size(char *buf, size_t len, __u64 bytes);
+void top_fmt_count(char *buf, size_t len, double v);
+/* One cell of the VM list, unpadded. */
+void top_fmt_cell(const struct top_model *m, const struct top_vm *v,
+		  enum top_col col, char *buf, size_t len);
+/* A column title ("WB/s" in rate mode). */
+void top_fmt_title(const struct top_model *m, enum top_col col, char *buf,
+		   size_t len);
+/* Pad @text to the column's width and alignment, append to @line. */
+void top_append_cell(char *line, size_t len, enum top_col col, const char *text);
+/* The two header lines above the list; @n is 0 or 1. */
+void top_fmt_banner(const struct top_model *m, int n, char *buf, size_t len);
+double top_monotonic(void);
+
+/* Renderers. Both return 0, or a negative errno with @e filled. */
+int top_batch(struct top_model *m, struct kvmmt_err *e);
+int top_tui(struct top_model *m, struct kvmmt_err *e);
+/* Whether the terminal on stdin/stdout can run the full-screen UI. */
+bool top_tui_possible(char *why, size_t len);
+
+/* Set by the signal handlers: stop and restore the terminal. */
+extern volatile int top_stop;
+
+#endif
