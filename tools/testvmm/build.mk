@@ -1,0 +1,2 @@
+# kvmmt-testvmm prints its --json report through json-c.
+$(TESTVMM): LDFLAGS += -Wl,--push-state,--no-as-needed -ljson-c -Wl,--pop-state
