@@ -71,6 +71,42 @@ static struct json_object *json_slot(const struct kvmmt_slot_row *s)
 	return o;
 }
 
+static struct json_object *json_risk_reasons(unsigned int why)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < TOP_NR_WHY; i++)
+		if (why & top_why[i].bit)
+			json_object_array_add(a, json_object_new_string(top_why[i].name));
+	return a;
+}
+
+/* The conflicting ranges the policy model found, at most TOP_MAX_FINDINGS. */
+static struct json_object *json_aliasing(const struct kvmmt_policy_vm *pvm)
+{
+	struct json_object *a = json_object_new_array();
+	const struct kvmmt_gfn_range *g;
+	size_t i, n = kvmmt_policy_nr_ranges(pvm), shown = 0;
+
+	for (i = 0; i < n && shown < TOP_MAX_FINDINGS; i++) {
+		struct json_object *o;
+
+		g = kvmmt_policy_range(pvm, i);
+		if (!g->conflict)
+			continue;
+		o = json_object_new_object();
+		add(o, "gfn_start", json_u64(g->start));
+		add(o, "gfn_end", json_u64(g->end));
+		add(o, "slot", json_object_new_int(g->slot));
+		add(o, "type", json_object_new_string(kvmmt_mt_name(g->mt)));
+		add(o, "host_type", json_object_new_string(kvmmt_mt_name(g->host_mt)));
+		json_object_array_add(a, o);
+		shown++;
+	}
+	return a;
+}
+
 static struct json_object *json_vm(const struct top_vm *v)
 {
 	const struct kvmmt_vm_row *r = v->row;
@@ -95,6 +131,9 @@ static struct json_object *json_vm(const struct top_vm *v)
 	add(o, "zaps", json_u64(r->zaps));
 	add(o, "zap_rate", json_rate(r->zap_rate));
 	add(o, "risk", v->risk ? json_object_new_string(v->risk) : NULL);
+	add(o, "risk_reasons", v->policy ? json_risk_reasons(v->sum.why) : NULL);
+	add(o, "aliasing_pages", v->policy ? json_u64(v->sum.conflict_pages) : NULL);
+	add(o, "aliasing", v->policy ? json_aliasing(v->policy) : NULL);
 	add(o, "migration", v->migration[0] ? json_object_new_string(v->migration) : NULL);
 	for (i = 0; i < r->nr_slots; i++)
 		json_object_array_add(slots, json_slot(&r->slots[i]));

@@ -8,6 +8,12 @@
 #include <time.h>
 #include "top.h"
 
+const struct top_why top_why[TOP_NR_WHY] = {
+	{ KVMMT_WHY_INSTALL,	"install-without-ipat" },
+	{ KVMMT_WHY_NONCOHERENT, "noncoherent-dma" },
+	{ KVMMT_WHY_SLOT,	"noncoherent-slot" },
+};
+
 void top_fmt_size(char *buf, size_t len, __u64 bytes)
 {
 	static const char units[] = "BKMGTP";

@@ -242,7 +242,9 @@ static void draw_list(struct tui *t)
 
 static void slot_flags(__u32 flags, char *buf, size_t len)
 {
-	static const char *const names[] = { "dirty-log", "readonly", "guest-memfd" };
+	static const char *const names[] = {
+		"dirty-log", "readonly", "guest-memfd", "noncoherent-dma",
+	};
 	size_t off;
 	unsigned int b;
 
@@ -250,6 +252,35 @@ static void slot_flags(__u32 flags, char *buf, size_t len)
 	for (b = 0; b < sizeof(names) / sizeof(names[0]) && off < len; b++)
 		if (flags & (1u << b))
 			off += snprintf(buf + off, len - off, " %s", names[b]);
+}
+
+/* What the risk model says about this VM, and the ranges that alias. */
+static void draw_findings(const struct tui *t, const struct top_vm *v, int y)
+{
+	const struct kvmmt_gfn_range *g;
+	char line[256];
+	size_t i, n, off;
+
+	if (!v->policy) {
+		put_line(y, A_NORMAL, "risk: no model for this VM yet");
+		return;
+	}
+	off = snprintf(line, sizeof(line), "risk %s (%zu ranges seen since start, %llu aliasing pages)",
+		       v->risk, v->sum.nr_ranges, (unsigned long long)v->sum.conflict_pages);
+	for (i = 0; i < TOP_NR_WHY && off < sizeof(line); i++)
+		if (v->sum.why & top_why[i].bit)
+			off += snprintf(line + off, sizeof(line) - off, " %s", top_why[i].name);
+	put_line(y++, v->sum.nr_conflicts ? style(t, PAIR_BAD) : A_BOLD, line);
+	n = kvmmt_policy_nr_ranges(v->policy);
+	for (i = 0; i < n && y < LINES - 1; i++) {
+		g = kvmmt_policy_range(v->policy, i);
+		if (!g->conflict)
+			continue;
+		snprintf(line, sizeof(line), "  aliasing gfn 0x%llx-0x%llx slot %u: SPTE %s, host %s",
+			 (unsigned long long)g->start, (unsigned long long)g->end - 1,
+			 g->slot, kvmmt_mt_name(g->mt), kvmmt_mt_name(g->host_mt));
+		put_line(y++, style(t, PAIR_BAD), line);
+	}
 }
 
 static void draw_detail(struct tui *t)
@@ -321,6 +352,8 @@ static void draw_detail(struct tui *t)
 	}
 	if (!r->nr_slots && y < LINES - 1)
 		put_line(y++, style(t, PAIR_DIM), "  no memslots");
+	if (y + 2 < LINES - 1)
+		draw_findings(t, v, y + 1);
 }
 
 static void draw_help(const struct tui *t)
