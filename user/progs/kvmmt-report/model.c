@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/* What a capture says, folded per VM and per memslot while it is decoded. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report.h"
+
+const char *const rep_ev_names[KVMMT_EV__MAX] = {
+	[KVMMT_EV_INSTALL] = "install",
+	[KVMMT_EV_ZAP] = "zap",
+	[KVMMT_EV_NONCOHERENT] = "noncoherent",
+	[KVMMT_EV_MEMSLOT] = "memslot",
+};
+
+void rep_model_init(struct rep_model *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+static void host_free(struct kvmmt_cap_host *h)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nr_kv; i++)
+		free(h->kv[i].val);
+	free(h->kv);
+	h->kv = NULL;
+	h->nr_kv = 0;
+}
+
+void rep_model_free(struct rep_model *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_vms; i++) {
+		free(m->vms[i].slots);
+		kvmmt_policy_vm_free(m->vms[i].pol);
+	}
+	free(m->vms);
+	host_free(&m->host);
+}
+
+int rep_on_host(void *ctx, const struct kvmmt_cap_host *h)
+{
+	struct rep_model *m = ctx;
+	unsigned int i;
+
+	m->host = *h;
+	m->host.kv = calloc(h->nr_kv ? h->nr_kv : 1, sizeof(*h->kv));
+	if (!m->host.kv)
+		return -ENOMEM;
+	for (i = 0; i < h->nr_kv; i++) {
+		m->host.kv[i] = h->kv[i];
+		m->host.kv[i].val = strdup(h->kv[i].val);
+		if (!m->host.kv[i].val) {
+			m->host.nr_kv = i;
+			return -ENOMEM;
+		}
+	}
+	m->have_host = true;
+	return 0;
+}
+
+struct rep_vm *rep_vm_find(struct rep_model *m, __u32 tgid)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_vms; i++)
+		if (m->vms[i].tgid == tgid)
+			return &m->vms[i];
+	return NULL;
+}
+
+static struct rep_vm *vm_get(struct rep_model *m, __u32 tgid)
+{
+	struct rep_vm *v = rep_vm_find(m, tgid), *vms;
+
+	if (v)
+		return v;
+	if (m->nr_vms == REPORT_MAX_VMS)
+		return NULL;
+	vms = realloc(m->vms, (m->nr_vms + 1) * sizeof(*vms));
+	if (!vms)
+		return NULL;
+	m->vms = vms;
+	v = &vms[m->nr_vms];
+	memset(v, 0, sizeof(*v));
+	v->pol = kvmmt_policy_vm_new();
+	if (!v->pol)
+		return NULL;
+	v->tgid = tgid;
+	m->nr_vms++;
+	return v;
+}
+
+static struct rep_slot *slot_find(struct rep_vm *v, __u16 id, __u64 gfn)
+{
+	unsigned int i;
+
+	if (id != KVMMT_SLOT_UNKNOWN) {
+		for (i = 0; i < v->nr_slots; i++)
+			if (v->slots[i].rec.id == id)
+				return &v->slots[i];
+		return NULL;
+	}
+	for (i = 0; i < v->nr_slots; i++) {
+		const struct kvmmt_slot_rec *r = &v->slots[i].rec;
+
+		if (v->slots[i].known && gfn >= r->base_gfn && gfn - r->base_gfn < r->npages)
+			return &v->slots[i];
+	}
+	return NULL;
+}
+
+static struct rep_slot *slot_add(struct rep_vm *v, __u16 id)
+{
+	struct rep_slot *s;
+
+	if (v->nr_slots == REPORT_MAX_SLOTS)
+		return NULL;
+	s = realloc(v->slots, (v->nr_slots + 1) * sizeof(*s));
+	if (!s)
+		return NULL;
+	v->slots = s;
+	s = &s[v->nr_slots++];
+	memset(s, 0, sizeof(*s));
+	s->rec.id = id;
+	s->min_gfn = ~0ull;
+	return s;
+}
+
+int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
+{
+	struct rep_model *m = ctx;
+	bool start = s->phase == KVMMT_CAP_START;
+	unsigned int i, j;
+
+	m->snapshots++;
+	for (i = 0; i < s->nr_vms; i++) {
+		const struct kvmmt_cap_vm *cv = &s->vms[i];
+		struct rep_vm *v = vm_get(m, cv->vm.tgid);
+
+		if (!v)
+			return -ENOMEM;
+		memcpy(v->comm, cv->vm.comm, KVMMT_COMM_LEN);
+		if (start) {
+			v->at_start = true;
+			v->start = cv->vm;
+			if (cv->vm.valid & KVMMT_VF_NONCOHERENT)
+				kvmmt_policy_noncoherent(v->pol, cv->vm.noncoherent_dma);
+		} else {
+			v->at_end = true;
+			v->end = cv->vm;
+		}
+		for (j = 0; j < cv->nr_slots; j++) {
+			const struct kvmmt_slot_rec *r = &cv->slots[j];
+			struct kvmmt_policy_slot ps = {
+				.id = r->id, .as_id = r->as_id, .flags = r->flags,
+				.base_gfn = r->base_gfn, .npages = r->npages,
+				.userspace_addr = r->userspace_addr,
+			};
+			struct rep_slot *rs = slot_find(v, r->id, 0);
+
+			if (!rs)
+				rs = slot_add(v, r->id);
+			if (!rs)
+				return -ENOMEM;
+			if (!rs->known || start)
+				rs->rec = *r;
+			rs->known = true;
+			if (start)
+				rs->at_start = true;
+			else
+				rs->at_end = true;
+			if (start && !m->perr.err)
+				kvmmt_policy_slot(v->pol, &ps, &m->perr);
+		}
+	}
+	return 0;
+}
+
+static void slot_count(struct rep_slot *s, const struct kvmmt_cap_event *ce)
+{
+	const struct kvmmt_event *ev = &ce->ev;
+	__u64 b;
+
+	if (ev->gfn < s->min_gfn)
+		s->min_gfn = ev->gfn;
+	if (ev->gfn > s->max_gfn)
+		s->max_gfn = ev->gfn;
+	if (ev->type == KVMMT_EV_ZAP) {
+		s->zaps++;
+		return;
+	}
+	if (ce->mt >= KVMMT_MT__MAX)
+		return;
+	s->installs[ce->mt]++;
+	s->installs_ipat += ce->ipat;
+	if (!s->known || !s->rec.npages || ev->gfn < s->rec.base_gfn ||
+	    ev->gfn - s->rec.base_gfn >= s->rec.npages)
+		return;
+	b = (ev->gfn - s->rec.base_gfn) * REPORT_BUCKETS / s->rec.npages;
+	if ((ev->gfn - s->rec.base_gfn) > ~0ull / REPORT_BUCKETS)
+		b = (ev->gfn - s->rec.base_gfn) / (s->rec.npages / REPORT_BUCKETS + 1);
+	if (b < REPORT_BUCKETS)
+		s->mask[b] |= 1u << ce->mt;
+}
+
+int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ce)
+{
+	const struct kvmmt_event *ev = &ce->ev;
+	struct rep_vm *v = vm_get(m, ev->tgid);
+	struct rep_slot *s;
+
+	if (!v)
+		return -ENOMEM;
+	m->events++;
+	m->by_type[ev->type]++;
+	if (!m->first_ns || ev->ts_ns < m->first_ns)
+		m->first_ns = ev->ts_ns;
+	if (ev->ts_ns > m->last_ns)
+		m->last_ns = ev->ts_ns;
+	if (!v->events++)
+		v->first_ns = ev->ts_ns;
+	v->last_ns = ev->ts_ns;
+	switch (ev->type) {
+	case KVMMT_EV_INSTALL:
+		if (ce->mt < KVMMT_MT__MAX)
+			v->installs[ce->mt]++;
+		v->installs_ipat += ce->ipat;
+		if (ev->level < 4)
+			v->installs_level[ev->level]++;
+		break;
+	case KVMMT_EV_ZAP:
+		v->zaps++;
+		break;
+	case KVMMT_EV_NONCOHERENT:
+		if (v->nr_nc < REPORT_MAX_NC)
+			v->nc[v->nr_nc++] = (struct rep_nc){ ev->ts_ns, ev->value };
+		v->nc_events++;
+		break;
+	case KVMMT_EV_MEMSLOT:
+		v->memslot_events++;
+		break;
+	}
+	if (!m->perr.err)
+		kvmmt_policy_event(v->pol, ev, m->host.fmt, m->host.host_pat, &m->perr);
+	if (ev->type != KVMMT_EV_INSTALL && ev->type != KVMMT_EV_ZAP)
+		return 0;
+	s = slot_find(v, ev->slot, ev->gfn);
+	if (!s && ev->slot != KVMMT_SLOT_UNKNOWN)
+		s = slot_add(v, ev->slot);
+	if (s)
+		slot_count(s, ce);
+	return 0;
+}
+
+int rep_on_drops(void *ctx, __u64 drops)
+{
+	struct rep_model *m = ctx;
+
+	if (drops > m->drops)
+		m->drops = drops;
+	return 0;
+}
+
+int rep_on_end(void *ctx, const struct kvmmt_cap_end *end)
+{
+	struct rep_model *m = ctx;
+
+	m->end = *end;
+	m->have_end = true;
+	if (end->drops > m->drops)
+		m->drops = end->drops;
+	return 0;
+}
+
+bool rep_filter_match(const struct rep_filter *f, const struct kvmmt_cap_event *ce)
+{
+	const struct kvmmt_event *ev = &ce->ev;
+	int i;
+
+	if (f->types && !(f->types & (1u << ev->type)))
+		return false;
+	if (f->mts && (ev->type != KVMMT_EV_INSTALL || ce->mt >= KVMMT_MT__MAX ||
+		       !(f->mts & (1u << ce->mt))))
+		return false;
+	if (f->slot >= 0 && ev->slot != f->slot)
+		return false;
+	if (ev->gfn < f->gfn_lo || ev->gfn > f->gfn_hi)
+		return false;
+	if (!f->nr_pids)
+		return true;
+	for (i = 0; i < f->nr_pids; i++)
+		if ((__u32)f->pids[i] == ev->tgid)
+			return true;
+	return false;
+}
+
+double rep_rel_s(const struct rep_model *m, __u64 ts_ns)
+{
+	return ((double)ts_ns - (double)m->host.start_ns) / 1e9;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+#ifndef KVMMT_REPORT_H
+#define KVMMT_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "capture.h"
+#include "memtype.h"
+#include "policy.h"
+
+#define REPORT_MAX_VMS		4096
+#define REPORT_MAX_SLOTS	4096	/* per VM, as drawn and tabulated */
+#define REPORT_BUCKETS		256	/* address-space buckets per slot (SVG) */
+#define REPORT_MAX_NC		256	/* noncoherent changes kept per VM */
+
+struct rep_slot {
+	struct kvmmt_slot_rec rec;
+	bool known;			/* geometry from a snapshot */
+	bool at_start, at_end;
+	__u64 installs[KVMMT_MT__MAX];
+	__u64 installs_ipat;
+	__u64 zaps;
+	__u64 min_gfn, max_gfn;		/* of events, for slots seen only in events */
+	__u16 mask[REPORT_BUCKETS];	/* memory types seen, bit per enum kvmmt_mt */
+};
+
+struct rep_nc {
+	__u64 ts_ns;
+	int count;
+};
+
+struct rep_vm {
+	__u32 tgid;
+	char comm[KVMMT_COMM_LEN + 1];
+	bool at_start, at_end;
+	struct kvmmt_vm_rec start, end;
+	struct rep_slot *slots;
+	unsigned int nr_slots;
+	__u64 installs[KVMMT_MT__MAX];
+	__u64 installs_ipat;
+	__u64 installs_level[4];
+	__u64 zaps, nc_events, memslot_events, events;
+	__u64 first_ns, last_ns;
+	struct rep_nc nc[REPORT_MAX_NC];
+	unsigned int nr_nc;		/* kept; nc_events counts all */
+	struct kvmmt_policy_vm *pol;
+};
+
+struct rep_model {
+	struct kvmmt_cap_host host;	/* deep copy */
+	bool have_host;
+	struct rep_vm *vms;
+	unsigned int nr_vms;
+	__u64 events, by_type[KVMMT_EV__MAX];
+	__u64 drops;
+	struct kvmmt_cap_end end;
+	bool have_end;
+	__u64 first_ns, last_ns;
+	unsigned int snapshots;
+	struct kvmmt_err perr;		/* first policy-model error, if any */
+};
+
+/* Event filter for --events and the exports. */
+struct rep_filter {
+	pid_t pids[64];
+	int nr_pids;
+	unsigned int types;		/* bit per enum kvmmt_ev_type; 0 = all */
+	unsigned int mts;		/* bit per enum kvmmt_mt; 0 = all */
+	int slot;			/* -1 = all */
+	__u64 gfn_lo, gfn_hi;		/* inclusive */
+};
+
+extern const char *const rep_ev_names[KVMMT_EV__MAX];
+
+void rep_model_init(struct rep_model *m);
+void rep_model_free(struct rep_model *m);
+int rep_on_host(void *ctx, const struct kvmmt_cap_host *h);
+int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s);
+int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ev);
+int rep_on_drops(void *ctx, __u64 drops);
+int rep_on_end(void *ctx, const struct kvmmt_cap_end *end);
+bool rep_filter_match(const struct rep_filter *f, const struct kvmmt_cap_event *ev);
+struct rep_vm *rep_vm_find(struct rep_model *m, __u32 tgid);
+/* Seconds since the capture started. */
+double rep_rel_s(const struct rep_model *m, __u64 ts_ns);
+
+struct rep_file {
+	const char *path;
+	__u64 size;
+	struct kvmmt_cap_status st;
+};
+
+void rep_print_text(FILE *f, const struct rep_model *m, const struct rep_file *rf);
+int rep_print_json(FILE *f, const struct rep_model *m, const struct rep_file *rf);
+void rep_print_event_text(FILE *f, const struct rep_model *m,
+			  const struct kvmmt_cap_event *ev);
+/* One event as a JSON object string; caller frees with json_object_put(). */
+struct json_object *rep_event_json(const struct rep_model *m,
+				   const struct kvmmt_cap_event *ev);
+
+/* Perfetto / Chrome trace-event JSON, streamed. */
+struct rep_trace;
+struct rep_trace *rep_trace_open(FILE *f);
+void rep_trace_event(struct rep_trace *t, const struct rep_model *m,
+		     const struct kvmmt_cap_event *ev);
+int rep_trace_close(struct rep_trace *t, const struct rep_model *m);
+
+int rep_write_svg(FILE *f, const struct rep_model *m, const char *title);
+
+#endif

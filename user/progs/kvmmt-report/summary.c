@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/* The report itself: text for people, one JSON document for tools. */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+#include "report.h"
+
+static const char *hget(const struct rep_model *m, const char *key)
+{
+	const char *v = kvmmt_cap_host_get(&m->host, key);
+
+	return v ? v : "?";
+}
+
+static const char *mt_name(unsigned int mt)
+{
+	return mt < KVMMT_MT__MAX ? kvmmt_mt_name(mt) : "invalid";
+}
+
+static void fmt_time(char *buf, size_t n, __u64 realtime_ns)
+{
+	time_t t = realtime_ns / 1000000000ull;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, n, "?");
+}
+
+static double duration_s(const struct rep_model *m)
+{
+	__u64 end = m->have_end ? m->end.end_ns : m->last_ns;
+
+	return end > m->host.start_ns ? (end - m->host.start_ns) / 1e9 : 0;
+}
+
+static void summarize(const struct rep_vm *v, struct kvmmt_policy_summary *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	if (v->pol)
+		kvmmt_policy_summary(v->pol, ps);
+}
+
+static void print_why(FILE *f, unsigned int why)
+{
+	static const char *const names[] = {
+		"installs without IPAT", "noncoherent DMA", "memslot flagged noncoherent",
+	};
+	const char *sep = "";
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		if (why & (1u << i)) {
+			fprintf(f, "%s%s", sep, names[i]);
+			sep = ", ";
+		}
+	}
+}
+
+static void print_types(FILE *f, const __u64 *by_mt)
+{
+	const char *sep = "";
+	unsigned int i;
+
+	for (i = 0; i < KVMMT_MT__MAX; i++) {
+		if (!by_mt[i])
+			continue;
+		fprintf(f, "%s%s %" PRIu64, sep, mt_name(i), (uint64_t)by_mt[i]);
+		sep = ", ";
+	}
+	if (!*sep)
+		fprintf(f, "none");
+}
+
+static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_vm *v)
+{
+	struct kvmmt_policy_summary ps;
+	__u64 installs = 0;
+	unsigned int i;
+	const struct kvmmt_vm_rec *r = v->at_end ? &v->end : &v->start;
+
+	for (i = 0; i < KVMMT_MT__MAX; i++)
+		installs += v->installs[i];
+	fprintf(f, "\nVM pid %u (%s)%s%s\n", v->tgid, v->comm[0] ? v->comm : "?",
+		v->at_start ? "" : ", started during the capture",
+		v->at_end || !m->snapshots ? "" : ", gone before its end");
+	if (v->at_start || v->at_end)
+		fprintf(f, "  vCPUs %d, memslots %u, noncoherent DMA %d at start, %d at end\n",
+			r->online_vcpus, r->nr_slots,
+			v->at_start ? v->start.noncoherent_dma : -1,
+			v->at_end ? v->end.noncoherent_dma : -1);
+	fprintf(f, "  installs %" PRIu64 " (", (uint64_t)installs);
+	print_types(f, v->installs);
+	fprintf(f, "; IPAT set %" PRIu64 "; 4K %" PRIu64 ", 2M %" PRIu64 ", 1G %" PRIu64
+		"), zaps %" PRIu64 "\n", (uint64_t)v->installs_ipat,
+		(uint64_t)v->installs_level[1], (uint64_t)v->installs_level[2],
+		(uint64_t)v->installs_level[3], (uint64_t)v->zaps);
+	fprintf(f, "  %-5s %-3s %-18s %-18s %-6s %-10s %-8s %s\n", "SLOT", "AS",
+		"GFN-START", "GFN-END", "FLAGS", "INSTALLS", "ZAPS", "TYPES");
+	for (i = 0; i < v->nr_slots; i++) {
+		const struct rep_slot *s = &v->slots[i];
+		__u64 n = 0;
+		unsigned int t;
+
+		for (t = 0; t < KVMMT_MT__MAX; t++)
+			n += s->installs[t];
+		if (s->known)
+			fprintf(f, "  %-5u %-3u 0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-4x ",
+				s->rec.id, s->rec.as_id, (uint64_t)s->rec.base_gfn,
+				(uint64_t)(s->rec.base_gfn + s->rec.npages), s->rec.flags);
+		else
+			fprintf(f, "  %-5u %-3s %-18s %-18s %-6s ", s->rec.id, "?",
+				"(not in a", "snapshot)", "?");
+		fprintf(f, "%-10" PRIu64 " %-8" PRIu64 " ", (uint64_t)n, (uint64_t)s->zaps);
+		print_types(f, s->installs);
+		fputc('\n', f);
+	}
+	if (!v->nc_events) {
+		fprintf(f, "  noncoherent DMA changes: none\n");
+	} else {
+		fprintf(f, "  noncoherent DMA changes: %" PRIu64 "\n", (uint64_t)v->nc_events);
+		for (i = 0; i < v->nr_nc; i++)
+			fprintf(f, "    +%.6f s  count %d\n", rep_rel_s(m, v->nc[i].ts_ns),
+				v->nc[i].count);
+		if (v->nc_events > v->nr_nc)
+			fprintf(f, "    (%" PRIu64 " more; see --events -t noncoherent)\n",
+				(uint64_t)(v->nc_events - v->nr_nc));
+	}
+	if (v->memslot_events)
+		fprintf(f, "  memslot flag changes: %" PRIu64 "\n", (uint64_t)v->memslot_events);
+	summarize(v, &ps);
+	fprintf(f, "  risk: %s", kvmmt_risk_name(ps.risk));
+	if (ps.why) {
+		fprintf(f, " (guest types can take effect: ");
+		print_why(f, ps.why);
+		fprintf(f, ")");
+	}
+	fprintf(f, "; %zu merged ranges, %zu conflicting (%" PRIu64 " pages)\n",
+		ps.nr_ranges, ps.nr_conflicts, (uint64_t)ps.conflict_pages);
+}
+
+void rep_print_text(FILE *f, const struct rep_model *m, const struct rep_file *rf)
+{
+	char when[64];
+	unsigned int i;
+
+	fprintf(f, "capture: %s, format v%u, %" PRIu64 " bytes, %s\n", rf->path,
+		rf->st.version, (uint64_t)rf->size,
+		rf->st.complete ? "complete" : "INCOMPLETE");
+	if (!rf->st.complete)
+		fprintf(f, "  the capture was cut short: decoded %" PRIu64
+			" chunks, up to byte offset %" PRIu64 " of %" PRIu64 "%s\n",
+			(uint64_t)rf->st.chunks, (uint64_t)rf->st.good_bytes,
+			(uint64_t)rf->size,
+			rf->st.truncated ? " (the last chunk is incomplete)" : "");
+	fmt_time(when, sizeof(when), m->host.start_realtime_ns);
+	fprintf(f, "taken: %s on %s, %.3f s, stopped by %s\n", when, hget(m, "host.name"),
+		duration_s(m), m->have_end ? kvmmt_cap_stop_name(m->end.stop_reason) :
+		"an interruption (no end record)");
+	fprintf(f, "host: Linux %s %s; %s family %s model %s (%s)\n", hget(m, "kernel.release"),
+		hget(m, "kernel.machine"), hget(m, "cpu.vendor"), hget(m, "cpu.family"),
+		hget(m, "cpu.model"), hget(m, "cpu.model_name"));
+	fprintf(f, "kvm: backend %s, %s MMU, SPTE format %s, host PAT 0x%016" PRIx64 " (%s)\n",
+		hget(m, "kvm.backend"), !strcmp(hget(m, "kvm.tdp"), "1") ? "TDP" : "shadow",
+		kvmmt_fmt_name(m->host.fmt), (uint64_t)m->host.host_pat,
+		hget(m, "host.pat_source"));
+	fprintf(f, "attach: %s; BTF %s bytes crc32 %s; build id %s; kvmmt %s\n",
+		hget(m, "attach.path"), hget(m, "btf.size"), hget(m, "btf.crc32"),
+		hget(m, "kernel.build_id"), hget(m, "kvmmt.version"));
+	fprintf(f, "events: %" PRIu64 " (installs %" PRIu64 ", zaps %" PRIu64
+		", noncoherent %" PRIu64 ", memslot %" PRIu64 ")",
+		(uint64_t)m->events, (uint64_t)m->by_type[KVMMT_EV_INSTALL],
+		(uint64_t)m->by_type[KVMMT_EV_ZAP], (uint64_t)m->by_type[KVMMT_EV_NONCOHERENT],
+		(uint64_t)m->by_type[KVMMT_EV_MEMSLOT]);
+	if (m->events)
+		fprintf(f, ", %.2f bytes/event", (double)rf->size / m->events);
+	fprintf(f, "\ndrops: %" PRIu64 "%s\n", (uint64_t)m->drops,
+		m->drops ? " events lost in the ring buffer: counts below are lower bounds" : "");
+	if (m->perr.err)
+		fprintf(f, "risk model: stopped early: %s\n", m->perr.msg);
+	fprintf(f, "VMs: %u\n", m->nr_vms);
+	for (i = 0; i < m->nr_vms; i++)
+		print_vm_text(f, m, &m->vms[i]);
+}
+
+static struct json_object *j_u64(__u64 v)
+{
+	return json_object_new_uint64(v);
+}
+
+static struct json_object *types_json(const __u64 *by_mt)
+{
+	struct json_object *o = json_object_new_object();
+	unsigned int i;
+
+	for (i = 0; i < KVMMT_MT__MAX; i++)
+		if (by_mt[i])
+			json_object_object_add(o, mt_name(i), j_u64(by_mt[i]));
+	return o;
+}
+
+static struct json_object *slot_json(const struct rep_slot *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int(s->rec.id));
+	json_object_object_add(o, "in_snapshot", json_object_new_boolean(s->known));
+	if (s->known) {
+		json_object_object_add(o, "as_id", json_object_new_int(s->rec.as_id));
+		json_object_object_add(o, "flags", json_object_new_int64(s->rec.flags));
+		json_object_object_add(o, "base_gfn", j_u64(s->rec.base_gfn));
+		json_object_object_add(o, "npages", j_u64(s->rec.npages));
+		json_object_object_add(o, "userspace_addr", j_u64(s->rec.userspace_addr));
+	}
+	json_object_object_add(o, "installs", types_json(s->installs));
+	json_object_object_add(o, "installs_ipat", j_u64(s->installs_ipat));
+	json_object_object_add(o, "zaps", j_u64(s->zaps));
+	return o;
+}
+
+static struct json_object *vm_json(const struct rep_model *m, const struct rep_vm *v)
+{
+	struct json_object *o = json_object_new_object(), *a, *p;
+	struct kvmmt_policy_summary ps;
+	__u64 installs = 0;
+	unsigned int i;
+
+	for (i = 0; i < KVMMT_MT__MAX; i++)
+		installs += v->installs[i];
+	json_object_object_add(o, "pid", json_object_new_int64(v->tgid));
+	json_object_object_add(o, "comm", json_object_new_string(v->comm));
+	json_object_object_add(o, "at_start", json_object_new_boolean(v->at_start));
+	json_object_object_add(o, "at_end", json_object_new_boolean(v->at_end));
+	if (v->at_start || v->at_end) {
+		const struct kvmmt_vm_rec *r = v->at_end ? &v->end : &v->start;
+
+		json_object_object_add(o, "vcpus", json_object_new_int(r->online_vcpus));
+	}
+	if (v->at_start)
+		json_object_object_add(o, "noncoherent_dma_start",
+				       json_object_new_int(v->start.noncoherent_dma));
+	if (v->at_end)
+		json_object_object_add(o, "noncoherent_dma_end",
+				       json_object_new_int(v->end.noncoherent_dma));
+	json_object_object_add(o, "events", j_u64(v->events));
+	json_object_object_add(o, "installs", j_u64(installs));
+	json_object_object_add(o, "installs_by_type", types_json(v->installs));
+	json_object_object_add(o, "installs_ipat", j_u64(v->installs_ipat));
+	a = json_object_new_object();
+	json_object_object_add(a, "4K", j_u64(v->installs_level[1]));
+	json_object_object_add(a, "2M", j_u64(v->installs_level[2]));
+	json_object_object_add(a, "1G", j_u64(v->installs_level[3]));
+	json_object_object_add(o, "installs_by_level", a);
+	json_object_object_add(o, "zaps", j_u64(v->zaps));
+	json_object_object_add(o, "memslot_changes", j_u64(v->memslot_events));
+	a = json_object_new_array();
+	for (i = 0; i < v->nr_nc; i++) {
+		struct json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "t_s", json_object_new_double(rep_rel_s(m, v->nc[i].ts_ns)));
+		json_object_object_add(c, "count", json_object_new_int(v->nc[i].count));
+		json_object_array_add(a, c);
+	}
+	json_object_object_add(o, "noncoherent_changes", a);
+	json_object_object_add(o, "noncoherent_change_count", j_u64(v->nc_events));
+	a = json_object_new_array();
+	for (i = 0; i < v->nr_slots; i++)
+		json_object_array_add(a, slot_json(&v->slots[i]));
+	json_object_object_add(o, "slots", a);
+	summarize(v, &ps);
+	p = json_object_new_object();
+	json_object_object_add(p, "risk", json_object_new_string(kvmmt_risk_name(ps.risk)));
+	json_object_object_add(p, "why", json_object_new_int(ps.why));
+	json_object_object_add(p, "ranges", j_u64(ps.nr_ranges));
+	json_object_object_add(p, "conflicts", j_u64(ps.nr_conflicts));
+	json_object_object_add(p, "conflict_pages", j_u64(ps.conflict_pages));
+	json_object_object_add(o, "risk", p);
+	return o;
+}
+
+int rep_print_json(FILE *f, const struct rep_model *m, const struct rep_file *rf)
+{
+	struct json_object *root = json_object_new_object(), *o, *a;
+	unsigned int i;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "path", json_object_new_string(rf->path));
+	json_object_object_add(o, "version", json_object_new_int(rf->st.version));
+	json_object_object_add(o, "bytes", j_u64(rf->size));
+	json_object_object_add(o, "complete", json_object_new_boolean(rf->st.complete));
+	json_object_object_add(o, "truncated", json_object_new_boolean(rf->st.truncated));
+	json_object_object_add(o, "decoded_bytes", j_u64(rf->st.good_bytes));
+	json_object_object_add(o, "chunks", j_u64(rf->st.chunks));
+	json_object_object_add(o, "duration_s", json_object_new_double(duration_s(m)));
+	json_object_object_add(o, "stop_reason", json_object_new_string(
+		m->have_end ? kvmmt_cap_stop_name(m->end.stop_reason) : "interrupted"));
+	json_object_object_add(root, "capture", o);
+
+	o = json_object_new_object();
+	json_object_object_add(o, "spte_format", json_object_new_string(kvmmt_fmt_name(m->host.fmt)));
+	json_object_object_add(o, "host_pat", j_u64(m->host.host_pat));
+	json_object_object_add(o, "start_realtime_ns", j_u64(m->host.start_realtime_ns));
+	for (i = 0; i < m->host.nr_kv; i++)
+		json_object_object_add(o, m->host.kv[i].key,
+				       json_object_new_string(m->host.kv[i].val));
+	json_object_object_add(root, "host", o);
+
+	o = json_object_new_object();
+	json_object_object_add(o, "total", j_u64(m->events));
+	for (i = KVMMT_EV_INSTALL; i < KVMMT_EV__MAX; i++)
+		json_object_object_add(o, rep_ev_names[i], j_u64(m->by_type[i]));
+	json_object_object_add(o, "drops", j_u64(m->drops));
+	json_object_object_add(o, "bytes_per_event", json_object_new_double(
+		m->events ? (double)rf->size / m->events : 0));
+	json_object_object_add(root, "events", o);
+	if (m->perr.err)
+		json_object_object_add(root, "risk_model_error", json_object_new_string(m->perr.msg));
+
+	a = json_object_new_array();
+	for (i = 0; i < m->nr_vms; i++)
+		json_object_array_add(a, vm_json(m, &m->vms[i]));
+	json_object_object_add(root, "vms", a);
+	fprintf(f, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	return 0;
+}
+
+void rep_print_event_text(FILE *f, const struct rep_model *m, const struct kvmmt_cap_event *ce)
+{
+	const struct kvmmt_event *ev = &ce->ev;
+
+	fprintf(f, "%14.6f %7u %7u %3u %-11s", rep_rel_s(m, ev->ts_ns), ev->tgid, ev->tid,
+		ev->cpu, rep_ev_names[ev->type]);
+	switch (ev->type) {
+	case KVMMT_EV_INSTALL:
+		fprintf(f, " gfn 0x%" PRIx64 " pfn 0x%" PRIx64 " L%u spte 0x%016" PRIx64
+			" %s%s slot %d\n", (uint64_t)ev->gfn, (uint64_t)ev->pfn, ev->level,
+			(uint64_t)ev->spte, mt_name(ce->mt), ce->ipat ? " IPAT" : "",
+			ev->slot == KVMMT_SLOT_UNKNOWN ? -1 : ev->slot);
+		break;
+	case KVMMT_EV_ZAP:
+		fprintf(f, " gfn 0x%" PRIx64 " L%u old spte 0x%016" PRIx64 " slot %d\n",
+			(uint64_t)ev->gfn, ev->level, (uint64_t)ev->spte,
+			ev->slot == KVMMT_SLOT_UNKNOWN ? -1 : ev->slot);
+		break;
+	case KVMMT_EV_NONCOHERENT:
+		fprintf(f, " count %d\n", ev->value);
+		break;
+	default:
+		fprintf(f, " slot %u as %d flags 0x%" PRIx64 "\n", ev->slot, ev->value,
+			(uint64_t)ev->spte);
+		break;
+	}
+}
+
+struct json_object *rep_event_json(const struct rep_model *m, const struct kvmmt_cap_event *ce)
+{
+	const struct kvmmt_event *ev = &ce->ev;
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "t_s", json_object_new_double(rep_rel_s(m, ev->ts_ns)));
+	json_object_object_add(o, "ts_ns", j_u64(ev->ts_ns));
+	json_object_object_add(o, "type", json_object_new_string(rep_ev_names[ev->type]));
+	json_object_object_add(o, "pid", json_object_new_int64(ev->tgid));
+	json_object_object_add(o, "tid", json_object_new_int64(ev->tid));
+	json_object_object_add(o, "cpu", json_object_new_int(ev->cpu));
+	json_object_object_add(o, "slot", json_object_new_int(
+		ev->slot == KVMMT_SLOT_UNKNOWN ? -1 : ev->slot));
+	json_object_object_add(o, "gfn", j_u64(ev->gfn));
+	json_object_object_add(o, "pfn", j_u64(ev->pfn));
+	json_object_object_add(o, "level", json_object_new_int(ev->level));
+	json_object_object_add(o, "spte", j_u64(ev->spte));
+	json_object_object_add(o, "attr", json_object_new_int(ev->attr));
+	if (ev->type == KVMMT_EV_INSTALL) {
+		json_object_object_add(o, "memtype", json_object_new_string(mt_name(ce->mt)));
+		json_object_object_add(o, "ipat", json_object_new_boolean(ce->ipat));
+	}
+	json_object_object_add(o, "value", json_object_new_int(ev->value));
+	return o;
+}
