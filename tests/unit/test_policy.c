@@ -278,6 +278,15 @@ Test(policy, memslot_flag_makes_latent_until_cleared)
 	slot.npages = 0;
 	cr_assert_eq(kvmmt_policy_slot(vm, &slot, &err), 0);
 	cr_assert_eq(summary().risk, KVMMT_RISK_NONE);
+	/* A fresh iterator snapshot replaces every slot. */
+	struct kvmmt_policy_slot snap[2] = {
+		{ .id = 0, .npages = 16 },
+		{ .id = 2, .npages = 16, .flags = KVMMT_MEM_NON_COHERENT_DMA },
+	};
+	cr_assert_eq(kvmmt_policy_set_slots(vm, snap, 2, &err), 0);
+	cr_assert_eq(summary().risk, KVMMT_RISK_LATENT);
+	cr_assert_eq(kvmmt_policy_set_slots(vm, snap, 1, &err), 0);
+	cr_assert_eq(summary().risk, KVMMT_RISK_NONE);
 }
 
 Test(policy, event_stream_through_the_decoder)
@@ -299,9 +308,27 @@ Test(policy, event_stream_through_the_decoder)
 		cr_assert_eq(summary().risk, want[i], "after event %zu: %s", i,
 			     kvmmt_risk_name(summary().risk));
 	}
-	struct kvmmt_event zap = { .type = KVMMT_EV_ZAP, .gfn = 0x12, .level = 1 };
+	/* A leaf zap (old SPTE given) removes its own 4K page. */
+	struct kvmmt_event zap = { .type = KVMMT_EV_ZAP, .gfn = 0x12, .level = 1, .spte = 0x12067 };
 	cr_assert_eq(kvmmt_policy_event(vm, &zap, KVMMT_FMT_EPT, KVMMT_LINUX_PAT, &err), 0);
 	cr_assert_eq(summary().risk, KVMMT_RISK_LATENT);
+	cr_assert_eq(kvmmt_policy_nr_ranges(vm), 1);
+}
+
+Test(policy, shadow_page_zaps)
+{
+	install(0x10, 1, 0, 1, honoured_wc);
+	install(0x400, 2, 0, 1, honoured_wc);
+	/* A direct level-1 shadow page at gfn 0 maps gfns 0..511. */
+	struct kvmmt_event sp = { .type = KVMMT_EV_ZAP, .gfn = 0, .level = 1 };
+	cr_assert_eq(kvmmt_policy_event(vm, &sp, KVMMT_FMT_EPT, 0, &err), 0);
+	cr_assert_eq(kvmmt_policy_nr_ranges(vm), 1);
+	cr_assert_eq(kvmmt_policy_range(vm, 0)->start, 0x400);
+	/* Under shadow paging the page's gfn does not say what it mapped: keep. */
+	sp.gfn = 0x400;
+	cr_assert_eq(kvmmt_policy_event(vm, &sp, KVMMT_FMT_SHADOW, KVMMT_LINUX_PAT, &err), 0);
+	cr_assert_eq(kvmmt_policy_nr_ranges(vm), 1);
+	cr_assert_eq(summary().zaps, 2);
 }
 
 Test(policy, bad_input_is_rejected_with_a_message)

@@ -462,6 +462,18 @@ int kvmmt_policy_slot(struct kvmmt_policy_vm *vm,
 	return 0;
 }
 
+int kvmmt_policy_set_slots(struct kvmmt_policy_vm *vm,
+			   const struct kvmmt_policy_slot *s, size_t n,
+			   struct kvmmt_err *e)
+{
+	if (grow((void **)&vm->slots, &vm->slots_cap, n, sizeof(*s)))
+		return kvmmt_errf(e, -ENOMEM, "out of memory recording memslots");
+	if (n)
+		memcpy(vm->slots, s, n * sizeof(*s));
+	vm->nr_slots = n;
+	return 0;
+}
+
 int kvmmt_policy_slot_flags(struct kvmmt_policy_vm *vm, __u16 id, __u32 flags,
 			    struct kvmmt_err *e)
 {
@@ -536,7 +548,18 @@ int kvmmt_policy_event(struct kvmmt_policy_vm *vm, const struct kvmmt_event *ev,
 					  ev->attr, kvmmt_fmt_name(fmt));
 		return kvmmt_policy_install(vm, &in, e);
 	case KVMMT_EV_ZAP:
-		return kvmmt_policy_zap(vm, ev->gfn, ev->level, e);
+		if (ev->spte)	/* a leaf SPTE of that level */
+			return kvmmt_policy_zap(vm, ev->gfn, ev->level, e);
+		/*
+		 * A whole shadow page: a direct one (TDP) maps 512 entries of
+		 * its level from gfn on; an indirect one (shadow paging) maps
+		 * gfns its gfn does not tell, so its state is kept (fail closed).
+		 */
+		if (fmt == KVMMT_FMT_SHADOW) {
+			vm->zaps++;
+			return 0;
+		}
+		return kvmmt_policy_zap(vm, ev->gfn, ev->level + 1, e);
 	case KVMMT_EV_NONCOHERENT:
 		kvmmt_policy_noncoherent(vm, ev->value);
 		return 0;

@@ -120,6 +120,10 @@ void kvmmt_policy_noncoherent(struct kvmmt_policy_vm *vm, int count);
 /* Add or update a memslot (flags and geometry); npages 0 deletes it. */
 int kvmmt_policy_slot(struct kvmmt_policy_vm *vm,
 		      const struct kvmmt_policy_slot *s, struct kvmmt_err *e);
+/* Replace every memslot with @s[0..n) (a fresh iterator snapshot). */
+int kvmmt_policy_set_slots(struct kvmmt_policy_vm *vm,
+			   const struct kvmmt_policy_slot *s, size_t n,
+			   struct kvmmt_err *e);
 /* A memslot event: only the flags of @id changed. */
 int kvmmt_policy_slot_flags(struct kvmmt_policy_vm *vm, __u16 id, __u32 flags,
 			    struct kvmmt_err *e);

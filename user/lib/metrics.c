@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "metrics.h"
+
+/* Label values escape backslash, double quote and newline. */
+static void label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*s, f);
+	}
+}
+
+static void vm_labels(FILE *f, const struct kvmmt_metrics_vm *v)
+{
+	fputs("{vm=\"", f);
+	label(f, v->name ? v->name : "");
+	fprintf(f, "\",pid=\"%d\"", (int)v->pid);
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+typedef unsigned long long (*vm_value_fn)(const struct kvmmt_metrics_vm *v);
+
+static void per_vm(FILE *f, const struct kvmmt_metrics *m, const char *name,
+		   const char *type, const char *help, vm_value_fn fn)
+{
+	head(f, name, type, help);
+	for (size_t i = 0; i < m->nr_vms; i++) {
+		fputs(name, f);
+		vm_labels(f, &m->vms[i]);
+		fprintf(f, "} %llu\n", fn(&m->vms[i]));
+	}
+}
+
+static unsigned long long v_flagged(const struct kvmmt_metrics_vm *v) { return v->flagged; }
+static unsigned long long v_blocking(const struct kvmmt_metrics_vm *v) { return v->blocking; }
+static unsigned long long v_qmp(const struct kvmmt_metrics_vm *v) { return v->qmp; }
+static unsigned long long v_blocked(const struct kvmmt_metrics_vm *v) { return v->blocked; }
+static unsigned long long v_allowed(const struct kvmmt_metrics_vm *v) { return v->allowed; }
+static unsigned long long v_conflict(const struct kvmmt_metrics_vm *v) { return v->conflict_pages; }
+
+int kvmmt_metrics_write(FILE *f, const struct kvmmt_metrics *m)
+{
+	head(f, "kvmmt_vm_risk", "gauge",
+	     "Page-aliasing risk class of the VM: 1 for its current class, 0 otherwise.");
+	for (size_t i = 0; i < m->nr_vms; i++) {
+		for (int r = 0; r < KVMMT_RISK__MAX; r++) {
+			fputs("kvmmt_vm_risk", f);
+			vm_labels(f, &m->vms[i]);
+			fprintf(f, ",class=\"%s\"} %d\n", kvmmt_risk_name(r),
+				m->vms[i].risk == (enum kvmmt_risk)r);
+		}
+	}
+	per_vm(f, m, "kvmmt_vm_flagged", "gauge",
+	       "1 if the VM is flagged by hand (kvmmt-policyd ctl flag).", v_flagged);
+	per_vm(f, m, "kvmmt_vm_migration_blocked", "gauge",
+	       "1 if a migration of the VM would be cancelled at switchover now.", v_blocking);
+	per_vm(f, m, "kvmmt_vm_qmp_connected", "gauge",
+	       "1 if kvmmt-policyd holds the VM's QMP monitor (enforcement possible).", v_qmp);
+	per_vm(f, m, "kvmmt_vm_migrations_blocked_total", "counter",
+	       "Migrations of the VM cancelled at pre-switchover.", v_blocked);
+	per_vm(f, m, "kvmmt_vm_migrations_allowed_total", "counter",
+	       "Migrations of the VM let through at pre-switchover.", v_allowed);
+	per_vm(f, m, "kvmmt_vm_aliasing_pages", "gauge",
+	       "Guest pages mapped with a type that conflicts with the host's.", v_conflict);
+	head(f, "kvmmt_vm_noncoherent_dma", "gauge",
+	     "KVM's noncoherent DMA registration count for the VM.");
+	for (size_t i = 0; i < m->nr_vms; i++) {
+		if (m->vms[i].noncoherent < 0)
+			continue;
+		fputs("kvmmt_vm_noncoherent_dma", f);
+		vm_labels(f, &m->vms[i]);
+		fprintf(f, "} %d\n", m->vms[i].noncoherent);
+	}
+	head(f, "kvmmt_vm_installs_total", "counter",
+	     "Leaf SPTE installs seen for the VM, by the memory type they encode.");
+	for (size_t i = 0; i < m->nr_vms; i++) {
+		for (int t = 0; t < KVMMT_MT__MAX; t++) {
+			if (!m->vms[i].installs_by_mt[t])
+				continue;
+			fputs("kvmmt_vm_installs_total", f);
+			vm_labels(f, &m->vms[i]);
+			fprintf(f, ",type=\"%s\"} %llu\n", kvmmt_mt_name(t),
+				(unsigned long long)m->vms[i].installs_by_mt[t]);
+		}
+	}
+	head(f, "kvmmt_migrations_blocked_total", "counter",
+	     "Migrations cancelled at pre-switchover since the daemon started.");
+	fprintf(f, "kvmmt_migrations_blocked_total %llu\n",
+		(unsigned long long)m->blocked_total);
+	head(f, "kvmmt_migrations_allowed_total", "counter",
+	     "Migrations let through at pre-switchover since the daemon started.");
+	fprintf(f, "kvmmt_migrations_allowed_total %llu\n",
+		(unsigned long long)m->allowed_total);
+	head(f, "kvmmt_datapath_info", "gauge", "The BPF attach path in use.");
+	fputs("kvmmt_datapath_info{path=\"", f);
+	label(f, m->datapath ? m->datapath : "none");
+	fputs("\"} 1\n", f);
+	head(f, "kvmmt_datapath_events_total", "counter", "Data-path events consumed.");
+	fprintf(f, "kvmmt_datapath_events_total %llu\n", (unsigned long long)m->events);
+	head(f, "kvmmt_datapath_drops_total", "counter",
+	     "Data-path events lost because the ring buffer was full.");
+	fprintf(f, "kvmmt_datapath_drops_total %llu\n", (unsigned long long)m->drops);
+	return ferror(f) ? -EIO : 0;
+}
+
+int kvmmt_metrics_render(const struct kvmmt_metrics *m, char **out, size_t *len,
+			 struct kvmmt_err *e)
+{
+	FILE *f = open_memstream(out, len);
+	int err;
+
+	if (!f)
+		return kvmmt_errf(e, -ENOMEM, "out of memory rendering metrics");
+	err = kvmmt_metrics_write(f, m);
+	if (fclose(f) || err) {
+		free(*out);
+		*out = NULL;
+		return kvmmt_errf(e, -ENOMEM, "out of memory rendering metrics");
+	}
+	return 0;
+}
+
+int kvmmt_write_atomic(const char *path, const char *data, size_t len,
+		       mode_t mode, struct kvmmt_err *e)
+{
+	char tmp[4200], dir[4096];
+	size_t off = 0;
+	int fd, dfd, err;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return kvmmt_errf(e, -ENAMETOOLONG, "path %s is too long", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return kvmmt_errf(e, -errno, "cannot create %s: %s", tmp, strerror(errno));
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = kvmmt_errf(e, -errno, "cannot write %s: %s", tmp, strerror(errno));
+			goto fail;
+		}
+		off += n;
+	}
+	if (fsync(fd)) {
+		err = kvmmt_errf(e, -errno, "cannot sync %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path)) {
+		err = kvmmt_errf(e, -errno, "cannot rename %s to %s: %s", tmp, path,
+				 strerror(errno));
+		goto fail;
+	}
+	/* Make the rename itself durable. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return err;
+}
