@@ -104,27 +104,42 @@ static long parse_num(struct argp_state *state, const char *opt,
 
 static uint64_t parse_pte_flags(struct argp_state *state, const char *arg)
 {
-	char *list = strdup(arg), *tok, *save = NULL;
+	static const struct {
+		const char *name;
+		uint64_t bit;
+	} names[] = {
+		{ "none", 0 }, { "pwt", PTE_PWT }, { "pcd", PTE_PCD }, { "pat", PTE_PAT },
+	};
 	uint64_t flags = 0;
+	size_t len, i;
 
-	if (!list)
-		argp_failure(state, 1, ENOMEM, "--pte-flags");
-	for (tok = strtok_r(list, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "pwt"))
-			flags |= PTE_PWT;
-		else if (!strcmp(tok, "pcd"))
-			flags |= PTE_PCD;
-		else if (!strcmp(tok, "pat"))
-			flags |= PTE_PAT;
-		else if (strcmp(tok, "none")) {
-			free(list);
-			argp_error(state, "--pte-flags: unknown flag '%s' (use pwt, pcd, pat or none)",
-				   tok);
-		}
+	if (!*arg)
+		argp_error(state, "--pte-flags: empty list (use pwt, pcd, pat or none)");
+	for (; *arg; arg += len + !!arg[len]) {
+		len = strcspn(arg, ",");
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].name) == len &&
+			    !strncmp(arg, names[i].name, len))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			argp_error(state, "--pte-flags: unknown flag '%.*s' (use pwt, pcd, pat or none)",
+				   (int)len, arg);
+		flags |= names[i].bit;
 	}
-	free(list);
 	return flags;
+}
+
+static int ready_dir_writable(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return access(".", W_OK);
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	return access(dir, W_OK);
 }
 
 static void check_options(struct argp_state *state, const struct options *o)
@@ -137,6 +152,9 @@ static void check_options(struct argp_state *state, const struct options *o)
 	if (c->vcpus > 1 && c->pages < (uint64_t)c->vcpus * PREFETCH_PAGES)
 		argp_error(state, "--pages %" PRIu64 " is too few for %d vCPUs: each vCPU needs at least %d pages",
 			   c->pages, c->vcpus, PREFETCH_PAGES);
+	if (o->ready_file && ready_dir_writable(o->ready_file))
+		argp_error(state, "--ready-file %s: cannot write in its directory: %s",
+			   o->ready_file, strerror(errno));
 	if (o->ready_fd >= 0 && fcntl(o->ready_fd, F_GETFD) < 0)
 		argp_error(state, "--ready-fd %d is not an open file descriptor",
 			   o->ready_fd);
@@ -319,7 +337,10 @@ static int start_vms(struct vmm *m, const struct options *o)
 		}
 		if (!m->pids[i]) {
 			close(p[0]);
-			vm_child(o, i, parent, m->recs[i], p[1]);
+			close(m->sig_fd);
+			while (i--)
+				close(m->done_fds[i]);
+			vm_child(o, m->nr, parent, m->recs[m->nr], p[1]);
 		}
 		close(p[1]);
 		m->done_fds[i] = p[0];
