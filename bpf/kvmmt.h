@@ -68,6 +68,12 @@ enum kvmmt_ctr {
 	KVMMT_C_NC_UNREGISTER,	/* noncoherent DMA unregistrations seen */
 	KVMMT_C_SLOT_CHANGES,	/* memslot flag changes seen */
 	KVMMT_C_TDP_CHANGES,	/* TDP MMU SPTE changes */
+	KVMMT_C_FAST_PF,	/* fast page faults (SPTE fixed without a full fault) */
+	KVMMT_C_SYNC,		/* shadow pages resynced */
+	KVMMT_C_UNSYNC,		/* shadow pages marked unsync */
+	KVMMT_C_SPLITS,		/* huge pages split */
+	KVMMT_C_ZAP_ALL,	/* fast zap of all shadow pages */
+	KVMMT_C_MEMTYPE,	/* memory-type decisions seen (patched kernels) */
 	KVMMT_C__MAX,
 };
 
@@ -79,6 +85,8 @@ struct kvmmt_vm_ctrs {
 enum kvmmt_gstat {
 	KVMMT_G_EVENTS = 0,	/* events written to the ring buffer */
 	KVMMT_G_DROPS,		/* events lost because the ring buffer was full */
+	KVMMT_G_NOSPACE,	/* updates lost because a counter map was full */
+	KVMMT_G_SEEN,		/* kvmmmu events handled (before the pid filter) */
 	KVMMT_G__MAX,
 };
 
@@ -90,6 +98,10 @@ enum kvmmt_rec_kind {
 
 #define KVMMT_VF_NONCOHERENT	(1u << 0)	/* noncoherent_dma valid */
 #define KVMMT_VF_QUIRKS		(1u << 1)	/* disabled_quirks valid */
+#define KVMMT_VF_TRUNCATED	(1u << 2)	/* more than KVMMT_ITER_MAX_SLOTS slots */
+
+/* Slot records the iterator emits per VM at most. */
+#define KVMMT_ITER_MAX_SLOTS	64
 
 struct kvmmt_vm_rec {
 	__u32 kind;		/* KVMMT_REC_VM */

@@ -30,6 +30,14 @@ struct kvmmt_probe {
 	char detail[200];	/* the kernel's/libbpf's reason, one line */
 };
 
+#define KVMMT_MAX_PROBES	48
+
+/* Every probe tried, kept even when kvmmt_dp_open() fails. */
+struct kvmmt_probe_log {
+	struct kvmmt_probe p[KVMMT_MAX_PROBES];
+	int n;
+};
+
 struct kvmmt_dp_opts {
 	bool capture;			/* stream events through the ring buffer */
 	unsigned int ringbuf_kib;	/* 0 = default */
@@ -37,6 +45,7 @@ struct kvmmt_dp_opts {
 	int nr_pids;
 	enum kvmmt_path force;		/* 0 = best available */
 	enum kvmmt_fmt fmt;		/* 0 = detect from the host */
+	struct kvmmt_probe_log *log;	/* optional copy of the probes */
 };
 
 struct kvmmt_dp;
@@ -48,8 +57,13 @@ void kvmmt_dp_close(struct kvmmt_dp *dp);
 enum kvmmt_path kvmmt_dp_path(const struct kvmmt_dp *dp);
 enum kvmmt_fmt kvmmt_dp_fmt(const struct kvmmt_dp *dp);
 const char *kvmmt_path_name(enum kvmmt_path p);
+/* Short snake_case names for JSON keys and column headers. */
+const char *kvmmt_ctr_name(enum kvmmt_ctr c);	/* "installs", "zaps", ... */
+const char *kvmmt_gstat_name(enum kvmmt_gstat g);	/* "events", "drops", ... */
 /* Probes tried, in order; returns how many. */
 int kvmmt_dp_probes(const struct kvmmt_dp *dp, const struct kvmmt_probe **out);
+/* Why a probe failed, in words a host operator can act on (NULL if it worked). */
+const char *kvmmt_probe_reason(const struct kvmmt_probe *p);
 
 /* Counters summed over CPUs. */
 struct kvmmt_install_count {

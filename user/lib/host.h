@@ -7,6 +7,15 @@
 #include "kvmmt.h"
 #include "err.h"
 
+#define KVMMT_HOST_MAX_PARAMS	64
+
+/* One KVM module parameter, e.g. { "kvm_intel", "ept", "Y" }. */
+struct kvmmt_param {
+	char module[16];
+	char name[40];
+	char value[24];
+};
+
 /* What the running host is, read from /proc, /sys and cpuid; never from flags. */
 struct kvmmt_host {
 	char release[65];		/* uname -r */
@@ -25,8 +34,29 @@ struct kvmmt_host {
 	bool has_memslot_nc_flag;	/* KVM_CAP_MEM_NON_COHERENT_DMA */
 	bool has_virtio_dev;		/* KVM_DEV_TYPE_VIRTIO */
 	bool has_memtype_tp;		/* kvm:kvm_mmu_memtype tracepoint etc. */
+	bool cap_bpf, cap_perfmon, cap_sys_admin;	/* effective capabilities */
+	bool tracefs;			/* kvmmmu events visible in tracefs */
+	/* parameters of kvm and of the backend module (kvm_intel, kvm_amd, kvm_pvm) */
+	struct kvmmt_param params[KVMMT_HOST_MAX_PARAMS];
+	int nr_params;
 };
 
 int kvmmt_host_probe(struct kvmmt_host *h, struct kvmmt_err *e);
+
+/*
+ * The same, with /proc and /sys read below @root ("" for the live system;
+ * a fixture directory in tests). Hardware (MSR, /dev/kvm ioctls, uname) is
+ * only queried when @root is "".
+ */
+int kvmmt_host_probe_at(struct kvmmt_host *h, const char *root,
+			struct kvmmt_err *e);
+
+/* Whether this process may load and attach BPF tracing programs. */
+bool kvmmt_host_privileged(void);
+
+/* Parsers behind kvmmt_host_probe_at(), over file contents. */
+void kvmmt_host_parse_cpuinfo(struct kvmmt_host *h, const char *text);
+/* CapEff from /proc/PID/status; -EINVAL if absent. */
+int kvmmt_host_parse_capeff(const char *status, __u64 *capeff);
 
 #endif

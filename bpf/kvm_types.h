@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel types kvmmt.bpf.c reads, and nothing else. Every struct is
+ * preserve_access_index: libbpf relocates each field access against the
+ * running kernel's BTF at load time, so only the fields named here must
+ * exist (or be tested with bpf_core_field_exists()); their offsets, and
+ * the rest of the structs, may differ between kernels. See docs/datapath.md
+ * for why this replaces a generated vmlinux.h.
+ */
+#ifndef KVMMT_KVM_TYPES_H
+#define KVMMT_KVM_TYPES_H
+
+typedef unsigned char __u8;
+typedef signed char __s8;
+typedef unsigned short __u16;
+typedef short __s16;
+typedef unsigned int __u32;
+typedef int __s32;
+typedef unsigned long long __u64;
+typedef long long __s64;
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __s32 s32;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+typedef _Bool bool;
+#define true 1
+#define false 0
+#define NULL ((void *)0)
+
+typedef u64 gfn_t;
+typedef u64 kvm_pfn_t;
+
+/* UAPI constants bpf_helpers.h expects from linux/bpf.h (stable ABI). */
+enum {
+	BPF_MAP_TYPE_HASH = 1,
+	BPF_MAP_TYPE_ARRAY = 2,
+	BPF_MAP_TYPE_PERCPU_HASH = 5,
+	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_RINGBUF = 27,
+};
+enum {
+	BPF_ANY = 0,
+	BPF_NOEXIST = 1,
+	BPF_EXIST = 2,
+};
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct hlist_node {
+	struct hlist_node *next;
+	struct hlist_node **pprev;
+};
+
+struct hlist_head {
+	struct hlist_node *first;
+};
+
+struct task_struct {
+	int pid;
+	int tgid;
+	char comm[16];
+};
+
+struct qstr {
+	const unsigned char *name;
+};
+
+struct dentry {
+	struct qstr d_name;
+};
+
+struct path {
+	struct dentry *dentry;
+};
+
+struct file {
+	struct path f_path;
+	void *private_data;
+};
+
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+	u64 session_id;
+	u64 seq_num;
+};
+
+struct bpf_iter__task_file {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	u32 fd;
+	struct file *file;
+};
+
+/* Since 5.17: memslots in an id hash, two nodes per slot (active/inactive). */
+struct kvm_memory_slot {
+	struct hlist_node id_node[2];
+	gfn_t base_gfn;
+	unsigned long npages;
+	unsigned long userspace_addr;
+	u32 flags;
+	short id;
+	u16 as_id;
+};
+
+struct kvm_memslots {
+	struct hlist_head id_hash[128];
+	int node_idx;
+};
+
+/* Before 5.17: a sorted array of slots and a count. */
+struct kvm_memory_slot___old {
+	gfn_t base_gfn;
+	unsigned long npages;
+	unsigned long userspace_addr;
+	u32 flags;
+	short id;
+	u16 as_id;
+};
+
+struct kvm_memslots___old {
+	int used_slots;
+	struct kvm_memory_slot___old memslots[];
+};
+
+struct kvm_arch {
+	atomic_t noncoherent_dma_count;
+	u64 disabled_quirks;
+};
+
+struct kvm {
+	struct kvm_memslots *memslots[2];
+	atomic_t online_vcpus;
+	struct kvm_arch arch;
+};
+
+struct kvm_vcpu {
+	struct kvm *kvm;
+};
+
+union kvm_mmu_page_role {
+	u32 word;
+};
+
+struct kvm_mmu_page {
+	union kvm_mmu_page_role role;
+	gfn_t gfn;
+};
+
+struct kvm_page_fault {
+	gfn_t gfn;
+	struct kvm_memory_slot *slot;
+	kvm_pfn_t pfn;
+	u8 goal_level;
+};
+
+/* Classic (perf) tracepoint records, for the tp/ path. */
+struct trace_entry {
+	unsigned short type;
+	unsigned char flags;
+	unsigned char preempt_count;
+	int pid;
+};
+
+struct trace_event_raw_kvm_mmu_set_spte {
+	struct trace_entry ent;
+	u64 gfn;
+	u64 spte;
+	u64 sptep;
+	u8 level;
+};
+
+struct trace_event_raw_kvm_mmu_spte_requested {
+	struct trace_entry ent;
+	u64 gfn;
+	u64 pfn;
+	u8 level;
+};
+
+struct trace_event_raw_kvm_mmu_get_page {
+	struct trace_entry ent;
+	u64 gfn;
+	u32 role;
+	bool created;
+};
+
+struct trace_event_raw_kvm_mmu_page_class {
+	struct trace_entry ent;
+	u64 gfn;
+	u32 role;
+};
+
+struct trace_event_raw_kvm_tdp_mmu_spte_changed {
+	struct trace_entry ent;
+	u64 gfn;
+	u64 old_spte;
+	u64 new_spte;
+	u8 level;
+	u8 as_id;
+};
+
+#pragma clang attribute pop
+
+#endif /* KVMMT_KVM_TYPES_H */

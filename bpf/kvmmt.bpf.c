@@ -1,0 +1,759 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * kvmmt data path: every leaf SPTE KVM installs, with the memory type it
+ * carries, counted per VM in the kernel; plus zaps, faults and shadow-page
+ * churn, and an iterator that lists VMs and their memslots.
+ *
+ * One object holds every attach method; the loader (user/lib/datapath.c)
+ * turns on the programs of one path: FENTRY (fexit/make_spte), TP_BTF,
+ * RAW_TP or TP. The handlers below are shared by all of them.
+ */
+#include "kvm_types.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "kvmmt.h"
+#include "memattr.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Knobs, set by the loader before load. */
+const volatile int fmt = KVMMT_FMT_UNKNOWN;
+const volatile bool capture = false;
+const volatile bool filter = false;
+/* false on the FENTRY path: make_spte counts installs, tracepoints must not */
+const volatile bool tp_installs = true;
+
+/* x86: SPTE_MMU_PRESENT_MASK (bit 11, since 5.13); arm64 stage 2: valid bit */
+#define X86_SPTE_PRESENT	(1ULL << 11)
+#define X86_SPTE_LARGE		(1ULL << 7)
+#define SPTE_PFN_MASK		0x000ffffffffff000ULL
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct kvmmt_inst_key);
+	__type(value, __u64);
+} installs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct kvmmt_vm_ctrs);
+} vm_ctrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KVMMT_G__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} gstats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} tgid_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096 * 64);
+} events SEC(".maps");
+
+/*
+ * kvm_mmu_set_spte does not name the memslot; kvm_mmu_spte_requested (the
+ * fault that precedes it on the same CPU, preemption disabled under
+ * mmu_lock) does. Prefetched neighbours lie in the same slot.
+ */
+struct fault_stash {
+	__u64 base_gfn;
+	__u64 npages;
+	__u32 tgid;
+	__u16 slot;
+	__u16 valid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fault_stash);
+} stash SEC(".maps");
+
+/*
+ * The iterator collects a VM's slots here before writing the VM record,
+ * which carries their count. Indexed by map key, not pointer arithmetic,
+ * so the count needs no precise tracking in the verifier.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KVMMT_ITER_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct kvmmt_slot_rec);
+} scratch SEC(".maps");
+
+static __always_inline void gstat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&gstats, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* Returns the tgid to account to, or 0 if filtered out. */
+static __always_inline __u32 watched_tgid(void)
+{
+	__u32 tgid = current_tgid();
+
+	gstat_inc(KVMMT_G_SEEN);
+	if (filter && !bpf_map_lookup_elem(&tgid_filter, &tgid))
+		return 0;
+	return tgid;
+}
+
+static __always_inline void ctr_add(__u32 tgid, __u32 idx)
+{
+	struct kvmmt_vm_ctrs *c, zero = {};
+
+	if (idx >= KVMMT_C__MAX)
+		return;
+	c = bpf_map_lookup_elem(&vm_ctrs, &tgid);
+	if (!c) {
+		if (bpf_map_update_elem(&vm_ctrs, &tgid, &zero, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&vm_ctrs, &tgid)) {
+			gstat_inc(KVMMT_G_NOSPACE);
+			return;
+		}
+		c = bpf_map_lookup_elem(&vm_ctrs, &tgid);
+		if (!c)
+			return;
+	}
+	c->c[idx]++;
+}
+
+static __always_inline void emit(__u16 type, __u32 tgid, __u64 gfn, __u64 pfn,
+				 __u64 spte, __u16 slot, __u8 level, __u8 attr,
+				 __s32 value)
+{
+	struct kvmmt_event *ev;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		gstat_inc(KVMMT_G_DROPS);
+		return;
+	}
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->gfn = gfn;
+	ev->pfn = pfn;
+	ev->spte = spte;
+	ev->tgid = tgid;
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->type = type;
+	ev->slot = slot;
+	ev->level = level;
+	ev->attr = attr;
+	ev->cpu = bpf_get_smp_processor_id();
+	ev->value = value;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+	gstat_inc(KVMMT_G_EVENTS);
+}
+
+static __always_inline bool spte_present(__u64 spte)
+{
+	if (fmt == KVMMT_FMT_S2 || fmt == KVMMT_FMT_S2_FWB)
+		return spte & 1;
+	return spte & X86_SPTE_PRESENT;
+}
+
+static __always_inline bool spte_leaf(__u64 spte, int level)
+{
+	return level == 1 || (spte & X86_SPTE_LARGE);
+}
+
+static __always_inline void count_install(__u32 tgid, __u64 gfn, __u64 spte,
+					  int level, __u16 slot)
+{
+	struct kvmmt_inst_key key = {};
+	__u64 *cnt, one = 1;
+
+	if (!spte_present(spte))
+		return;
+	key.tgid = tgid;
+	key.slot = slot;
+	key.level = level;
+	key.attr = kvmmt_spte_attr(fmt, spte, level);
+	cnt = bpf_map_lookup_elem(&installs, &key);
+	if (cnt)
+		(*cnt)++;
+	else if (bpf_map_update_elem(&installs, &key, &one, BPF_NOEXIST) &&
+		 (cnt = bpf_map_lookup_elem(&installs, &key)))
+		(*cnt)++;	/* lost a race with an interrupting handler */
+	else if (!bpf_map_lookup_elem(&installs, &key))
+		gstat_inc(KVMMT_G_NOSPACE);
+	ctr_add(tgid, KVMMT_C_INSTALLS);
+	if (capture)
+		emit(KVMMT_EV_INSTALL, tgid, gfn, (spte & SPTE_PFN_MASK) >> 12,
+		     spte, slot, level, key.attr, 0);
+}
+
+static __always_inline void count_zap(__u32 tgid, __u64 gfn, __u64 old_spte,
+				      int level)
+{
+	ctr_add(tgid, KVMMT_C_ZAPS);
+	if (capture)
+		emit(KVMMT_EV_ZAP, tgid, gfn, (old_spte & SPTE_PFN_MASK) >> 12,
+		     old_spte, KVMMT_SLOT_UNKNOWN, level, 0, 0);
+}
+
+/* ---- shared handlers: one per kernel event, whatever the attach method */
+
+static __always_inline void on_requested(__u64 gfn,
+					 const struct kvm_memory_slot *slot)
+{
+	__u32 tgid = watched_tgid(), zero = 0;
+	struct fault_stash *st;
+
+	if (!tgid)
+		return;
+	ctr_add(tgid, KVMMT_C_REQUESTED);
+	st = bpf_map_lookup_elem(&stash, &zero);
+	if (!st)
+		return;
+	st->valid = 0;
+	if (!slot)
+		return;
+	st->tgid = tgid;
+	st->slot = BPF_CORE_READ(slot, id);
+	st->base_gfn = BPF_CORE_READ(slot, base_gfn);
+	st->npages = BPF_CORE_READ(slot, npages);
+	st->valid = gfn - st->base_gfn < st->npages;
+}
+
+static __always_inline __u16 stashed_slot(__u32 tgid, __u64 gfn)
+{
+	struct fault_stash *st;
+	__u32 zero = 0;
+
+	st = bpf_map_lookup_elem(&stash, &zero);
+	if (st && st->valid && st->tgid == tgid &&
+	    gfn - st->base_gfn < st->npages)
+		return st->slot;
+	return KVMMT_SLOT_UNKNOWN;
+}
+
+static __always_inline void on_set_spte(int level, __u64 gfn, __u64 spte)
+{
+	__u32 tgid;
+
+	if (!tp_installs)
+		return;
+	tgid = watched_tgid();
+	if (tgid)
+		count_install(tgid, gfn, spte, level, stashed_slot(tgid, gfn));
+}
+
+static __always_inline void on_tdp_changed(__u64 gfn, int level, __u64 old,
+					   __u64 new)
+{
+	bool was = spte_present(old) && spte_leaf(old, level);
+	bool is = spte_present(new) && spte_leaf(new, level);
+	__u32 tgid = watched_tgid();
+
+	if (!tgid)
+		return;
+	ctr_add(tgid, KVMMT_C_TDP_CHANGES);
+	if (is && tp_installs &&
+	    (!was || ((old ^ new) & SPTE_PFN_MASK) ||
+	     kvmmt_spte_attr(fmt, old, level) != kvmmt_spte_attr(fmt, new, level)))
+		count_install(tgid, gfn, new, level, stashed_slot(tgid, gfn));
+	else if (was && !spte_present(new))
+		count_zap(tgid, gfn, old, level);
+}
+
+static __always_inline void on_get_page(bool created)
+{
+	__u32 tgid = watched_tgid();
+
+	if (tgid)
+		ctr_add(tgid, created ? KVMMT_C_SP_CREATED : KVMMT_C_SP_REUSED);
+}
+
+static __always_inline void on_zap_page(__u64 gfn, __u32 role)
+{
+	__u32 tgid = watched_tgid();
+
+	if (tgid)
+		count_zap(tgid, gfn, 0, role & 0xf);
+}
+
+static __always_inline void on_simple(__u32 idx)
+{
+	__u32 tgid = watched_tgid();
+
+	if (tgid)
+		ctr_add(tgid, idx);
+}
+
+/* ---- FENTRY path (needs BPF trampolines) */
+
+SEC("fexit/make_spte")
+int BPF_PROG(fexit_make_spte)
+{
+	__u64 nargs = bpf_get_func_arg_cnt(ctx), sp = 0, slot = 0, gfn = 0;
+	__u64 old = 0, nsp = 0, spte = 0;
+	__u16 slot_id = KVMMT_SLOT_UNKNOWN;
+	__u32 tgid;
+	int level;
+
+	/* vcpu, sp, slot, pte_access, gfn, pfn, old_spte, ..., u64 *new_spte */
+	if (nargs < 8 || bpf_get_func_arg(ctx, 1, &sp) ||
+	    bpf_get_func_arg(ctx, 2, &slot) || bpf_get_func_arg(ctx, 4, &gfn) ||
+	    bpf_get_func_arg(ctx, 6, &old) ||
+	    bpf_get_func_arg(ctx, nargs - 1, &nsp))
+		return 0;
+	if (bpf_probe_read_kernel(&spte, sizeof(spte), (void *)nsp) || spte == old)
+		return 0;
+	tgid = watched_tgid();
+	if (!tgid)
+		return 0;
+	level = BPF_CORE_READ((struct kvm_mmu_page *)sp, role.word) & 0xf;
+	if (slot)
+		slot_id = BPF_CORE_READ((struct kvm_memory_slot *)slot, id);
+	count_install(tgid, gfn, spte, level, slot_id);
+	return 0;
+}
+
+static __always_inline void on_noncoherent(struct kvm *kvm, __u32 idx)
+{
+	__u32 tgid = watched_tgid();
+
+	if (!tgid)
+		return;
+	ctr_add(tgid, idx);
+	if (capture)
+		emit(KVMMT_EV_NONCOHERENT, tgid, 0, 0, 0, KVMMT_SLOT_UNKNOWN, 0,
+		     0, BPF_CORE_READ(kvm, arch.noncoherent_dma_count.counter));
+}
+
+SEC("fexit/kvm_arch_register_noncoherent_dma")
+int BPF_PROG(fexit_nc_register, struct kvm *kvm)
+{
+	on_noncoherent(kvm, KVMMT_C_NC_REGISTER);
+	return 0;
+}
+
+SEC("fexit/kvm_arch_unregister_noncoherent_dma")
+int BPF_PROG(fexit_nc_unregister, struct kvm *kvm)
+{
+	on_noncoherent(kvm, KVMMT_C_NC_UNREGISTER);
+	return 0;
+}
+
+/* ---- TP_BTF path */
+
+SEC("tp_btf/kvm_mmu_set_spte")
+int BPF_PROG(btf_set_spte, int level, gfn_t gfn, u64 *sptep)
+{
+	u64 spte = 0;
+
+	bpf_probe_read_kernel(&spte, sizeof(spte), sptep);
+	on_set_spte(level, gfn, spte);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_spte_requested")
+int BPF_PROG(btf_spte_requested, struct kvm_page_fault *fault)
+{
+	on_requested(BPF_CORE_READ(fault, gfn), BPF_CORE_READ(fault, slot));
+	return 0;
+}
+
+SEC("tp_btf/kvm_tdp_mmu_spte_changed")
+int BPF_PROG(btf_tdp_changed, int as_id, gfn_t gfn, int level, u64 old, u64 new)
+{
+	on_tdp_changed(gfn, level, old, new);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_get_page")
+int BPF_PROG(btf_get_page, struct kvm_mmu_page *sp, bool created)
+{
+	on_get_page(created);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_prepare_zap_page")
+int BPF_PROG(btf_zap_page, struct kvm_mmu_page *sp)
+{
+	on_zap_page(BPF_CORE_READ(sp, gfn), BPF_CORE_READ(sp, role.word));
+	return 0;
+}
+
+SEC("tp_btf/fast_page_fault")
+int BPF_PROG(btf_fast_pf)
+{
+	on_simple(KVMMT_C_FAST_PF);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_sync_page")
+int BPF_PROG(btf_sync_page)
+{
+	on_simple(KVMMT_C_SYNC);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_unsync_page")
+int BPF_PROG(btf_unsync_page)
+{
+	on_simple(KVMMT_C_UNSYNC);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_split_huge_page")
+int BPF_PROG(btf_split)
+{
+	on_simple(KVMMT_C_SPLITS);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_zap_all_fast")
+int BPF_PROG(btf_zap_all)
+{
+	on_simple(KVMMT_C_ZAP_ALL);
+	return 0;
+}
+
+/* ---- RAW_TP path: same arguments, untyped */
+
+SEC("raw_tp/kvm_mmu_set_spte")
+int BPF_PROG(raw_set_spte, int level, gfn_t gfn, u64 *sptep)
+{
+	u64 spte = 0;
+
+	bpf_probe_read_kernel(&spte, sizeof(spte), sptep);
+	on_set_spte(level, gfn, spte);
+	return 0;
+}
+
+SEC("raw_tp/kvm_mmu_spte_requested")
+int BPF_PROG(raw_spte_requested, struct kvm_page_fault *fault)
+{
+	on_requested(BPF_CORE_READ(fault, gfn), BPF_CORE_READ(fault, slot));
+	return 0;
+}
+
+SEC("raw_tp/kvm_tdp_mmu_spte_changed")
+int BPF_PROG(raw_tdp_changed, int as_id, gfn_t gfn, int level, u64 old, u64 new)
+{
+	on_tdp_changed(gfn, level, old, new);
+	return 0;
+}
+
+SEC("raw_tp/kvm_mmu_get_page")
+int BPF_PROG(raw_get_page, struct kvm_mmu_page *sp, bool created)
+{
+	on_get_page(created);
+	return 0;
+}
+
+SEC("raw_tp/kvm_mmu_prepare_zap_page")
+int BPF_PROG(raw_zap_page, struct kvm_mmu_page *sp)
+{
+	on_zap_page(BPF_CORE_READ(sp, gfn), BPF_CORE_READ(sp, role.word));
+	return 0;
+}
+
+SEC("raw_tp/fast_page_fault")
+int BPF_PROG(raw_fast_pf)
+{
+	on_simple(KVMMT_C_FAST_PF);
+	return 0;
+}
+
+SEC("raw_tp/kvm_mmu_sync_page")
+int BPF_PROG(raw_sync_page)
+{
+	on_simple(KVMMT_C_SYNC);
+	return 0;
+}
+
+SEC("raw_tp/kvm_mmu_unsync_page")
+int BPF_PROG(raw_unsync_page)
+{
+	on_simple(KVMMT_C_UNSYNC);
+	return 0;
+}
+
+SEC("raw_tp/kvm_mmu_split_huge_page")
+int BPF_PROG(raw_split)
+{
+	on_simple(KVMMT_C_SPLITS);
+	return 0;
+}
+
+SEC("raw_tp/kvm_mmu_zap_all_fast")
+int BPF_PROG(raw_zap_all)
+{
+	on_simple(KVMMT_C_ZAP_ALL);
+	return 0;
+}
+
+/* ---- TP path: perf tracepoints; the record has no memslot */
+
+SEC("tp/kvmmmu/kvm_mmu_set_spte")
+int tp_set_spte(struct trace_event_raw_kvm_mmu_set_spte *r)
+{
+	on_set_spte(BPF_CORE_READ(r, level), BPF_CORE_READ(r, gfn),
+		    BPF_CORE_READ(r, spte));
+	return 0;
+}
+
+SEC("tp/kvmmmu/kvm_mmu_spte_requested")
+int tp_spte_requested(struct trace_event_raw_kvm_mmu_spte_requested *r)
+{
+	on_requested(BPF_CORE_READ(r, gfn), NULL);
+	return 0;
+}
+
+SEC("tp/kvmmmu/kvm_tdp_mmu_spte_changed")
+int tp_tdp_changed(struct trace_event_raw_kvm_tdp_mmu_spte_changed *r)
+{
+	on_tdp_changed(BPF_CORE_READ(r, gfn), BPF_CORE_READ(r, level),
+		       BPF_CORE_READ(r, old_spte), BPF_CORE_READ(r, new_spte));
+	return 0;
+}
+
+SEC("tp/kvmmmu/kvm_mmu_get_page")
+int tp_get_page(struct trace_event_raw_kvm_mmu_get_page *r)
+{
+	on_get_page(BPF_CORE_READ(r, created));
+	return 0;
+}
+
+SEC("tp/kvmmmu/kvm_mmu_prepare_zap_page")
+int tp_zap_page(struct trace_event_raw_kvm_mmu_page_class *r)
+{
+	on_zap_page(BPF_CORE_READ(r, gfn), BPF_CORE_READ(r, role));
+	return 0;
+}
+
+SEC("tp/kvmmmu/fast_page_fault")
+int tp_fast_pf(void *r)
+{
+	on_simple(KVMMT_C_FAST_PF);
+	return 0;
+}
+
+SEC("tp/kvmmmu/kvm_mmu_sync_page")
+int tp_sync_page(void *r)
+{
+	on_simple(KVMMT_C_SYNC);
+	return 0;
+}
+
+SEC("tp/kvmmmu/kvm_mmu_unsync_page")
+int tp_unsync_page(void *r)
+{
+	on_simple(KVMMT_C_UNSYNC);
+	return 0;
+}
+
+SEC("tp/kvmmmu/kvm_mmu_split_huge_page")
+int tp_split(void *r)
+{
+	on_simple(KVMMT_C_SPLITS);
+	return 0;
+}
+
+SEC("tp/kvmmmu/kvm_mmu_zap_all_fast")
+int tp_zap_all(void *r)
+{
+	on_simple(KVMMT_C_ZAP_ALL);
+	return 0;
+}
+
+/* ---- iterator: VMs (kvm-vm files of group leaders) and their memslots */
+
+static __always_inline bool is_kvm_vm_file(struct file *file)
+{
+	char name[8] = {};
+	const unsigned char *p = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+
+	if (bpf_probe_read_kernel_str(name, sizeof(name), p) != 7)
+		return false;
+	return name[0] == 'k' && name[1] == 'v' && name[2] == 'm' &&
+	       name[3] == '-' && name[4] == 'v' && name[5] == 'm';
+}
+
+static __always_inline void fill_slot(struct kvmmt_slot_rec *r, __u64 kvm_id,
+				      struct kvm_memory_slot *s, int as)
+{
+	r->kind = KVMMT_REC_SLOT;
+	r->id = BPF_CORE_READ(s, id);
+	r->as_id = bpf_core_field_exists(s->as_id) ? BPF_CORE_READ(s, as_id) : as;
+	r->flags = BPF_CORE_READ(s, flags);
+	r->pad = 0;
+	r->kvm_id = kvm_id;
+	r->base_gfn = BPF_CORE_READ(s, base_gfn);
+	r->npages = BPF_CORE_READ(s, npages);
+	r->userspace_addr = BPF_CORE_READ(s, userspace_addr);
+}
+
+#define MAX_AS		2
+#define MAX_CHAIN	8
+
+struct walk_ctx {
+	struct kvm_memslots *ms;
+	__u64 kvm_id;
+	unsigned long hash_off;
+	unsigned long node_off;
+	int idx;
+	int as;
+	int n;
+	__u32 valid;
+};
+
+/* One id_hash bucket (a bpf_loop callback: keeps verification linear). */
+static long walk_bucket(__u32 b, void *data)
+{
+	struct walk_ctx *w = data;
+	struct hlist_node *node = NULL;
+
+	bpf_probe_read_kernel(&node, sizeof(node),
+			      (void *)w->ms + w->hash_off + b * 8);
+	for (int i = 0; i < MAX_CHAIN && node; i++) {
+		struct kvmmt_slot_rec *r;
+		__u32 key = w->n;
+
+		r = bpf_map_lookup_elem(&scratch, &key);
+		if (!r) {
+			w->valid |= KVMMT_VF_TRUNCATED;
+			return 1;
+		}
+		fill_slot(r, w->kvm_id, (void *)node - w->node_off -
+			  w->idx * sizeof(struct hlist_node), w->as);
+		w->n++;
+		node = BPF_CORE_READ(node, next);
+	}
+	return 0;
+}
+
+/*
+ * Kernels before 5.17 keep a sorted array. A separate subprogram, so its
+ * relocations (which fail on newer kernels) stay out of reachable code.
+ */
+static __noinline int walk_array(int n, struct kvm_memslots___old *ms,
+				 __u64 kvm_id, int as)
+{
+	int used = BPF_CORE_READ(ms, used_slots);
+
+	for (int i = 0; i < KVMMT_ITER_MAX_SLOTS; i++) {
+		struct kvm_memory_slot___old *s = &ms->memslots[i];
+		struct kvmmt_slot_rec *r;
+		__u32 key = n;
+
+		if (i >= used)
+			break;
+		r = bpf_map_lookup_elem(&scratch, &key);
+		if (!r)
+			break;
+		r->kind = KVMMT_REC_SLOT;
+		r->id = BPF_CORE_READ(s, id);
+		r->as_id = as;
+		r->flags = BPF_CORE_READ(s, flags);
+		r->pad = 0;
+		r->kvm_id = kvm_id;
+		r->base_gfn = BPF_CORE_READ(s, base_gfn);
+		r->npages = BPF_CORE_READ(s, npages);
+		r->userspace_addr = BPF_CORE_READ(s, userspace_addr);
+		n++;
+	}
+	return n;
+}
+
+SEC("iter/task_file")
+int kvmmt_vms(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	unsigned long ms_off = bpf_core_field_offset(struct kvm, memslots);
+	int nas = bpf_core_field_size(struct kvm, memslots) / 8;
+	struct kvmmt_vm_rec vm = {};
+	struct kvm *kvm;
+	int n = 0;
+
+	if (!task || !file)
+		return 0;
+	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
+		return 0;
+	if (!is_kvm_vm_file(file))
+		return 0;
+	kvm = BPF_CORE_READ(file, private_data);
+	if (!kvm)
+		return 0;
+
+	vm.kind = KVMMT_REC_VM;
+	vm.tgid = BPF_CORE_READ(task, tgid);
+	vm.kvm_id = (__u64)kvm;
+	vm.fd = ctx->fd;
+	vm.online_vcpus = BPF_CORE_READ(kvm, online_vcpus.counter);
+	BPF_CORE_READ_STR_INTO(&vm.comm, task, comm);
+	if (bpf_core_field_exists(kvm->arch.noncoherent_dma_count)) {
+		vm.noncoherent_dma = BPF_CORE_READ(kvm, arch.noncoherent_dma_count.counter);
+		vm.valid |= KVMMT_VF_NONCOHERENT;
+	}
+	if (bpf_core_field_exists(kvm->arch.disabled_quirks)) {
+		vm.disabled_quirks = BPF_CORE_READ(kvm, arch.disabled_quirks);
+		vm.valid |= KVMMT_VF_QUIRKS;
+	}
+
+	for (int as = 0; as < MAX_AS; as++) {
+		void *ms = NULL;
+
+		if (as >= nas)
+			break;
+		bpf_probe_read_kernel(&ms, sizeof(ms), (void *)kvm + ms_off + as * 8);
+		if (!ms)
+			continue;
+		if (bpf_core_field_exists(struct kvm_memslots, id_hash)) {
+			struct walk_ctx w = {
+				.ms = ms,
+				.kvm_id = vm.kvm_id,
+				.hash_off = bpf_core_field_offset(struct kvm_memslots, id_hash),
+				.node_off = bpf_core_field_offset(struct kvm_memory_slot, id_node),
+				.idx = BPF_CORE_READ((struct kvm_memslots *)ms, node_idx) & 1,
+				.as = as,
+				.n = n,
+			};
+
+			bpf_loop(bpf_core_field_size(struct kvm_memslots, id_hash) / 8,
+				 walk_bucket, &w, 0);
+			n = w.n;
+			vm.valid |= w.valid;
+		} else
+			n = walk_array(n, ms, vm.kvm_id, as);
+	}
+
+	vm.nr_slots = n;
+	bpf_seq_write(seq, &vm, sizeof(vm));
+	for (__u32 i = 0; i < KVMMT_ITER_MAX_SLOTS; i++) {
+		struct kvmmt_slot_rec *r;
+
+		if (i >= n)
+			break;
+		r = bpf_map_lookup_elem(&scratch, &i);
+		if (r)
+			bpf_seq_write(seq, r, sizeof(*r));
+	}
+	return 0;
+}

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * kvmmt-dpdump: test driver for the data path integration tests.
+ *
+ *   kvmmt-dpdump [--path P] [--capture] [--ready-file F]
+ *	load the data path, create F, count until SIGINT/SIGTERM, then
+ *	print counters, captured-event checks and the iterator's VMs as JSON
+ *   kvmmt-dpdump --vms
+ *	load, read the iterator once, print the VMs as JSON
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "datapath.h"
+#include "host.h"
+#include "memtype.h"
+#include "memattr.h"
+
+#define MAX_TGIDS	64
+
+/* Per-VM checks over captured events: attr must match the raw SPTE. */
+struct cap_vm {
+	__u32 tgid;
+	__u64 events;
+	__u64 attr_mismatch;
+	__u64 mt[KVMMT_MT__MAX];
+};
+
+struct cap_state {
+	enum kvmmt_fmt fmt;
+	__u64 host_pat;
+	struct cap_vm vm[MAX_TGIDS];
+	int n;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int on_event(void *ctx, const struct kvmmt_event *ev)
+{
+	struct cap_state *st = ctx;
+	struct kvmmt_memattr ma;
+	struct cap_vm *v = NULL;
+
+	if (ev->type != KVMMT_EV_INSTALL)
+		return 0;
+	for (int i = 0; i < st->n; i++)
+		if (st->vm[i].tgid == ev->tgid)
+			v = &st->vm[i];
+	if (!v) {
+		if (st->n == MAX_TGIDS)
+			return 0;
+		v = &st->vm[st->n++];
+		v->tgid = ev->tgid;
+	}
+	v->events++;
+	if (kvmmt_spte_attr(st->fmt, ev->spte, ev->level) != ev->attr)
+		v->attr_mismatch++;
+	if (!kvmmt_attr_decode(st->fmt, kvmmt_spte_attr(st->fmt, ev->spte, ev->level),
+			       st->host_pat, &ma))
+		v->mt[ma.mt]++;
+	return 0;
+}
+
+static json_object *vms_json(const struct kvmmt_vm_list *l)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct kvmmt_vm_info *v = &l->v[i];
+		json_object *o = json_object_new_object(), *slots = json_object_new_array();
+
+		json_object_object_add(o, "tgid", json_object_new_int64(v->vm.tgid));
+		json_object_object_add(o, "comm", json_object_new_string(v->vm.comm));
+		json_object_object_add(o, "fd", json_object_new_int(v->vm.fd));
+		json_object_object_add(o, "online_vcpus", json_object_new_int(v->vm.online_vcpus));
+		json_object_object_add(o, "noncoherent_dma", json_object_new_int(v->vm.noncoherent_dma));
+		json_object_object_add(o, "disabled_quirks", json_object_new_int64(v->vm.disabled_quirks));
+		json_object_object_add(o, "valid", json_object_new_int(v->vm.valid));
+		for (unsigned int j = 0; j < v->nr_slots; j++) {
+			const struct kvmmt_slot_rec *s = &v->slots[j];
+			json_object *so = json_object_new_object();
+
+			json_object_object_add(so, "id", json_object_new_int(s->id));
+			json_object_object_add(so, "as_id", json_object_new_int(s->as_id));
+			json_object_object_add(so, "flags", json_object_new_int64(s->flags));
+			json_object_object_add(so, "base_gfn", json_object_new_int64(s->base_gfn));
+			json_object_object_add(so, "npages", json_object_new_int64(s->npages));
+			json_object_object_add(so, "userspace_addr",
+					       json_object_new_int64(s->userspace_addr));
+			json_object_array_add(slots, so);
+		}
+		json_object_object_add(o, "slots", slots);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static json_object *counters_json(const struct kvmmt_counters *c, enum kvmmt_fmt fmt,
+				  __u64 host_pat)
+{
+	json_object *o = json_object_new_object(), *g = json_object_new_object();
+	json_object *vms = json_object_new_array(), *inst = json_object_new_array();
+	struct kvmmt_memattr ma;
+
+	for (int i = 0; i < KVMMT_G__MAX; i++)
+		json_object_object_add(g, kvmmt_gstat_name(i), json_object_new_int64(c->g[i]));
+	for (size_t i = 0; i < c->nr_vms; i++) {
+		json_object *v = json_object_new_object();
+
+		json_object_object_add(v, "tgid", json_object_new_int64(c->vms[i].tgid));
+		for (int k = 0; k < KVMMT_C__MAX; k++)
+			json_object_object_add(v, kvmmt_ctr_name(k),
+					       json_object_new_int64(c->vms[i].c.c[k]));
+		json_object_array_add(vms, v);
+	}
+	for (size_t i = 0; i < c->nr_inst; i++) {
+		const struct kvmmt_install_count *ic = &c->inst[i];
+		json_object *v = json_object_new_object();
+
+		json_object_object_add(v, "tgid", json_object_new_int64(ic->key.tgid));
+		json_object_object_add(v, "slot", ic->key.slot == KVMMT_SLOT_UNKNOWN ?
+				       json_object_new_null() : json_object_new_int(ic->key.slot));
+		json_object_object_add(v, "attr", json_object_new_int(ic->key.attr));
+		json_object_object_add(v, "level", json_object_new_int(ic->key.level));
+		json_object_object_add(v, "count", json_object_new_int64(ic->count));
+		if (!kvmmt_attr_decode(fmt, ic->key.attr, host_pat, &ma))
+			json_object_object_add(v, "memtype",
+					       json_object_new_string(kvmmt_mt_name(ma.mt)));
+		json_object_array_add(inst, v);
+	}
+	json_object_object_add(o, "global", g);
+	json_object_object_add(o, "vms", vms);
+	json_object_object_add(o, "installs", inst);
+	return o;
+}
+
+static json_object *capture_json(const struct cap_state *st)
+{
+	json_object *arr = json_object_new_array();
+
+	for (int i = 0; i < st->n; i++) {
+		json_object *o = json_object_new_object(), *mt = json_object_new_object();
+
+		json_object_object_add(o, "tgid", json_object_new_int64(st->vm[i].tgid));
+		json_object_object_add(o, "events", json_object_new_int64(st->vm[i].events));
+		json_object_object_add(o, "attr_mismatch",
+				       json_object_new_int64(st->vm[i].attr_mismatch));
+		for (int m = 0; m < KVMMT_MT__MAX; m++)
+			if (st->vm[i].mt[m])
+				json_object_object_add(mt, kvmmt_mt_name(m),
+						       json_object_new_int64(st->vm[i].mt[m]));
+		json_object_object_add(o, "memtypes", mt);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "path", required_argument, NULL, 'P' },
+		{ "capture", no_argument, NULL, 'c' },
+		{ "ready-file", required_argument, NULL, 'r' },
+		{ "vms", no_argument, NULL, 'v' },
+		{ 0 },
+	};
+	struct kvmmt_dp_opts opts = {};
+	static struct cap_state cap;
+	const char *ready = NULL;
+	struct kvmmt_counters c;
+	struct kvmmt_vm_list vms;
+	struct kvmmt_host host;
+	struct kvmmt_err e = {};
+	struct kvmmt_dp *dp;
+	bool only_vms = false;
+	json_object *out;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'P':
+			for (opts.force = KVMMT_PATH_FENTRY; opts.force < KVMMT_PATH__MAX; opts.force++)
+				if (!strcmp(optarg, kvmmt_path_name(opts.force)))
+					break;
+			if (opts.force == KVMMT_PATH__MAX) {
+				fprintf(stderr, "kvmmt-dpdump: unknown path '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'c':
+			opts.capture = true;
+			break;
+		case 'r':
+			ready = optarg;
+			break;
+		case 'v':
+			only_vms = true;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (kvmmt_host_probe(&host, &e)) {
+		fprintf(stderr, "kvmmt-dpdump: %s\n", e.msg);
+		return 1;
+	}
+	if (kvmmt_dp_open(&dp, &opts, &e)) {
+		fprintf(stderr, "kvmmt-dpdump: %s\n", e.msg);
+		return 1;
+	}
+	cap.fmt = kvmmt_dp_fmt(dp);
+	cap.host_pat = host.host_pat;
+	out = json_object_new_object();
+	json_object_object_add(out, "path", json_object_new_string(kvmmt_path_name(kvmmt_dp_path(dp))));
+	json_object_object_add(out, "fmt", json_object_new_string(kvmmt_fmt_name(cap.fmt)));
+
+	if (!only_vms) {
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		if (ready) {
+			FILE *f = fopen(ready, "w");
+
+			if (!f) {
+				perror(ready);
+				return 1;
+			}
+			fclose(f);
+		}
+		while (!stop) {
+			if (opts.capture) {
+				err = kvmmt_dp_poll(dp, 100, on_event, &cap);
+				if (err < 0 && err != -EINTR) {
+					fprintf(stderr, "kvmmt-dpdump: poll: %s\n", strerror(-err));
+					return 1;
+				}
+			} else {
+				pause();
+			}
+		}
+		while (opts.capture && kvmmt_dp_poll(dp, 0, on_event, &cap) > 0)
+			;
+		if (kvmmt_dp_read_counters(dp, &c, &e)) {
+			fprintf(stderr, "kvmmt-dpdump: %s\n", e.msg);
+			return 1;
+		}
+		json_object_object_add(out, "counters", counters_json(&c, cap.fmt, host.host_pat));
+		kvmmt_counters_free(&c);
+		if (opts.capture)
+			json_object_object_add(out, "capture", capture_json(&cap));
+	}
+	if (kvmmt_dp_read_vms(dp, &vms, &e)) {
+		fprintf(stderr, "kvmmt-dpdump: %s\n", e.msg);
+		return 1;
+	}
+	json_object_object_add(out, "iter", vms_json(&vms));
+	kvmmt_vm_list_free(&vms);
+	printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
+	json_object_put(out);
+	kvmmt_dp_close(dp);
+	return 0;
+}

@@ -1,0 +1,804 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * Loads kvmmt.bpf.o, trying attach methods from the best (fexit/make_spte:
+ * it sees the memslot and every SPTE KVM computes) to the most portable
+ * (perf tracepoints), and records each attempt with the kernel's answer.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "kvmmt.skel.h"
+#include "datapath.h"
+#include "host.h"
+
+#define MAX_LINKS	32
+#define TRACEFS		"/sys/kernel/tracing"
+#define DEBUGFS_TRACING	"/sys/kernel/debug/tracing"
+
+struct kvmmt_dp {
+	struct kvmmt_bpf *skel;
+	enum kvmmt_path path;
+	enum kvmmt_fmt fmt;
+	struct kvmmt_probe probes[KVMMT_MAX_PROBES];
+	int nr_probes;
+	struct bpf_link *links[MAX_LINKS];
+	int nr_links;
+	struct bpf_link *iter;
+	struct ring_buffer *rb;
+	kvmmt_event_fn fn;
+	void *fn_ctx;
+	int consumed;
+	struct btf *vmlinux_btf;
+	struct btf *kvm_btf;		/* KVM built as a module */
+	char log[1024];			/* libbpf's last warning or error */
+};
+
+/* Which kernel event each program hooks, and on which path it runs. */
+struct prog_desc {
+	const char *prog;
+	enum kvmmt_path path;
+	const char *event;	/* function (FENTRY) or tracepoint name */
+	bool installs;		/* a source of SPTE installs */
+};
+
+static const struct prog_desc progs[] = {
+	{ "fexit_make_spte", KVMMT_PATH_FENTRY, "make_spte", true },
+	{ "fexit_nc_register", KVMMT_PATH_FENTRY, "kvm_arch_register_noncoherent_dma", false },
+	{ "fexit_nc_unregister", KVMMT_PATH_FENTRY, "kvm_arch_unregister_noncoherent_dma", false },
+	{ "btf_set_spte", KVMMT_PATH_TP_BTF, "kvm_mmu_set_spte", true },
+	{ "btf_tdp_changed", KVMMT_PATH_TP_BTF, "kvm_tdp_mmu_spte_changed", true },
+	{ "btf_spte_requested", KVMMT_PATH_TP_BTF, "kvm_mmu_spte_requested", false },
+	{ "btf_get_page", KVMMT_PATH_TP_BTF, "kvm_mmu_get_page", false },
+	{ "btf_zap_page", KVMMT_PATH_TP_BTF, "kvm_mmu_prepare_zap_page", false },
+	{ "btf_fast_pf", KVMMT_PATH_TP_BTF, "fast_page_fault", false },
+	{ "btf_sync_page", KVMMT_PATH_TP_BTF, "kvm_mmu_sync_page", false },
+	{ "btf_unsync_page", KVMMT_PATH_TP_BTF, "kvm_mmu_unsync_page", false },
+	{ "btf_split", KVMMT_PATH_TP_BTF, "kvm_mmu_split_huge_page", false },
+	{ "btf_zap_all", KVMMT_PATH_TP_BTF, "kvm_mmu_zap_all_fast", false },
+	{ "raw_set_spte", KVMMT_PATH_RAW_TP, "kvm_mmu_set_spte", true },
+	{ "raw_tdp_changed", KVMMT_PATH_RAW_TP, "kvm_tdp_mmu_spte_changed", true },
+	{ "raw_spte_requested", KVMMT_PATH_RAW_TP, "kvm_mmu_spte_requested", false },
+	{ "raw_get_page", KVMMT_PATH_RAW_TP, "kvm_mmu_get_page", false },
+	{ "raw_zap_page", KVMMT_PATH_RAW_TP, "kvm_mmu_prepare_zap_page", false },
+	{ "raw_fast_pf", KVMMT_PATH_RAW_TP, "fast_page_fault", false },
+	{ "raw_sync_page", KVMMT_PATH_RAW_TP, "kvm_mmu_sync_page", false },
+	{ "raw_unsync_page", KVMMT_PATH_RAW_TP, "kvm_mmu_unsync_page", false },
+	{ "raw_split", KVMMT_PATH_RAW_TP, "kvm_mmu_split_huge_page", false },
+	{ "raw_zap_all", KVMMT_PATH_RAW_TP, "kvm_mmu_zap_all_fast", false },
+	{ "tp_set_spte", KVMMT_PATH_TP, "kvm_mmu_set_spte", true },
+	{ "tp_tdp_changed", KVMMT_PATH_TP, "kvm_tdp_mmu_spte_changed", true },
+	{ "tp_spte_requested", KVMMT_PATH_TP, "kvm_mmu_spte_requested", false },
+	{ "tp_get_page", KVMMT_PATH_TP, "kvm_mmu_get_page", false },
+	{ "tp_zap_page", KVMMT_PATH_TP, "kvm_mmu_prepare_zap_page", false },
+	{ "tp_fast_pf", KVMMT_PATH_TP, "fast_page_fault", false },
+	{ "tp_sync_page", KVMMT_PATH_TP, "kvm_mmu_sync_page", false },
+	{ "tp_unsync_page", KVMMT_PATH_TP, "kvm_mmu_unsync_page", false },
+	{ "tp_split", KVMMT_PATH_TP, "kvm_mmu_split_huge_page", false },
+	{ "tp_zap_all", KVMMT_PATH_TP, "kvm_mmu_zap_all_fast", false },
+};
+
+static const char *const path_names[KVMMT_PATH__MAX] = {
+	[KVMMT_PATH_NONE] = "none",
+	[KVMMT_PATH_FENTRY] = "fentry",
+	[KVMMT_PATH_TP_BTF] = "tp_btf",
+	[KVMMT_PATH_RAW_TP] = "raw_tp",
+	[KVMMT_PATH_TP] = "tp",
+};
+
+static const char *const sec_prefix[KVMMT_PATH__MAX] = {
+	[KVMMT_PATH_FENTRY] = "fexit/",
+	[KVMMT_PATH_TP_BTF] = "tp_btf/",
+	[KVMMT_PATH_RAW_TP] = "raw_tp/",
+	[KVMMT_PATH_TP] = "tp/kvmmmu/",
+};
+
+static const char *const ctr_names[KVMMT_C__MAX] = {
+	[KVMMT_C_INSTALLS] = "installs",
+	[KVMMT_C_ZAPS] = "zaps",
+	[KVMMT_C_REQUESTED] = "faults",
+	[KVMMT_C_SP_CREATED] = "sp_created",
+	[KVMMT_C_SP_REUSED] = "sp_reused",
+	[KVMMT_C_NC_REGISTER] = "nc_register",
+	[KVMMT_C_NC_UNREGISTER] = "nc_unregister",
+	[KVMMT_C_SLOT_CHANGES] = "slot_changes",
+	[KVMMT_C_TDP_CHANGES] = "tdp_changes",
+	[KVMMT_C_FAST_PF] = "fast_pf",
+	[KVMMT_C_SYNC] = "sp_sync",
+	[KVMMT_C_UNSYNC] = "sp_unsync",
+	[KVMMT_C_SPLITS] = "splits",
+	[KVMMT_C_ZAP_ALL] = "zap_all",
+	[KVMMT_C_MEMTYPE] = "memtype",
+};
+
+static const char *const gstat_names[KVMMT_G__MAX] = {
+	[KVMMT_G_EVENTS] = "events",
+	[KVMMT_G_DROPS] = "drops",
+	[KVMMT_G_NOSPACE] = "nospace",
+	[KVMMT_G_SEEN] = "seen",
+};
+
+const char *kvmmt_ctr_name(enum kvmmt_ctr c)
+{
+	if ((unsigned int)c >= KVMMT_C__MAX || !ctr_names[c])
+		return "unknown";
+	return ctr_names[c];
+}
+
+const char *kvmmt_gstat_name(enum kvmmt_gstat g)
+{
+	if ((unsigned int)g >= KVMMT_G__MAX || !gstat_names[g])
+		return "unknown";
+	return gstat_names[g];
+}
+
+const char *kvmmt_path_name(enum kvmmt_path p)
+{
+	if ((unsigned int)p >= KVMMT_PATH__MAX)
+		return "unknown";
+	return path_names[p];
+}
+
+enum kvmmt_path kvmmt_dp_path(const struct kvmmt_dp *dp)
+{
+	return dp->path;
+}
+
+enum kvmmt_fmt kvmmt_dp_fmt(const struct kvmmt_dp *dp)
+{
+	return dp->fmt;
+}
+
+int kvmmt_dp_probes(const struct kvmmt_dp *dp, const struct kvmmt_probe **out)
+{
+	*out = dp->probes;
+	return dp->nr_probes;
+}
+
+const char *kvmmt_probe_reason(const struct kvmmt_probe *p)
+{
+	if (!p->err)
+		return NULL;
+	switch (p->err) {
+	case -EPERM:
+	case -EACCES:
+		if (p->path == KVMMT_PATH_FENTRY)
+			return "the kernel refuses BPF trampolines (fentry/fexit) for this function: kernel lockdown, or no ftrace direct calls, or missing CAP_SYS_ADMIN";
+		return "not permitted: needs root (CAP_BPF and CAP_PERFMON) or a kernel that allows BPF tracing";
+	case -ENOENT:
+	case -ESRCH:
+		return "the kernel has no such function or event (renamed, inlined or not built)";
+	case -E2BIG:
+		return "the function has more arguments than this kernel's BPF trampolines take (6 before Linux 6.6)";
+	case -EINVAL:
+		return "the kernel rejected the program (verifier or attach type not supported)";
+	case -EOPNOTSUPP:
+	case -524:	/* ENOTSUPP */
+		return "this attach type is not supported by the kernel";
+	default:
+		return "the kernel refused it";
+	}
+}
+
+/*
+ * libbpf reports through one process-wide callback; while this thread is
+ * inside kvmmt_dp_open() its messages go to that data path's log instead
+ * of stderr, and outside it they are dropped.
+ */
+static __thread struct kvmmt_dp *log_dp;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[sizeof(log_dp->log)];
+	size_t n;
+
+	if (!log_dp || level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strcspn(line, "\n");
+	line[n] = '\0';
+	if (!n || strstr(line, "-- BEGIN") || strstr(line, "-- END"))
+		return 0;
+	/* Keep the first reason: later lines are libbpf unwinding. */
+	if (!log_dp->log[0])
+		snprintf(log_dp->log, sizeof(log_dp->log), "%s",
+			 strncmp(line, "libbpf: ", 8) ? line : line + 8);
+	return 0;
+}
+
+static void add_probe(struct kvmmt_dp *dp, enum kvmmt_path path,
+		      const char *method_fmt, const char *event, int err,
+		      const char *detail)
+{
+	struct kvmmt_probe *p;
+
+	if (dp->nr_probes >= KVMMT_MAX_PROBES)
+		return;
+	p = &dp->probes[dp->nr_probes++];
+	p->path = path;
+	snprintf(p->method, sizeof(p->method), "%s%s", method_fmt, event);
+	p->err = err;
+	snprintf(p->detail, sizeof(p->detail), "%.190s", detail ? detail : "");
+}
+
+static bool tracefs_event(const char *event)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), TRACEFS "/events/kvmmmu/%s", event);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof(path), DEBUGFS_TRACING "/events/kvmmmu/%s", event);
+	return access(path, F_OK) == 0;
+}
+
+static bool btf_has(const struct kvmmt_dp *dp, const char *name, int kind)
+{
+	if (dp->vmlinux_btf && btf__find_by_name_kind(dp->vmlinux_btf, name, kind) > 0)
+		return true;
+	return dp->kvm_btf && btf__find_by_name_kind(dp->kvm_btf, name, kind) > 0;
+}
+
+/* Does the kernel have what this program hooks? */
+static bool event_exists(const struct kvmmt_dp *dp, const struct prog_desc *d)
+{
+	char name[128];
+
+	switch (d->path) {
+	case KVMMT_PATH_FENTRY:
+		return btf_has(dp, d->event, BTF_KIND_FUNC);
+	case KVMMT_PATH_TP_BTF:
+	case KVMMT_PATH_RAW_TP:
+		snprintf(name, sizeof(name), "btf_trace_%s", d->event);
+		return btf_has(dp, name, BTF_KIND_TYPEDEF);
+	case KVMMT_PATH_TP:
+		return tracefs_event(d->event);
+	default:
+		return false;
+	}
+}
+
+/*
+ * The programs that run on @path. FENTRY takes its installs from
+ * make_spte and everything else (faults, zaps, shadow pages) from tp_btf.
+ */
+static bool runs_on(const struct prog_desc *d, enum kvmmt_path path)
+{
+	if (d->path == path)
+		return true;
+	return path == KVMMT_PATH_FENTRY && d->path == KVMMT_PATH_TP_BTF &&
+	       strcmp(d->event, "kvm_mmu_set_spte");
+}
+
+static void destroy_skel(struct kvmmt_dp *dp)
+{
+	int i;
+
+	ring_buffer__free(dp->rb);
+	dp->rb = NULL;
+	bpf_link__destroy(dp->iter);
+	dp->iter = NULL;
+	for (i = 0; i < dp->nr_links; i++)
+		bpf_link__destroy(dp->links[i]);
+	dp->nr_links = 0;
+	kvmmt_bpf__destroy(dp->skel);
+	dp->skel = NULL;
+}
+
+static int ringbuf_event(void *ctx, void *data, size_t size)
+{
+	struct kvmmt_dp *dp = ctx;
+	int ret;
+
+	if (size < sizeof(struct kvmmt_event) || !dp->fn)
+		return 0;
+	ret = dp->fn(dp->fn_ctx, data);
+	if (ret < 0)
+		return ret;
+	dp->consumed++;
+	return 0;
+}
+
+static const char *errstr(int err)
+{
+	return strerror(err < 0 ? -err : err);
+}
+
+/* Loads and attaches one path; 0 on success, else -errno with probes recorded. */
+static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
+		    const struct kvmmt_dp_opts *opts)
+{
+	const struct prog_desc *main_src = NULL;
+	struct bpf_program *prog;
+	char detail[sizeof(dp->probes[0].detail)];
+	size_t i;
+	int err;
+
+	dp->log[0] = '\0';
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (progs[i].path == path && progs[i].installs &&
+		    event_exists(dp, &progs[i])) {
+			main_src = &progs[i];
+			break;
+		}
+	}
+	if (!main_src) {
+		add_probe(dp, path, sec_prefix[path], "kvm_mmu_set_spte", -ENOENT,
+			  path == KVMMT_PATH_TP ? "no kvmmmu tracepoints in tracefs (KVM not loaded, or tracefs not mounted)"
+						: "the kernel's BTF has no such function or tracepoint");
+		return -ENOENT;
+	}
+
+	dp->skel = kvmmt_bpf__open();
+	if (!dp->skel) {
+		err = -errno;
+		add_probe(dp, path, sec_prefix[path], main_src->event, err,
+			  dp->log[0] ? dp->log : errstr(err));
+		return err;
+	}
+	dp->skel->rodata->fmt = dp->fmt;
+	dp->skel->rodata->capture = opts->capture;
+	dp->skel->rodata->filter = opts->nr_pids > 0;
+	dp->skel->rodata->tp_installs = path != KVMMT_PATH_FENTRY;
+	if (opts->capture) {
+		__u32 sz = (opts->ringbuf_kib ? opts->ringbuf_kib : 4096) * 1024;
+
+		bpf_map__set_max_entries(dp->skel->maps.events, sz);
+	} else {
+		bpf_map__set_max_entries(dp->skel->maps.events, getpagesize());
+	}
+
+	bpf_object__for_each_program(prog, dp->skel->obj)
+		bpf_program__set_autoload(prog, false);
+	bpf_program__set_autoload(dp->skel->progs.kvmmt_vms, true);
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (!runs_on(&progs[i], path) || !event_exists(dp, &progs[i]))
+			continue;
+		prog = bpf_object__find_program_by_name(dp->skel->obj, progs[i].prog);
+		if (prog)
+			bpf_program__set_autoload(prog, true);
+	}
+
+	err = kvmmt_bpf__load(dp->skel);
+	if (err) {
+		add_probe(dp, path, sec_prefix[path], main_src->event, err,
+			  dp->log[0] ? dp->log : errstr(err));
+		destroy_skel(dp);
+		return err;
+	}
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		const struct prog_desc *d = &progs[i];
+		struct bpf_link *link;
+
+		if (!runs_on(d, path))
+			continue;
+		if (!event_exists(dp, d)) {
+			add_probe(dp, d->path, sec_prefix[d->path], d->event, -ENOENT,
+				  "not in this kernel");
+			continue;
+		}
+		prog = bpf_object__find_program_by_name(dp->skel->obj, d->prog);
+		dp->log[0] = '\0';
+		link = prog ? bpf_program__attach(prog) : NULL;
+		err = link ? 0 : -errno;
+		if (!err && dp->nr_links < MAX_LINKS)
+			dp->links[dp->nr_links++] = link;
+		else
+			bpf_link__destroy(link);
+		snprintf(detail, sizeof(detail), "%.190s",
+			 err ? (dp->log[0] ? dp->log : errstr(err)) : "attached");
+		add_probe(dp, d->path, sec_prefix[d->path], d->event, err, detail);
+		if (err && d == main_src) {
+			destroy_skel(dp);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int attach_rest(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
+		       struct kvmmt_err *e)
+{
+	int i, err;
+	__u8 one = 1;
+
+	dp->iter = bpf_program__attach_iter(dp->skel->progs.kvmmt_vms, NULL);
+	err = dp->iter ? 0 : -errno;
+	add_probe(dp, KVMMT_PATH_NONE, "iter/", "task_file", err,
+		  err ? (dp->log[0] ? dp->log : errstr(err)) : "attached");
+	if (err)
+		return kvmmt_errf(e, err, "cannot attach the VM iterator (iter/task_file): %s",
+				  errstr(err));
+
+	for (i = 0; i < opts->nr_pids; i++) {
+		__u32 tgid = opts->pids[i];
+
+		err = bpf_map__update_elem(dp->skel->maps.tgid_filter, &tgid,
+					   sizeof(tgid), &one, sizeof(one), BPF_ANY);
+		if (err)
+			return kvmmt_errf(e, err, "cannot add pid %d to the filter: %s",
+					  opts->pids[i], errstr(err));
+	}
+
+	if (opts->capture) {
+		dp->rb = ring_buffer__new(bpf_map__fd(dp->skel->maps.events),
+					  ringbuf_event, dp, NULL);
+		if (!dp->rb)
+			return kvmmt_errf(e, -errno, "cannot map the event ring buffer: %s",
+					  errstr(errno));
+	}
+	return 0;
+}
+
+/* A one-sentence reason for a data path that could not be loaded at all. */
+static int open_failed(struct kvmmt_dp *dp, int err, struct kvmmt_err *e)
+{
+	const struct kvmmt_probe *last = &dp->probes[dp->nr_probes - 1];
+
+	if ((err == -EPERM || err == -EACCES) && kvmmt_host_privileged())
+		return kvmmt_errf(e, -EPERM, "%s: %s (%s)", last->method,
+				  kvmmt_probe_reason(last), last->detail);
+	if (err == -EPERM || err == -EACCES)
+		return kvmmt_errf(e, -EPERM,
+				  "loading BPF programs needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE, or CAP_SYS_ADMIN): %s",
+				  last->detail);
+	if (err == -ENOENT)
+		return kvmmt_errf(e, -ENOENT,
+				  "KVM's MMU tracepoints are not in this kernel (is the kvm module loaded?)");
+	return kvmmt_errf(e, err, "no attach method works here; last tried %s: %s",
+			  last->method, last->detail);
+}
+
+int kvmmt_dp_open(struct kvmmt_dp **out, const struct kvmmt_dp_opts *opts,
+		  struct kvmmt_err *e)
+{
+	static const struct kvmmt_dp_opts defaults;
+	libbpf_print_fn_t old_print;
+	struct kvmmt_dp *dp;
+	struct kvmmt_host host;
+	int err = -ENOENT, p;
+
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->log)
+		opts->log->n = 0;
+	if ((unsigned int)opts->force >= KVMMT_PATH__MAX)
+		return kvmmt_errf(e, -EINVAL, "unknown attach path %d", opts->force);
+	if ((unsigned int)opts->fmt >= KVMMT_FMT__MAX)
+		return kvmmt_errf(e, -EINVAL, "unknown SPTE format %d", opts->fmt);
+	if (opts->nr_pids < 0 || (opts->nr_pids && !opts->pids))
+		return kvmmt_errf(e, -EINVAL, "invalid pid filter");
+	if (opts->capture && opts->ringbuf_kib &&
+	    (opts->ringbuf_kib < 4 || (opts->ringbuf_kib & (opts->ringbuf_kib - 1))))
+		return kvmmt_errf(e, -EINVAL,
+				  "ring buffer size must be a power of two of at least 4 KiB, not %u KiB",
+				  opts->ringbuf_kib);
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return kvmmt_errf(e, -EOPNOTSUPP,
+				  "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): kvmmt needs CONFIG_DEBUG_INFO_BTF=y");
+
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return kvmmt_errf(e, -ENOMEM, "out of memory");
+	dp->fmt = opts->fmt;
+	if (!dp->fmt) {
+		err = kvmmt_host_probe(&host, e);
+		if (err) {
+			free(dp);
+			return err;
+		}
+		dp->fmt = host.fmt;
+	}
+
+	log_dp = dp;
+	old_print = libbpf_set_print(libbpf_log);
+	dp->vmlinux_btf = btf__load_vmlinux_btf();
+	if (dp->vmlinux_btf &&
+	    !btf_has(dp, "btf_trace_kvm_mmu_set_spte", BTF_KIND_TYPEDEF))
+		dp->kvm_btf = btf__load_module_btf("kvm", dp->vmlinux_btf);
+
+	err = -ENOENT;
+	for (p = KVMMT_PATH_FENTRY; p < KVMMT_PATH__MAX; p++) {
+		if (opts->force && p != (int)opts->force)
+			continue;
+		err = try_path(dp, p, opts);
+		if (!err) {
+			dp->path = p;
+			break;
+		}
+	}
+	if (!err)
+		err = attach_rest(dp, opts, e);
+	else
+		open_failed(dp, err, e);
+	libbpf_set_print(old_print);
+	log_dp = NULL;
+	if (opts->log) {
+		memcpy(opts->log->p, dp->probes, sizeof(dp->probes));
+		opts->log->n = dp->nr_probes;
+	}
+	if (err) {
+		kvmmt_dp_close(dp);
+		return err;
+	}
+	*out = dp;
+	return 0;
+}
+
+void kvmmt_dp_close(struct kvmmt_dp *dp)
+{
+	if (!dp)
+		return;
+	destroy_skel(dp);
+	btf__free(dp->kvm_btf);
+	btf__free(dp->vmlinux_btf);
+	free(dp);
+}
+
+/* Sums one per-CPU value of @words u64s into @sum. */
+static void sum_percpu(__u64 *sum, const __u64 *vals, int ncpu, size_t words)
+{
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		for (size_t w = 0; w < words; w++)
+			sum[w] += vals[cpu * words + w];
+}
+
+/*
+ * Reads a per-CPU hash into an array of @elem_sz records, each the key
+ * followed at the end by @words u64 counters summed over CPUs.
+ */
+static int read_percpu_hash(int fd, size_t key_sz, size_t words,
+			    void **arr, size_t *nr, size_t elem_sz,
+			    struct kvmmt_err *e, const char *what)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	char key[16], next[16];
+	void *prev = NULL;
+	__u64 *vals;
+	size_t cap = 0;
+	int err;
+
+	if (ncpu < 0)
+		return kvmmt_errf(e, ncpu, "cannot count possible CPUs");
+	vals = calloc((size_t)ncpu * words, sizeof(__u64));
+	if (!vals)
+		return kvmmt_errf(e, -ENOMEM, "out of memory");
+	*arr = NULL;
+	*nr = 0;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		char *slot;
+
+		memcpy(key, next, key_sz);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, vals))
+			continue;	/* deleted under us */
+		if (*nr == cap) {
+			void *n = realloc(*arr, (cap = cap ? cap * 2 : 64) * elem_sz);
+
+			if (!n) {
+				err = kvmmt_errf(e, -ENOMEM, "out of memory");
+				goto fail;
+			}
+			*arr = n;
+		}
+		/* layout of both result types: key, then u64 counters */
+		slot = (char *)*arr + *nr * elem_sz;
+		memset(slot, 0, elem_sz);
+		memcpy(slot, key, key_sz);
+		sum_percpu((__u64 *)(slot + elem_sz - words * sizeof(__u64)),
+			   vals, ncpu, words);
+		(*nr)++;
+	}
+	if (errno != ENOENT) {
+		err = kvmmt_errf(e, -errno, "cannot read the %s map: %s", what,
+				 errstr(errno));
+		goto fail;
+	}
+	free(vals);
+	return 0;
+fail:
+	free(vals);
+	free(*arr);
+	*arr = NULL;
+	*nr = 0;
+	return err;
+}
+
+int kvmmt_dp_read_counters(struct kvmmt_dp *dp, struct kvmmt_counters *c,
+			   struct kvmmt_err *e)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	err = read_percpu_hash(bpf_map__fd(dp->skel->maps.installs),
+			       sizeof(struct kvmmt_inst_key), 1, (void **)&c->inst,
+			       &c->nr_inst, sizeof(*c->inst), e, "installs");
+	if (err)
+		return err;
+	err = read_percpu_hash(bpf_map__fd(dp->skel->maps.vm_ctrs), sizeof(__u32),
+			       KVMMT_C__MAX, (void **)&c->vms, &c->nr_vms,
+			       sizeof(*c->vms), e, "per-VM counters");
+	if (err)
+		goto fail;
+
+	vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(__u64));
+	if (!vals) {
+		err = kvmmt_errf(e, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (__u32 i = 0; i < KVMMT_G__MAX; i++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.gstats), &i, vals))
+			continue;
+		sum_percpu(&c->g[i], vals, ncpu, 1);
+	}
+	free(vals);
+	return 0;
+fail:
+	kvmmt_counters_free(c);
+	return err;
+}
+
+void kvmmt_counters_free(struct kvmmt_counters *c)
+{
+	if (!c)
+		return;
+	free(c->inst);
+	free(c->vms);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Reads the whole iterator output. */
+static int read_iter(struct kvmmt_dp *dp, char **buf, size_t *len,
+		     struct kvmmt_err *e)
+{
+	size_t cap = 16384;
+	int fd, err = 0;
+	ssize_t n;
+
+	fd = bpf_iter_create(bpf_link__fd(dp->iter));
+	if (fd < 0)
+		return kvmmt_errf(e, -errno, "cannot start the VM iterator: %s",
+				  errstr(errno));
+	*len = 0;
+	*buf = malloc(cap);
+	while (*buf) {
+		if (cap - *len < 4096) {
+			char *nb = realloc(*buf, cap *= 2);
+
+			if (!nb) {
+				free(*buf);
+				*buf = NULL;
+				break;
+			}
+			*buf = nb;
+		}
+		n = read(fd, *buf + *len, cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = kvmmt_errf(e, -errno, "cannot read the VM iterator: %s",
+					 errstr(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		*len += n;
+	}
+	close(fd);
+	if (!*buf)
+		return kvmmt_errf(e, -ENOMEM, "out of memory");
+	if (err) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return err;
+}
+
+static bool seen_kvm(const struct kvmmt_vm_list *l, __u64 kvm_id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].vm.kvm_id == kvm_id)
+			return true;
+	return false;
+}
+
+int kvmmt_dp_read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
+		      struct kvmmt_err *e)
+{
+	size_t len = 0, off = 0, cap = 0;
+	char *buf;
+	int err;
+
+	out->v = NULL;
+	out->n = 0;
+	err = read_iter(dp, &buf, &len, e);
+	if (err)
+		return err;
+
+	while (off + sizeof(struct kvmmt_vm_rec) <= len) {
+		struct kvmmt_vm_rec vm;
+		struct kvmmt_vm_info *vi;
+		size_t slots_len;
+
+		memcpy(&vm, buf + off, sizeof(vm));
+		if (vm.kind != KVMMT_REC_VM)
+			goto bad;
+		off += sizeof(vm);
+		slots_len = (size_t)vm.nr_slots * sizeof(struct kvmmt_slot_rec);
+		if (vm.nr_slots > KVMMT_ITER_MAX_SLOTS || off + slots_len > len)
+			goto bad;
+		/* a process holding several fds of one VM: report it once */
+		if (seen_kvm(out, vm.kvm_id)) {
+			off += slots_len;
+			continue;
+		}
+		if (out->n == cap) {
+			void *n = realloc(out->v, (cap = cap ? cap * 2 : 8) * sizeof(*out->v));
+
+			if (!n) {
+				err = kvmmt_errf(e, -ENOMEM, "out of memory");
+				goto fail;
+			}
+			out->v = n;
+		}
+		vi = &out->v[out->n++];
+		vi->vm = vm;
+		vi->nr_slots = vm.nr_slots;
+		vi->slots = calloc(vm.nr_slots ? vm.nr_slots : 1, sizeof(*vi->slots));
+		if (!vi->slots) {
+			out->n--;
+			err = kvmmt_errf(e, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		memcpy(vi->slots, buf + off, slots_len);
+		off += slots_len;
+	}
+	if (off != len)
+		goto bad;
+	free(buf);
+	return 0;
+bad:
+	err = kvmmt_errf(e, -EPROTO,
+			 "the VM iterator returned a malformed record at byte %zu of %zu",
+			 off, len);
+fail:
+	free(buf);
+	kvmmt_vm_list_free(out);
+	return err;
+}
+
+void kvmmt_vm_list_free(struct kvmmt_vm_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].slots);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int kvmmt_dp_poll(struct kvmmt_dp *dp, int timeout_ms, kvmmt_event_fn fn,
+		  void *ctx)
+{
+	int err;
+
+	if (!dp->rb)
+		return -EINVAL;
+	dp->fn = fn;
+	dp->fn_ctx = ctx;
+	dp->consumed = 0;
+	err = ring_buffer__poll(dp->rb, timeout_ms);
+	if (err < 0 && err != -EINTR)
+		return err;
+	return dp->consumed;
+}

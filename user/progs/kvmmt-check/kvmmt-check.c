@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * kvmmt-check: what this host supports and which data path kvmmt uses.
+ * It loads the BPF data path for real (and unloads it), so the attach
+ * methods it reports are the kernel's own answers.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "datapath.h"
+#include "host.h"
+#include "memtype.h"
+
+struct check_opts {
+	bool json;
+	bool pretty;
+	enum kvmmt_path force;
+};
+
+struct check_result {
+	struct kvmmt_host host;
+	struct kvmmt_err host_err;
+	int host_rc;
+	struct kvmmt_probe_log log;
+	struct kvmmt_err dp_err;
+	int dp_rc;
+	enum kvmmt_path path;
+	enum kvmmt_fmt fmt;
+	unsigned int nr_vms;
+	unsigned int nr_slots;
+};
+
+const char *argp_program_version = "kvmmt-check " KVMMT_VERSION;
+const char *argp_program_bug_address = "<kvmmt@lists.linux.dev>";
+
+static const char doc[] =
+"Report what this host supports and which data path kvmmt will use.\n"
+"\n"
+"Prints the kernel, BTF, privileges, every BPF attach method tried with the\n"
+"kernel's answer, the chosen path (and why a better one is not used), the KVM\n"
+"backend and its module parameters, the SPTE format, and whether the features\n"
+"of kvmmt's kernel series are present. The BPF programs are loaded and\n"
+"unloaded for real. Exit status: 0 if kvmmt can run here, 1 if not, 2 on a\n"
+"usage error.\n"
+"\n"
+"EXAMPLES:\n"
+"    kvmmt-check                 # human-readable report\n"
+"    kvmmt-check --json | jq .path\n"
+"                                # the attach path kvmmt uses\n"
+"    kvmmt-check --path raw_tp   # check that one path works here\n";
+
+static const struct argp_option options[] = {
+	{ "json", 'j', NULL, 0, "Print JSON", 0 },
+	{ "pretty", 'p', NULL, 0, "Print indented JSON (implies --json)", 0 },
+	{ "path", 'P', "PATH", 0,
+	  "Only try PATH: fentry, tp_btf, raw_tp or tp", 0 },
+	{ 0 },
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	struct check_opts *o = state->input;
+	int p;
+
+	switch (key) {
+	case 'j':
+		o->json = true;
+		break;
+	case 'p':
+		o->json = o->pretty = true;
+		break;
+	case 'P':
+		for (p = KVMMT_PATH_FENTRY; p < KVMMT_PATH__MAX; p++)
+			if (!strcmp(arg, kvmmt_path_name(p)))
+				break;
+		if (p == KVMMT_PATH__MAX)
+			argp_error(state, "unknown path '%s' (expected fentry, tp_btf, raw_tp or tp)",
+				   arg);
+		o->force = p;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void run_checks(struct check_result *r, const struct check_opts *o)
+{
+	struct kvmmt_dp_opts dopts = { .force = o->force, .log = &r->log };
+	struct kvmmt_vm_list vms = {};
+	struct kvmmt_dp *dp = NULL;
+
+	r->host_rc = kvmmt_host_probe(&r->host, &r->host_err);
+	r->dp_rc = kvmmt_dp_open(&dp, &dopts, &r->dp_err);
+	if (r->dp_rc)
+		return;
+	r->path = kvmmt_dp_path(dp);
+	r->fmt = kvmmt_dp_fmt(dp);
+	/* The iterator is part of "can run": read it once. */
+	r->dp_rc = kvmmt_dp_read_vms(dp, &vms, &r->dp_err);
+	for (size_t i = 0; i < vms.n; i++)
+		r->nr_slots += vms.v[i].nr_slots;
+	r->nr_vms = vms.n;
+	kvmmt_vm_list_free(&vms);
+	kvmmt_dp_close(dp);
+}
+
+/* The first FENTRY probe that failed, if the chosen path is worse. */
+static const struct kvmmt_probe *fentry_failure(const struct check_result *r)
+{
+	for (int i = 0; i < r->log.n; i++)
+		if (r->log.p[i].path == KVMMT_PATH_FENTRY && r->log.p[i].err)
+			return &r->log.p[i];
+	return NULL;
+}
+
+static char *why_not_fentry(const struct check_result *r, char *buf, size_t size)
+{
+	const struct kvmmt_probe *f = fentry_failure(r);
+
+	if (r->path == KVMMT_PATH_FENTRY || !f)
+		return NULL;
+	snprintf(buf, size, "%s failed with %s: %s", f->method, strerrorname_np(-f->err) ?: "error",
+		 kvmmt_probe_reason(f));
+	return buf;
+}
+
+static const char *privileges(const struct kvmmt_host *h, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s (CAP_SYS_ADMIN %s, CAP_BPF %s, CAP_PERFMON %s)",
+		 h->root ? "sufficient" : "insufficient",
+		 h->cap_sys_admin ? "yes" : "no", h->cap_bpf ? "yes" : "no",
+		 h->cap_perfmon ? "yes" : "no");
+	return buf;
+}
+
+static void print_text(const struct check_result *r)
+{
+	const struct kvmmt_host *h = &r->host;
+	char buf[512];
+	int i;
+
+	printf("kernel:        %s (%s)\n", h->release, h->machine);
+	printf("BTF:           %s\n", h->btf ? "yes (/sys/kernel/btf/vmlinux)" : "no");
+	printf("privileges:    %s\n", privileges(h, buf, sizeof(buf)));
+	printf("/dev/kvm:      %s\n", h->kvm_dev ? "present" : "missing");
+	printf("KVM backend:   %s (%s MMU)\n", h->backend, h->tdp ? "TDP" : "shadow");
+	for (i = 0; i < h->nr_params; i++)
+		printf("  %s.%s=%s\n", h->params[i].module, h->params[i].name,
+		       h->params[i].value);
+	printf("SPTE format:   %s\n", kvmmt_fmt_name(h->fmt));
+	printf("CPU:           %s family %d model %d\n",
+	       h->cpu_vendor[0] ? h->cpu_vendor : "unknown", h->cpu_family,
+	       h->cpu_model);
+	printf("host PAT:      0x%016llx (%s)\n", (unsigned long long)h->host_pat,
+	       h->host_pat_read ? "read from IA32_PAT" : "Linux default; MSR not readable");
+	printf("attach methods tried:\n");
+	for (i = 0; i < r->log.n; i++) {
+		const struct kvmmt_probe *p = &r->log.p[i];
+
+		if (!p->err)
+			printf("  %-44s ok\n", p->method);
+		else
+			printf("  %-44s %s: %s\n", p->method,
+			       strerrorname_np(-p->err) ?: "error", p->detail);
+	}
+	if (r->dp_rc) {
+		printf("data path:     none: %s\n", r->dp_err.msg);
+	} else {
+		printf("data path:     %s\n", kvmmt_path_name(r->path));
+		if (why_not_fentry(r, buf, sizeof(buf)))
+			printf("fentry:        not used: %s\n", buf);
+		printf("VMs now:       %u (%u memslots)\n", r->nr_vms, r->nr_slots);
+	}
+	printf("kernel series: memslot noncoherent-DMA flag %s, virtio device %s, memtype tracepoint %s\n",
+	       h->has_memslot_nc_flag ? "yes" : "no", h->has_virtio_dev ? "yes" : "no",
+	       h->has_memtype_tp ? "yes" : "no");
+	printf("kvmmt can run: %s\n", r->dp_rc ? "no" : "yes");
+}
+
+static void print_json(const struct check_result *r, bool pretty)
+{
+	const struct kvmmt_host *h = &r->host;
+	json_object *o = json_object_new_object();
+	json_object *params = json_object_new_object();
+	json_object *probes = json_object_new_array();
+	json_object *caps = json_object_new_object();
+	json_object *feat = json_object_new_object();
+	char buf[512];
+	int i;
+
+	json_object_object_add(o, "kernel", json_object_new_string(h->release));
+	json_object_object_add(o, "machine", json_object_new_string(h->machine));
+	json_object_object_add(o, "btf", json_object_new_boolean(h->btf));
+	json_object_object_add(caps, "sufficient", json_object_new_boolean(h->root));
+	json_object_object_add(caps, "cap_sys_admin", json_object_new_boolean(h->cap_sys_admin));
+	json_object_object_add(caps, "cap_bpf", json_object_new_boolean(h->cap_bpf));
+	json_object_object_add(caps, "cap_perfmon", json_object_new_boolean(h->cap_perfmon));
+	json_object_object_add(o, "privileges", caps);
+	json_object_object_add(o, "kvm_dev", json_object_new_boolean(h->kvm_dev));
+	json_object_object_add(o, "backend", json_object_new_string(h->backend));
+	json_object_object_add(o, "tdp", json_object_new_boolean(h->tdp));
+	for (i = 0; i < h->nr_params; i++) {
+		snprintf(buf, sizeof(buf), "%s.%s", h->params[i].module, h->params[i].name);
+		json_object_object_add(params, buf, json_object_new_string(h->params[i].value));
+	}
+	json_object_object_add(o, "params", params);
+	json_object_object_add(o, "fmt", json_object_new_string(kvmmt_fmt_name(h->fmt)));
+	json_object_object_add(o, "cpu_vendor", json_object_new_string(h->cpu_vendor));
+	json_object_object_add(o, "cpu_family", json_object_new_int(h->cpu_family));
+	json_object_object_add(o, "cpu_model", json_object_new_int(h->cpu_model));
+	snprintf(buf, sizeof(buf), "0x%016llx", (unsigned long long)h->host_pat);
+	json_object_object_add(o, "host_pat", json_object_new_string(buf));
+	json_object_object_add(o, "host_pat_read", json_object_new_boolean(h->host_pat_read));
+	for (i = 0; i < r->log.n; i++) {
+		const struct kvmmt_probe *p = &r->log.p[i];
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "method", json_object_new_string(p->method));
+		json_object_object_add(j, "path", json_object_new_string(kvmmt_path_name(p->path)));
+		json_object_object_add(j, "ok", json_object_new_boolean(!p->err));
+		json_object_object_add(j, "errno", json_object_new_int(-p->err));
+		if (p->err) {
+			json_object_object_add(j, "error",
+					       json_object_new_string(strerrorname_np(-p->err) ?: "error"));
+			json_object_object_add(j, "reason",
+					       json_object_new_string(kvmmt_probe_reason(p)));
+		}
+		json_object_object_add(j, "detail", json_object_new_string(p->detail));
+		json_object_array_add(probes, j);
+	}
+	json_object_object_add(o, "probes", probes);
+	json_object_object_add(o, "path", r->dp_rc ? json_object_new_null() :
+				json_object_new_string(kvmmt_path_name(r->path)));
+	if (!r->dp_rc && why_not_fentry(r, buf, sizeof(buf)))
+		json_object_object_add(o, "fentry_not_used", json_object_new_string(buf));
+	if (r->dp_rc)
+		json_object_object_add(o, "error", json_object_new_string(r->dp_err.msg));
+	else {
+		json_object_object_add(o, "vms", json_object_new_int(r->nr_vms));
+		json_object_object_add(o, "memslots", json_object_new_int(r->nr_slots));
+	}
+	json_object_object_add(feat, "memslot_noncoherent_flag",
+			       json_object_new_boolean(h->has_memslot_nc_flag));
+	json_object_object_add(feat, "virtio_device", json_object_new_boolean(h->has_virtio_dev));
+	json_object_object_add(feat, "memtype_tracepoint", json_object_new_boolean(h->has_memtype_tp));
+	json_object_object_add(o, "kernel_series", feat);
+	json_object_object_add(o, "can_run", json_object_new_boolean(!r->dp_rc));
+	printf("%s\n", json_object_to_json_string_ext(o, pretty ?
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
+	struct check_opts o = {};
+	static struct check_result r;
+
+	argp_err_exit_status = 2;
+	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
+		return 2;
+	run_checks(&r, &o);
+	if (r.host_rc) {
+		fprintf(stderr, "kvmmt-check: %s\n", r.host_err.msg);
+		return 1;
+	}
+	if (o.json)
+		print_json(&r, o.pretty);
+	else
+		print_text(&r);
+	return r.dp_rc ? 1 : 0;
+}
