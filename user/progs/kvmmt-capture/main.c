@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/* kvmmt-capture: record KVM memory-type events into a self-describing file. */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "capture-prog.h"
+#include "memtype.h"
+
+const char *argp_program_version = "kvmmt-capture " KVMMT_VERSION;
+const char *argp_program_bug_address = "<kvmmt@lists.linux.dev>";
+
+static const char doc[] =
+"Record every SPTE install (gfn, pfn, level, raw SPTE, decoded memory type,\n"
+"IPAT, memslot), zap, noncoherent DMA change and memslot change KVM makes,\n"
+"with timestamps, thread and CPU, plus a snapshot of every VM at the start\n"
+"and the end, into one compressed file that describes the host it was taken\n"
+"on. Read it with kvmmt-report(8).\n"
+"\n"
+"Recording stops after --duration, at --max-size, or on Ctrl-C (SIGINT,\n"
+"SIGTERM). The file is written as FILE.partial and renamed to FILE when\n"
+"complete; a capture that is killed leaves FILE.partial, which kvmmt-report\n"
+"reads up to its last complete chunk. Events the ring buffer had to drop are\n"
+"counted in the file. Needs root (CAP_BPF and CAP_PERFMON).\n"
+"\n"
+"EXAMPLES:\n"
+"    kvmmt-capture -o bug.kmc                 # until Ctrl-C\n"
+"    kvmmt-capture -d 30 -o bug.kmc           # 30 seconds\n"
+"    kvmmt-capture -p 4242 -s 100M -o vm.kmc  # one VM, at most 100 MB\n"
+"    kvmmt-report bug.kmc                     # what it recorded\n";
+
+enum { OPT_RINGBUF = 0x100 };
+
+static const struct argp_option options[] = {
+	{ "output", 'o', "FILE", 0, "Write the capture to FILE (default kvmmt.kmc)", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: until Ctrl-C)", 0 },
+	{ "max-size", 's', "SIZE", 0, "Stop when the file reaches SIZE bytes (suffix K, M, G)", 0 },
+	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process (repeatable)", 0 },
+	{ "ringbuf", OPT_RINGBUF, "KIB", 0,
+	  "Ring buffer size in KiB, a power of two (default 4096)", 0 },
+	{ "quiet", 'q', NULL, 0, "No progress line and no closing summary", 0 },
+	{},
+};
+
+#define MAX_PIDS	64
+#define FLUSH_NS	1000000000ull	/* a chunk at least every second */
+#define PROGRESS_NS	250000000ull
+
+struct opts {
+	const char *out;
+	double duration;
+	unsigned long long max_size;
+	pid_t pids[MAX_PIDS];
+	int nr_pids;
+	unsigned int ringbuf_kib;
+	bool quiet;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int parse_size(const char *s, unsigned long long *v)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno || end == s || d <= 0)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': d *= 1024; end++; break;
+	case 'm': case 'M': d *= 1024 * 1024; end++; break;
+	case 'g': case 'G': d *= 1024.0 * 1024 * 1024; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || d < 4096 || d > 1e15)
+		return -1;
+	*v = d;
+	return 0;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	struct opts *o = state->input;
+	char *end;
+	long v;
+
+	switch (key) {
+	case 'o':
+		if (!*arg)
+			argp_error(state, "empty output file name");
+		o->out = arg;
+		break;
+	case 'd':
+		errno = 0;
+		o->duration = strtod(arg, &end);
+		if (errno || end == arg || *end || !(o->duration > 0) || o->duration > 31536000)
+			argp_error(state, "invalid duration '%s': expected seconds, more than 0", arg);
+		break;
+	case 's':
+		if (parse_size(arg, &o->max_size))
+			argp_error(state, "invalid size '%s': expected bytes (at least 4K), e.g. 100M",
+				   arg);
+		break;
+	case 'p':
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || v <= 0 || v > INT_MAX)
+			argp_error(state, "invalid pid '%s': expected a positive process id", arg);
+		if (o->nr_pids == MAX_PIDS)
+			argp_error(state, "too many -p options: at most %d", MAX_PIDS);
+		if (kill(v, 0) && errno == ESRCH)
+			argp_error(state, "no process with pid %ld", v);
+		o->pids[o->nr_pids++] = v;
+		break;
+	case OPT_RINGBUF:
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || v < 4 || v > (1 << 20) || (v & (v - 1)))
+			argp_error(state, "invalid ring buffer size '%s': expected a power of two "
+				   "from 4 to 1048576 KiB", arg);
+		o->ringbuf_kib = v;
+		break;
+	case 'q':
+		o->quiet = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s' (the output file is given with -o)",
+			   arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+struct cap {
+	struct opts *o;
+	struct kvmmt_dp *dp;
+	struct kvmmt_capw *w;
+	enum kvmmt_fmt fmt;
+	__u64 host_pat;
+	struct kvmmt_err e;
+	int werr;		/* first writer error */
+};
+
+static __u64 now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static bool wanted(const struct opts *o, __u32 tgid)
+{
+	if (!o->nr_pids)
+		return true;
+	for (int i = 0; i < o->nr_pids; i++)
+		if ((__u32)o->pids[i] == tgid)
+			return true;
+	return false;
+}
+
+static int on_event(void *ctx, const struct kvmmt_event *ev)
+{
+	struct cap *c = ctx;
+	struct kvmmt_cap_event ce = { .ev = *ev };
+	struct kvmmt_memattr ma;
+
+	if (c->werr || !wanted(c->o, ev->tgid))
+		return 0;
+	if ((ev->type == KVMMT_EV_INSTALL || ev->type == KVMMT_EV_ZAP) &&
+	    !kvmmt_attr_decode(c->fmt, ev->attr, c->host_pat, &ma)) {
+		ce.mt = ma.mt;
+		ce.ipat = ma.ipat;
+	}
+	c->werr = kvmmt_capw_event(c->w, &ce, &c->e);
+	return 0;
+}
+
+static int snapshot(struct cap *c, enum kvmmt_cap_phase phase)
+{
+	struct kvmmt_vm_list l = {};
+	struct kvmmt_cap_snapshot s = { .phase = phase };
+	int err;
+
+	err = kvmmt_dp_read_vms(c->dp, &l, &c->e);
+	if (err)
+		return err;
+	s.ts_ns = now_ns(CLOCK_MONOTONIC);
+	s.vms = calloc(l.n ? l.n : 1, sizeof(*s.vms));
+	if (!s.vms) {
+		kvmmt_vm_list_free(&l);
+		return kvmmt_errf(&c->e, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (!wanted(c->o, l.v[i].vm.tgid))
+			continue;
+		s.vms[s.nr_vms].vm = l.v[i].vm;
+		s.vms[s.nr_vms].slots = l.v[i].slots;
+		s.vms[s.nr_vms].nr_slots = l.v[i].nr_slots;
+		s.nr_vms++;
+	}
+	err = kvmmt_capw_snapshot(c->w, &s, &c->e);
+	free(s.vms);
+	kvmmt_vm_list_free(&l);
+	return err;
+}
+
+static __u64 read_drops(struct cap *c)
+{
+	struct kvmmt_counters ctr = {};
+	struct kvmmt_err e;
+	__u64 d = 0;
+
+	if (!kvmmt_dp_read_counters(c->dp, &ctr, &e))
+		d = ctr.g[KVMMT_G_DROPS];
+	kvmmt_counters_free(&ctr);
+	return d;
+}
+
+static void progress(const struct cap *c, __u64 drops, double elapsed, bool last)
+{
+	struct kvmmt_capw_stats st;
+
+	kvmmt_capw_stats(c->w, &st);
+	fprintf(stderr, "\r\033[Kkvmmt-capture: %llu events, %.1f KiB, %llu drops, %.1f s%s",
+		(unsigned long long)st.events, st.bytes / 1024.0, (unsigned long long)drops,
+		elapsed, last ? "\n" : "");
+}
+
+static int run(struct cap *c, struct kvmmt_cap_end *end)
+{
+	struct opts *o = c->o;
+	bool tty = !o->quiet && isatty(STDERR_FILENO);
+	__u64 start = now_ns(CLOCK_MONOTONIC), last_flush = start, last_prog = 0, now;
+	__u64 drops = 0;
+	struct kvmmt_capw_stats st;
+	int n;
+
+	if (!o->quiet)
+		fprintf(stderr, "kvmmt-capture: recording to %s (%s)%s\n",
+			kvmmt_capw_partial_path(c->w), kvmmt_path_name(kvmmt_dp_path(c->dp)),
+			o->duration ? "" : "; Ctrl-C to stop");
+	for (;;) {
+		n = kvmmt_dp_poll(c->dp, 100, on_event, c);
+		if (n < 0 && n != -EINTR)
+			return kvmmt_errf(&c->e, n, "reading the ring buffer failed: %s",
+					  strerror(-n));
+		if (c->werr)
+			return c->werr;
+		now = now_ns(CLOCK_MONOTONIC);
+		if (now - last_flush >= FLUSH_NS) {
+			drops = read_drops(c);
+			if (kvmmt_capw_flush(c->w, drops, &c->e))
+				return c->e.err;
+			last_flush = now;
+		}
+		if (tty && now - last_prog >= PROGRESS_NS) {
+			progress(c, drops, (now - start) / 1e9, false);
+			last_prog = now;
+		}
+		kvmmt_capw_stats(c->w, &st);
+		if (stop_signal) {
+			end->stop_reason = KVMMT_CAP_STOP_SIGNAL;
+			break;
+		}
+		if (o->duration && (now - start) / 1e9 >= o->duration) {
+			end->stop_reason = KVMMT_CAP_STOP_DURATION;
+			break;
+		}
+		if (o->max_size && st.bytes >= o->max_size) {
+			end->stop_reason = KVMMT_CAP_STOP_SIZE;
+			break;
+		}
+	}
+	/* Drain what is already in the ring buffer. */
+	if (end->stop_reason != KVMMT_CAP_STOP_SIZE)
+		while (!c->werr && kvmmt_dp_poll(c->dp, 0, on_event, c) > 0)
+			;
+	if (c->werr)
+		return c->werr;
+	if (tty)
+		progress(c, read_drops(c), (now_ns(CLOCK_MONOTONIC) - start) / 1e9, true);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
+	struct opts o = { .out = "kvmmt.kmc" };
+	struct cap c = { .o = &o };
+	struct kvmmt_dp_opts dpo = { .capture = true };
+	struct kvmmt_cap_host host = {};
+	struct kvmmt_cap_end end = {};
+	struct kvmmt_capw_stats st;
+	struct kvmmt_host h;
+	struct facts f = {};
+	struct sigaction sa = { .sa_handler = on_signal };
+	char cmd[1024] = "";
+	int err, ret = 1;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &o);
+	for (int i = 0; i < argc; i++)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s", i ? " " : "",
+			 argv[i]);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	err = kvmmt_host_probe(&h, &c.e);
+	if (err)
+		goto fail;
+	dpo.pids = o.nr_pids ? o.pids : NULL;
+	dpo.nr_pids = o.nr_pids;
+	dpo.ringbuf_kib = o.ringbuf_kib;
+	err = kvmmt_dp_open(&c.dp, &dpo, &c.e);
+	if (err)
+		goto fail;
+	c.fmt = kvmmt_dp_fmt(c.dp);
+	c.host_pat = h.host_pat;
+
+	facts_collect(&f, &h, c.dp);
+	if (o.nr_pids) {
+		char pids[MAX_PIDS * 12] = "";
+
+		for (int i = 0; i < o.nr_pids; i++)
+			snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), "%s%d",
+				 i ? "," : "", o.pids[i]);
+		facts_add(&f, "capture.pids", "%s", pids);
+	} else {
+		facts_add(&f, "capture.pids", "all");
+	}
+	facts_add(&f, "capture.command", "%s", cmd);
+	host.fmt = c.fmt;
+	host.host_pat = h.host_pat;
+	host.start_realtime_ns = now_ns(CLOCK_REALTIME);
+	host.start_ns = now_ns(CLOCK_MONOTONIC);
+	host.kv = f.kv;
+	host.nr_kv = f.n;
+	err = kvmmt_capw_open(&c.w, o.out, &host, &c.e);
+	if (err)
+		goto fail;
+	err = snapshot(&c, KVMMT_CAP_START);
+	if (!err)
+		err = run(&c, &end);
+	if (!err)
+		err = snapshot(&c, KVMMT_CAP_FINISH);
+	if (err) {
+		fprintf(stderr, "kvmmt-capture: %s\n", c.e.msg);
+		fprintf(stderr, "kvmmt-capture: %s holds the capture up to its last complete chunk\n",
+			kvmmt_capw_partial_path(c.w));
+		goto out;
+	}
+	kvmmt_capw_stats(c.w, &st);
+	end.end_ns = now_ns(CLOCK_MONOTONIC);
+	end.events = st.events;
+	end.drops = read_drops(&c);
+	err = kvmmt_capw_close(c.w, &end, &c.e);
+	if (err) {
+		fprintf(stderr, "kvmmt-capture: %s\n", c.e.msg);
+		goto out;
+	}
+	kvmmt_capw_stats(c.w, &st);
+	if (!o.quiet)
+		fprintf(stderr, "kvmmt-capture: wrote %s: %llu events, %llu bytes (%.2f bytes/event), "
+			"%llu drops\n", o.out, (unsigned long long)st.events,
+			(unsigned long long)st.bytes,
+			st.events ? (double)st.bytes / st.events : 0.0,
+			(unsigned long long)end.drops);
+	ret = 0;
+	goto out;
+fail:
+	fprintf(stderr, "kvmmt-capture: %s\n", c.e.msg);
+out:
+	kvmmt_capw_free(c.w);
+	kvmmt_dp_close(c.dp);
+	facts_free(&f);
+	return ret;
+}
