@@ -76,7 +76,8 @@ $(O)/user/progs/%.o: user/progs/%.c $(SKELS)
 	$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
 .SECONDEXPANSION:
-$(O)/bin/%: $$(patsubst %.c,$(O)/%.o,$$(wildcard user/progs/$$*/*.c)) $(LIB) | $(O)/bin
+# No % inside: a pattern rule replaces it with the stem before expansion.
+$(O)/bin/%: $$(addprefix $(O)/,$$(addsuffix .o,$$(basename $$(wildcard user/progs/$$*/*.c)))) $(LIB) | $(O)/bin
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
 $(O)/tools/testvmm/%.o: tools/testvmm/%.c
