@@ -575,7 +575,7 @@ static int dec_snapshot(struct dec *d, struct rd *r)
 	unsigned int i, j;
 	int ret = 0;
 
-	s.phase = get_uv_max(r, KVMMT_CAP_FINISH, "unknown snapshot phase");
+	s.phase = get_uv_max(r, KVMMT_CAP_NEW, "unknown snapshot phase");
 	s.ts_ns = get_uv(r);
 	s.nr_vms = get_uv_max(r, KVMMT_CAP_MAX_VMS, "too many VMs in a snapshot");
 	if (r->bad)

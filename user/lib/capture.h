@@ -53,6 +53,7 @@ struct kvmmt_cap_host {
 enum kvmmt_cap_phase {
 	KVMMT_CAP_START = 0,
 	KVMMT_CAP_FINISH,
+	KVMMT_CAP_NEW,		/* VMs first seen in events during the capture */
 };
 
 struct kvmmt_cap_vm {

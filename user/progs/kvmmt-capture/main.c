@@ -145,14 +145,27 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* A VMM process first seen in events, waiting for its snapshot record. */
+struct newcomer {
+	__u32 tgid;
+	char comm[KVMMT_COMM_LEN];
+};
+
+#define MAX_SEEN	KVMMT_CAP_MAX_VMS
+
 struct cap {
 	struct opts *o;
+	__u32 seen[MAX_SEEN];		/* VMM processes already described */
+	unsigned int nr_seen;
+	struct newcomer fresh[MAX_SEEN];
+	unsigned int nr_fresh;
 	struct kvmmt_dp *dp;
 	struct kvmmt_capw *w;
 	enum kvmmt_fmt fmt;
 	__u64 host_pat;
 	struct kvmmt_err e;
 	int werr;		/* first writer error */
+	__u32 last_tgid;
 };
 
 static __u64 now_ns(clockid_t clk)
@@ -173,6 +186,31 @@ static bool wanted(const struct opts *o, __u32 tgid)
 	return false;
 }
 
+/* Remember a new VMM process and its name now: it may exit before the next snapshot. */
+static void note_tgid(struct cap *c, __u32 tgid)
+{
+	struct newcomer *n;
+	char path[64];
+	FILE *f;
+
+	for (unsigned int i = c->nr_seen; i-- > 0;)
+		if (c->seen[i] == tgid)
+			return;
+	if (c->nr_seen == MAX_SEEN)
+		return;
+	c->seen[c->nr_seen++] = tgid;
+	n = &c->fresh[c->nr_fresh++];
+	memset(n, 0, sizeof(*n));
+	n->tgid = tgid;
+	snprintf(path, sizeof(path), "/proc/%u/comm", tgid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(n->comm, sizeof(n->comm), f))
+			n->comm[strcspn(n->comm, "\n")] = 0;
+		fclose(f);
+	}
+}
+
 static int on_event(void *ctx, const struct kvmmt_event *ev)
 {
 	struct cap *c = ctx;
@@ -181,6 +219,10 @@ static int on_event(void *ctx, const struct kvmmt_event *ev)
 
 	if (c->werr || !wanted(c->o, ev->tgid))
 		return 0;
+	if (ev->tgid != c->last_tgid) {
+		note_tgid(c, ev->tgid);
+		c->last_tgid = ev->tgid;
+	}
 	if ((ev->type == KVMMT_EV_INSTALL || ev->type == KVMMT_EV_ZAP) &&
 	    !kvmmt_attr_decode(c->fmt, ev->attr, c->host_pat, &ma)) {
 		ce.mt = ma.mt;
@@ -190,6 +232,26 @@ static int on_event(void *ctx, const struct kvmmt_event *ev)
 	return 0;
 }
 
+static bool is_fresh(const struct cap *c, __u32 tgid)
+{
+	for (unsigned int i = 0; i < c->nr_fresh; i++)
+		if (c->fresh[i].tgid == tgid)
+			return true;
+	return false;
+}
+
+static bool in_list(const struct kvmmt_vm_list *l, __u32 tgid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].vm.tgid == tgid)
+			return true;
+	return false;
+}
+
+/*
+ * START and FINISH record every wanted VM; NEW records the VMM processes
+ * first seen in events since the last one, with a stub for those already gone.
+ */
 static int snapshot(struct cap *c, enum kvmmt_cap_phase phase)
 {
 	struct kvmmt_vm_list l = {};
@@ -200,19 +262,36 @@ static int snapshot(struct cap *c, enum kvmmt_cap_phase phase)
 	if (err)
 		return err;
 	s.ts_ns = now_ns(CLOCK_MONOTONIC);
-	s.vms = calloc(l.n ? l.n : 1, sizeof(*s.vms));
+	s.vms = calloc(l.n + c->nr_fresh + 1, sizeof(*s.vms));
 	if (!s.vms) {
 		kvmmt_vm_list_free(&l);
 		return kvmmt_errf(&c->e, -ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < l.n; i++) {
-		if (!wanted(c->o, l.v[i].vm.tgid))
+	for (size_t i = 0; i < l.n && s.nr_vms < KVMMT_CAP_MAX_VMS; i++) {
+		__u32 tgid = l.v[i].vm.tgid;
+
+		if (!wanted(c->o, tgid) || (phase == KVMMT_CAP_NEW && !is_fresh(c, tgid)))
 			continue;
+		if (phase == KVMMT_CAP_START && c->nr_seen < MAX_SEEN)
+			c->seen[c->nr_seen++] = tgid;
 		s.vms[s.nr_vms].vm = l.v[i].vm;
 		s.vms[s.nr_vms].slots = l.v[i].slots;
 		s.vms[s.nr_vms].nr_slots = l.v[i].nr_slots;
 		s.nr_vms++;
 	}
+	for (unsigned int i = 0; phase == KVMMT_CAP_NEW && i < c->nr_fresh; i++) {
+		struct kvmmt_vm_rec *r = &s.vms[s.nr_vms].vm;
+
+		if (in_list(&l, c->fresh[i].tgid) || s.nr_vms == KVMMT_CAP_MAX_VMS)
+			continue;
+		r->kind = KVMMT_REC_VM;
+		r->tgid = c->fresh[i].tgid;
+		r->fd = -1;
+		memcpy(r->comm, c->fresh[i].comm, KVMMT_COMM_LEN);
+		s.nr_vms++;
+	}
+	if (phase == KVMMT_CAP_NEW)
+		c->nr_fresh = 0;
 	err = kvmmt_capw_snapshot(c->w, &s, &c->e);
 	free(s.vms);
 	kvmmt_vm_list_free(&l);
@@ -265,6 +344,8 @@ static int run(struct cap *c, struct kvmmt_cap_end *end)
 		if (now - last_flush >= FLUSH_NS) {
 			drops = read_drops(c);
 			if (kvmmt_capw_flush(c->w, drops, &c->e))
+				return c->e.err;
+			if (c->nr_fresh && snapshot(c, KVMMT_CAP_NEW))
 				return c->e.err;
 			last_flush = now;
 		}
@@ -356,6 +437,8 @@ int main(int argc, char **argv)
 	err = snapshot(&c, KVMMT_CAP_START);
 	if (!err)
 		err = run(&c, &end);
+	if (!err && c.nr_fresh)
+		err = kvmmt_capw_flush(c.w, read_drops(&c), &c.e) ?: snapshot(&c, KVMMT_CAP_NEW);
 	if (!err)
 		err = snapshot(&c, KVMMT_CAP_FINISH);
 	if (err) {

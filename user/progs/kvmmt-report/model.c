@@ -132,7 +132,7 @@ static struct rep_slot *slot_add(struct rep_vm *v, __u16 id)
 int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
 {
 	struct rep_model *m = ctx;
-	bool start = s->phase == KVMMT_CAP_START;
+	bool start = s->phase == KVMMT_CAP_START, end = s->phase == KVMMT_CAP_FINISH;
 	unsigned int i, j;
 
 	m->snapshots++;
@@ -142,16 +142,17 @@ int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
 
 		if (!v)
 			return -ENOMEM;
-		memcpy(v->comm, cv->vm.comm, KVMMT_COMM_LEN);
+		if (cv->vm.comm[0] || !v->comm[0])
+			memcpy(v->comm, cv->vm.comm, KVMMT_COMM_LEN);
 		if (start) {
 			v->at_start = true;
 			v->start = cv->vm;
-			if (cv->vm.valid & KVMMT_VF_NONCOHERENT)
-				kvmmt_policy_noncoherent(v->pol, cv->vm.noncoherent_dma);
-		} else {
+		} else if (end) {
 			v->at_end = true;
 			v->end = cv->vm;
 		}
+		if (!end && (cv->vm.valid & KVMMT_VF_NONCOHERENT))
+			kvmmt_policy_noncoherent(v->pol, cv->vm.noncoherent_dma);
 		for (j = 0; j < cv->nr_slots; j++) {
 			const struct kvmmt_slot_rec *r = &cv->slots[j];
 			struct kvmmt_policy_slot ps = {
@@ -160,19 +161,21 @@ int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
 				.userspace_addr = r->userspace_addr,
 			};
 			struct rep_slot *rs = slot_find(v, r->id, 0);
+			bool was_known;
 
 			if (!rs)
 				rs = slot_add(v, r->id);
 			if (!rs)
 				return -ENOMEM;
-			if (!rs->known || start)
+			was_known = rs->known;
+			if (!was_known || start)
 				rs->rec = *r;
 			rs->known = true;
 			if (start)
 				rs->at_start = true;
-			else
+			else if (end)
 				rs->at_end = true;
-			if (start && !m->perr.err)
+			if (!end && !was_known && !m->perr.err)
 				kvmmt_policy_slot(v->pol, &ps, &m->perr);
 		}
 	}

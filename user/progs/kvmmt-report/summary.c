@@ -84,11 +84,14 @@ static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_v
 	fprintf(f, "\nVM pid %u (%s)%s%s\n", v->tgid, v->comm[0] ? v->comm : "?",
 		v->at_start ? "" : ", started during the capture",
 		v->at_end || !m->snapshots ? "" : ", gone before its end");
-	if (v->at_start || v->at_end)
-		fprintf(f, "  vCPUs %d, memslots %u, noncoherent DMA %d at start, %d at end\n",
-			r->online_vcpus, r->nr_slots,
-			v->at_start ? v->start.noncoherent_dma : -1,
-			v->at_end ? v->end.noncoherent_dma : -1);
+	if (v->at_start || v->at_end) {
+		fprintf(f, "  vCPUs %d, memslots %u, noncoherent DMA", r->online_vcpus, r->nr_slots);
+		if (v->at_start)
+			fprintf(f, " %d at start", v->start.noncoherent_dma);
+		if (v->at_end)
+			fprintf(f, "%s %d at end", v->at_start ? "," : "", v->end.noncoherent_dma);
+		fputc('\n', f);
+	}
 	fprintf(f, "  installs %" PRIu64 " (", (uint64_t)installs);
 	print_types(f, v->installs);
 	fprintf(f, "; IPAT set %" PRIu64 "; 4K %" PRIu64 ", 2M %" PRIu64 ", 1G %" PRIu64
