@@ -30,19 +30,19 @@ void top_fmt_size(char *buf, size_t len, __u64 bytes)
 		snprintf(buf, len, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
 }
 
-/* Counts and rates in at most 7 columns: 12, 3.5, 12345, 123.4k, 4.1M. */
+/* Counts and rates in at most 7 columns: 12, 3.5, 1234567, 123.4M, 5.6G. */
 void top_fmt_count(char *buf, size_t len, double v)
 {
 	if (v == 0)
 		snprintf(buf, len, "0");
 	else if (v < 10 && v != (long long)v)
 		snprintf(buf, len, "%.1f", v);
-	else if (v < 1e6)
+	else if (v < 1e7)
 		snprintf(buf, len, "%.0f", v);
-	else if (v < 1e8)
-		snprintf(buf, len, "%.1fk", v / 1e3);
-	else
+	else if (v < 1e9)
 		snprintf(buf, len, "%.1fM", v / 1e6);
+	else
+		snprintf(buf, len, "%.1fG", v / 1e9);
 }
 
 void top_fmt_title(const struct top_model *m, enum top_col col, char *buf,

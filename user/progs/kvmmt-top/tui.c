@@ -314,10 +314,10 @@ static void draw_detail(struct tui *t)
 			i += snprintf(line + i, sizeof(line) - i, " %s %llu", kvmmt_mt_name(mt),
 				      (unsigned long long)r->installs[mt]);
 	if (i < sizeof(line))
-		snprintf(line + i, sizeof(line) - i, "  IPAT set %llu clear %llu  zaps %llu  quirks %s",
+		snprintf(line + i, sizeof(line) - i, "  IPAT set %llu clear %llu  zaps %llu",
 			 (unsigned long long)r->installs_ipat[1],
 			 (unsigned long long)r->installs_ipat[0],
-			 (unsigned long long)r->zaps, r->quirks_valid ? "" : "-");
+			 (unsigned long long)r->zaps);
 	put_line(y++, A_NORMAL, line);
 	if (r->quirks_valid) {
 		snprintf(line, sizeof(line), "disabled quirks 0x%llx",
