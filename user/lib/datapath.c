@@ -168,7 +168,7 @@ const char *kvmmt_probe_reason(const struct kvmmt_probe *p)
 	case -EPERM:
 	case -EACCES:
 		if (p->path == KVMMT_PATH_FENTRY)
-			return "the kernel refuses BPF trampolines (fentry/fexit) for this function: kernel lockdown, or no ftrace direct calls, or missing CAP_SYS_ADMIN";
+			return "the kernel refuses to load BPF trampoline programs (fentry/fexit) here: a kernel policy (lockdown, an LSM, or a build without trampoline support) forbids them";
 		return "not permitted: needs root (CAP_BPF and CAP_PERFMON) or a kernel that allows BPF tracing";
 	case -ENOENT:
 	case -ESRCH:
@@ -441,13 +441,9 @@ static int open_failed(struct kvmmt_dp *dp, int err, struct kvmmt_err *e)
 {
 	const struct kvmmt_probe *last = &dp->probes[dp->nr_probes - 1];
 
-	if ((err == -EPERM || err == -EACCES) && kvmmt_host_privileged())
+	if (err == -EPERM || err == -EACCES)
 		return kvmmt_errf(e, -EPERM, "%s: %s (%s)", last->method,
 				  kvmmt_probe_reason(last), last->detail);
-	if (err == -EPERM || err == -EACCES)
-		return kvmmt_errf(e, -EPERM,
-				  "loading BPF programs needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE, or CAP_SYS_ADMIN): %s",
-				  last->detail);
 	if (err == -ENOENT)
 		return kvmmt_errf(e, -ENOENT,
 				  "KVM's MMU tracepoints are not in this kernel (is the kvm module loaded?)");
@@ -480,6 +476,9 @@ int kvmmt_dp_open(struct kvmmt_dp **out, const struct kvmmt_dp_opts *opts,
 		return kvmmt_errf(e, -EINVAL,
 				  "ring buffer size must be a power of two of at least 4 KiB, not %u KiB",
 				  opts->ringbuf_kib);
+	if (!kvmmt_host_privileged())
+		return kvmmt_errf(e, -EPERM,
+				  "loading BPF programs needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)");
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		return kvmmt_errf(e, -EOPNOTSUPP,
 				  "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): kvmmt needs CONFIG_DEBUG_INFO_BTF=y");

@@ -225,6 +225,19 @@ bool kvmmt_host_privileged(void)
 	return h.root;
 }
 
+/* "none [integrity] confidentiality" -> "integrity" */
+static void probe_lockdown(struct kvmmt_host *h, const char *root)
+{
+	char buf[128], *l, *r;
+
+	if (read_small(root, "/sys/kernel/security/lockdown", buf, sizeof(buf)) <= 0)
+		return;
+	l = strchr(buf, '[');
+	r = l ? strchr(l, ']') : NULL;
+	if (r)
+		snprintf(h->lockdown, sizeof(h->lockdown), "%.*s", (int)(r - l - 1), l + 1);
+}
+
 static void probe_pat(struct kvmmt_host *h, const char *root)
 {
 	__u64 pat;
@@ -315,6 +328,7 @@ int kvmmt_host_probe_at(struct kvmmt_host *h, const char *root,
 	probe_backend(h, root);
 	probe_privileges(h, root);
 	probe_pat(h, root);
+	probe_lockdown(h, root);
 
 	tfs = tracefs_root(root);
 	h->tracefs = tfs != NULL;

@@ -36,6 +36,7 @@ struct kvmmt_host {
 	bool has_memtype_tp;		/* kvm:kvm_mmu_memtype tracepoint etc. */
 	bool cap_bpf, cap_perfmon, cap_sys_admin;	/* effective capabilities */
 	bool tracefs;			/* kvmmmu events visible in tracefs */
+	char lockdown[16];		/* "none", "integrity", "confidentiality", "" if unknown */
 	/* parameters of kvm and of the backend module (kvm_intel, kvm_amd, kvm_pvm) */
 	struct kvmmt_param params[KVMMT_HOST_MAX_PARAMS];
 	int nr_params;

@@ -125,8 +125,10 @@ static char *why_not_fentry(const struct check_result *r, char *buf, size_t size
 
 	if (r->path == KVMMT_PATH_FENTRY || !f)
 		return NULL;
-	snprintf(buf, size, "%s failed with %s: %s", f->method, strerrorname_np(-f->err) ?: "error",
-		 kvmmt_probe_reason(f));
+	snprintf(buf, size, "%s failed with %s: %s%s%s%s", f->method,
+		 strerrorname_np(-f->err) ?: "error", kvmmt_probe_reason(f),
+		 r->host.lockdown[0] ? " (kernel lockdown: " : "", r->host.lockdown,
+		 r->host.lockdown[0] ? ")" : "");
 	return buf;
 }
 
@@ -148,6 +150,7 @@ static void print_text(const struct check_result *r)
 	printf("kernel:        %s (%s)\n", h->release, h->machine);
 	printf("BTF:           %s\n", h->btf ? "yes (/sys/kernel/btf/vmlinux)" : "no");
 	printf("privileges:    %s\n", privileges(h, buf, sizeof(buf)));
+	printf("lockdown:      %s\n", h->lockdown[0] ? h->lockdown : "unknown (securityfs not mounted)");
 	printf("/dev/kvm:      %s\n", h->kvm_dev ? "present" : "missing");
 	printf("KVM backend:   %s (%s MMU)\n", h->backend, h->tdp ? "TDP" : "shadow");
 	for (i = 0; i < h->nr_params; i++)
@@ -202,6 +205,8 @@ static void print_json(const struct check_result *r, bool pretty)
 	json_object_object_add(caps, "cap_bpf", json_object_new_boolean(h->cap_bpf));
 	json_object_object_add(caps, "cap_perfmon", json_object_new_boolean(h->cap_perfmon));
 	json_object_object_add(o, "privileges", caps);
+	json_object_object_add(o, "lockdown", h->lockdown[0] ?
+			       json_object_new_string(h->lockdown) : json_object_new_null());
 	json_object_object_add(o, "kvm_dev", json_object_new_boolean(h->kvm_dev));
 	json_object_object_add(o, "backend", json_object_new_string(h->backend));
 	json_object_object_add(o, "tdp", json_object_new_boolean(h->tdp));
