@@ -177,7 +177,7 @@ int kvmmt_hostmap_parse_pat(struct kvmmt_hostmap *m, FILE *f,
 
 static bool vmflags_device(const char *flags)
 {
-	char buf[256], *tok, *save = NULL;
+	char buf[512], *tok, *save = NULL;
 
 	snprintf(buf, sizeof(buf), "%s", flags);
 	for (tok = strtok_r(buf, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save))
