@@ -107,6 +107,19 @@ static struct json_object *json_aliasing(const struct kvmmt_policy_vm *pvm)
 	return a;
 }
 
+static struct json_object *json_migration(const struct top_migration *mg)
+{
+	struct json_object *o;
+
+	if (!mg)
+		return NULL;
+	o = json_object_new_object();
+	add(o, "status", json_object_new_string(mg->status));
+	add(o, "blocked", json_object_new_boolean(mg->blocked));
+	add(o, "flagged", json_object_new_boolean(mg->flagged));
+	return o;
+}
+
 static struct json_object *json_vm(const struct top_vm *v)
 {
 	const struct kvmmt_vm_row *r = v->row;
@@ -134,7 +147,7 @@ static struct json_object *json_vm(const struct top_vm *v)
 	add(o, "risk_reasons", v->policy ? json_risk_reasons(v->sum.why) : NULL);
 	add(o, "aliasing_pages", v->policy ? json_u64(v->sum.conflict_pages) : NULL);
 	add(o, "aliasing", v->policy ? json_aliasing(v->policy) : NULL);
-	add(o, "migration", v->migration[0] ? json_object_new_string(v->migration) : NULL);
+	add(o, "migration", json_migration(v->mig));
 	for (i = 0; i < r->nr_slots; i++)
 		json_object_array_add(slots, json_slot(&r->slots[i]));
 	add(o, "memslots", slots);
@@ -167,6 +180,7 @@ static struct json_object *json_refresh(const struct top_model *m)
 	add(o, "attach", attach);
 	add(o, "noncoherent_dma", json_object_new_int(m->nc_total));
 	add(o, "events_dropped", json_u64(m->drops));
+	add(o, "policyd", json_object_new_boolean(m->policyd));
 	add(o, "vms_total", json_object_new_int64(m->nr_all));
 	for (i = 0; i < m->nr_vms; i++)
 		json_object_array_add(vms, json_vm(&m->vms[i]));

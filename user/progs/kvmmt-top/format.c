@@ -53,6 +53,18 @@ void top_fmt_title(const struct top_model *m, enum top_col col, char *buf,
 	snprintf(buf, len, "%s%s", top_cols[col].title, rate ? "/s" : "");
 }
 
+/* "blocked", "allowed", or either with QEMU's status while one runs. */
+void top_fmt_migration(const struct top_migration *mg, char *buf, size_t len)
+{
+	if (!mg) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(buf, len, "%s%s%s", mg->blocked ? "blocked" : "allowed",
+		 strcmp(mg->status, "none") ? " " : "",
+		 strcmp(mg->status, "none") ? mg->status : "");
+}
+
 void top_fmt_cell(const struct top_model *m, const struct top_vm *v,
 		  enum top_col col, char *buf, size_t len)
 {
@@ -94,7 +106,7 @@ void top_fmt_cell(const struct top_model *m, const struct top_vm *v,
 		snprintf(buf, len, "%s", v->risk ? v->risk : "-");
 		break;
 	case COL_MIGR:
-		snprintf(buf, len, "%s", v->migration[0] ? v->migration : "-");
+		top_fmt_migration(v->mig, buf, len);
 		break;
 	default:
 		snprintf(buf, len, "?");
@@ -136,9 +148,10 @@ void top_fmt_banner(const struct top_model *m, int n, char *buf, size_t len)
 		snprintf(buf, len, "attach %s: %s", m->attach, m->attach_why);
 		break;
 	default:
-		snprintf(buf, len, "VMs %zu shown of %zu  noncoherent DMA %d  events dropped %llu  %s",
+		snprintf(buf, len, "VMs %zu shown of %zu  noncoherent DMA %d  events dropped %llu  kvmmt-policyd %s  %s",
 			 m->nr_vms, m->nr_all, m->nc_total,
 			 (unsigned long long)m->drops,
+			 m->policyd ? "answers" : "not running",
 			 m->opts->totals ? "counts since start" : "rates per second");
 	}
 }

@@ -37,7 +37,7 @@ static const char doc[] =
 "                                # installs by memory type of VMM pid 4242";
 
 enum {
-	OPT_RUN_DIR = 0x100,
+	OPT_CONTROL_SOCKET = 0x100,
 };
 
 static const struct argp_option options[] = {
@@ -50,8 +50,7 @@ static const struct argp_option options[] = {
 	{ "sort", 's', "COLUMN", 0, "Sort by pid, name, vcpus, mem, ncdma, gtypes, wb, wc, uc, wt, wp, uc-, zaps, risk or migr", 0 },
 	{ "reverse", 'r', NULL, 0, "Reverse the sort order", 0 },
 	{ "totals", 't', NULL, 0, "Show cumulative counts instead of per-second rates (text and UI)", 0 },
-	{ "run-dir", OPT_RUN_DIR, "DIR", 0, "Where kvmmt-policyd publishes migration state (default /run/kvmmt)", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's messages while loading", 0 },
+	{ "control-socket", OPT_CONTROL_SOCKET, "PATH", 0, "kvmmt-policyd's control socket, asked for migration state (default /run/kvmmt/policyd.sock)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
@@ -140,11 +139,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 't':
 		o->totals = true;
 		break;
-	case OPT_RUN_DIR:
-		o->run_dir = arg;
-		break;
-	case 'v':
-		o->verbose = true;
+	case OPT_CONTROL_SOCKET:
+		o->control_socket = arg;
 		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
@@ -185,7 +181,7 @@ int main(int argc, char **argv)
 	struct top_opts opts = {
 		.delay = 1.0,
 		.sort = COL_PID,
-		.run_dir = "/run/kvmmt",
+		.control_socket = "/run/kvmmt/policyd.sock",
 	};
 	struct top_model m = {};
 	struct kvmmt_err e = {};

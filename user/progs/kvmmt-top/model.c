@@ -4,14 +4,12 @@
  * into the VM table, then filter and sort the rows the user asked for.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <bpf/libbpf.h>
 #include "top.h"
 
 const struct top_colinfo top_cols[COL__MAX] = {
@@ -29,7 +27,7 @@ const struct top_colinfo top_cols[COL__MAX] = {
 	[COL_UCM]	= { "UC-",	"uc-",	 7, KVMMT_MT_UC_MINUS, true, true },
 	[COL_ZAPS]	= { "ZAP",	"zaps",	 7, 0, false, true },
 	[COL_RISK]	= { "RISK",	"risk", -8, 0, false, true },
-	[COL_MIGR]	= { "MIGRATION", "migr", -14, 0, false, false },
+	[COL_MIGR]	= { "MIGRATION", "migr", -22, 0, false, false },
 };
 
 int top_parse_sort(const char *key, enum top_col *out)
@@ -52,14 +50,6 @@ double top_monotonic(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
 }
 
 /* The first thing that stops kvmmt from running here, as one sentence. */
@@ -92,7 +82,8 @@ static void describe_attach(struct top_model *m)
 		if (!p[i].err)
 			continue;
 		off += snprintf(m->attach_why + off, sizeof(m->attach_why) - off,
-				"%s%s: %s", off ? "; " : "", p[i].method,
+				"%s%s: %s (%s)", off ? "; " : "", p[i].method,
+				kvmmt_probe_reason(&p[i]),
 				p[i].detail[0] ? p[i].detail : strerror(-p[i].err));
 	}
 	if (!m->attach_why[0])
@@ -109,8 +100,6 @@ int top_model_open(struct top_model *m, struct top_opts *o, struct kvmmt_err *e)
 	int err;
 
 	m->opts = o;
-	if (!o->verbose)
-		libbpf_set_print(quiet_libbpf);
 	if (gethostname(m->hostname, sizeof(m->hostname) - 1))
 		snprintf(m->hostname, sizeof(m->hostname), "?");
 
@@ -136,6 +125,8 @@ void top_model_close(struct top_model *m)
 {
 	free(m->vms);
 	m->vms = NULL;
+	free(m->mig);
+	m->mig = NULL;
 	if (m->ui_has_re)
 		regfree(&m->ui_re);
 	m->ui_has_re = false;
@@ -179,6 +170,7 @@ int top_model_sample(struct top_model *m, struct kvmmt_err *e)
 	err = top_risk_update(m->risk, m->table, now, e);
 	if (err)
 		goto out;
+	top_policyd_poll(m);
 	m->interval = m->samples ? now - m->now : 0;
 	m->now = now;
 	m->samples++;

@@ -57,7 +57,6 @@ struct top_opts {
 	long count;			/* refreshes, 0 = until stopped */
 	bool batch;
 	bool json;
-	bool verbose;			/* let libbpf speak */
 	bool totals;			/* show cumulative counts, not rates */
 	pid_t pids[TOP_MAX_PIDS];
 	int nr_pids;
@@ -66,7 +65,15 @@ struct top_opts {
 	bool has_name_re;
 	enum top_col sort;
 	bool reverse;
-	const char *run_dir;		/* where kvmmt-policyd publishes state */
+	const char *control_socket;	/* kvmmt-policyd's */
+};
+
+/* What kvmmt-policyd says about one VM's migration (policyd.c). */
+struct top_migration {
+	pid_t pid;
+	char status[32];		/* QEMU's migration status, "none" when idle */
+	bool blocked;			/* the daemon stops its migrations */
+	bool flagged;			/* flagged by hand */
 };
 
 /* The policy model of every VM, fed from data-path events (risk.c). */
@@ -93,7 +100,7 @@ struct top_vm {
 	const struct kvmmt_policy_vm *policy;	/* NULL: no risk model */
 	struct kvmmt_policy_summary sum;	/* valid when policy is set */
 	const char *risk;		/* NULL when no risk class is known */
-	char migration[32];		/* "" when the policy daemon says nothing */
+	const struct top_migration *mig;	/* NULL: kvmmt-policyd says nothing */
 };
 
 /* Everything one refresh shows. */
@@ -104,6 +111,9 @@ struct top_model {
 	struct kvmmt_dp *dp;
 	struct kvmmt_vmtable *table;
 	struct top_risk *risk;
+	struct top_migration *mig;	/* from kvmmt-policyd, last refresh */
+	size_t nr_mig;
+	bool policyd;			/* kvmmt-policyd answered */
 	char attach[48];		/* attach path in use */
 	char attach_why[512];		/* why that one and not a better one */
 	__u64 drops;			/* ring-buffer events lost */
@@ -135,11 +145,15 @@ int top_model_set_filter(struct top_model *m, const char *text,
 			 struct kvmmt_err *e);
 int top_parse_sort(const char *key, enum top_col *out);
 
+void top_policyd_poll(struct top_model *m);
+const struct top_migration *top_policyd_find(const struct top_model *m, pid_t pid);
+
 /* Text shared by the renderers (format.c). */
 #define TOP_CELL_LEN	64
 void top_fmt_size(char *buf, size_t len, __u64 bytes);
 void top_fmt_count(char *buf, size_t len, double v);
 /* One cell of the VM list, unpadded. */
+void top_fmt_migration(const struct top_migration *mg, char *buf, size_t len);
 void top_fmt_cell(const struct top_model *m, const struct top_vm *v,
 		  enum top_col col, char *buf, size_t len);
 /* A column title ("WB/s" in rate mode). */

@@ -288,7 +288,7 @@ static void draw_detail(struct tui *t)
 	const struct top_model *m = t->m;
 	const struct top_vm *v = NULL;
 	const struct kvmmt_vm_row *r;
-	char line[600], size[16], flags[48], cell[TOP_CELL_LEN];
+	char line[600], size[16], flags[48], cell[TOP_CELL_LEN], mig[TOP_CELL_LEN];
 	size_t i;
 	unsigned int s;
 	int y = LIST_TOP - 1, mt;
@@ -303,9 +303,10 @@ static void draw_detail(struct tui *t)
 	r = v->row;
 	top_fmt_size(size, sizeof(size), r->mem_bytes);
 	top_fmt_cell(m, v, COL_NCDMA, cell, sizeof(cell));
+	top_fmt_migration(v->mig, mig, sizeof(mig));
 	snprintf(line, sizeof(line), "VM %d %s  vCPUs %u  memory %s  noncoherent DMA %s  guest types honoured %s  risk %s  migration %s",
 		 (int)r->pid, r->name, r->vcpus, size, cell, r->guest_types ? "yes" : "no",
-		 v->risk ? v->risk : "-", v->migration[0] ? v->migration : "-");
+		 v->risk ? v->risk : "-", mig);
 	put_line(y++, A_BOLD, line);
 
 	i = snprintf(line, sizeof(line), "installs since start:");

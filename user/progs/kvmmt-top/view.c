@@ -21,14 +21,6 @@ static void vm_risk(const struct top_model *m, struct top_vm *v)
 	v->risk = kvmmt_risk_name(v->sum.risk);
 }
 
-static void vm_migration(const struct top_model *m, pid_t pid, char *buf, size_t len)
-{
-	(void)m;
-	(void)pid;
-	if (len)
-		buf[0] = '\0';
-}
-
 static bool name_matches(const regex_t *re, const char *name)
 {
 	return !regexec(re, name, 0, NULL, 0);
@@ -103,7 +95,7 @@ static int cmp_vm(const void *pa, const void *pb, void *arg)
 	if (col == COL_NAME)
 		d = strcmp(a->row->name, b->row->name);
 	else if (col == COL_MIGR)
-		d = strcmp(a->migration, b->migration);
+		d = strcmp(a->mig ? a->mig->status : "", b->mig ? b->mig->status : "");
 	else {
 		x = col_value(m, a, col);
 		y = col_value(m, b, col);
@@ -142,7 +134,7 @@ int top_model_view(struct top_model *m, struct kvmmt_err *e)
 		v = &m->vms[m->nr_vms++];
 		v->row = r;
 		vm_risk(m, v);
-		vm_migration(m, r->pid, v->migration, sizeof(v->migration));
+		v->mig = top_policyd_find(m, r->pid);
 	}
 	qsort_r(m->vms, m->nr_vms, sizeof(*m->vms), cmp_vm, m);
 	return 0;
