@@ -100,6 +100,7 @@ static struct json_object *vm_json(const struct testvm_record *vm)
 	json_add(o, "pages_touched", json_u64(vm->pages_touched));
 	json_add(o, "setup_pages", json_u64(vm->setup_pages));
 	json_add(o, "setup_pages_touched", json_u64(vm->setup_pages_touched));
+	json_add(o, "page_table_pages", json_u64(vm->page_table_pages));
 	json_add(o, "expected_installs",
 		 json_installs(vm->expected_data_installs,
 			       vm->expected_setup_installs));
@@ -198,8 +199,9 @@ static void vm_text(FILE *f, const struct testvm_record *vm)
 			s->touched_pages, s->expected_installs);
 	}
 	fprintf(f, "  touched per round: %" PRIu64 " data pages + %" PRIu64
-		" setup page(s) (slot 0 holds %" PRIu64 " setup pages)\n",
-		vm->pages_touched, vm->setup_pages_touched, vm->setup_pages);
+		" setup page(s); slot 0 holds %" PRIu64 " setup pages, %" PRIu64
+		" of them guest page tables\n", vm->pages_touched,
+		vm->setup_pages_touched, vm->setup_pages, vm->page_table_pages);
 	fprintf(f, "  expected SPTE installs: %" PRIu64 " (%" PRIu64 " data + %"
 		PRIu64 " setup); slot deletions: %" PRIu64 "\n", total,
 		vm->expected_data_installs, vm->expected_setup_installs,

@@ -239,19 +239,21 @@ static void vm_setup(struct testvm *tv, struct testvm_record *rec)
 					tv->l.code, first, count);
 	}
 	rec->setup_pages = tv->l.setup_pages;
+	rec->page_table_pages = (tv->l.code - tv->l.pml4) / PAGE_SIZE;
 }
 
-/* Between rounds: delete every slot (KVM zaps all SPTEs and shadow pages), re-add. */
+/*
+ * Between rounds: delete slot 0 and add it back. Every shadow page of the VM
+ * shadows a guest page table in slot 0, so KVM zaps them all and with them
+ * every SPTE, whether or not it zaps all slots on a deletion (the
+ * SLOT_ZAP_ALL quirk). One deletion instead of M+1 keeps rounds cheap.
+ */
 static void zap_round(struct testvm *tv, struct testvm_record *rec)
 {
-	int i;
-
 	clear_accessed_dirty(tv);
-	for (i = 0; i < tv->vm->nr_slots; i++)
-		vm_memslot_delete(tv->vm, i);
-	for (i = 0; i < tv->vm->nr_slots; i++)
-		vm_memslot_set(tv->vm, i);
-	rec->slot_deletes += tv->vm->nr_slots;
+	vm_memslot_delete(tv->vm, 0);
+	vm_memslot_set(tv->vm, 0);
+	rec->slot_deletes++;
 }
 
 static int stop_requested(void)

@@ -52,6 +52,7 @@ struct testvm_record {
 	uint64_t pages_touched;		/* data pages per round */
 	uint64_t setup_pages;		/* pages in slot 0 */
 	uint64_t setup_pages_touched;	/* slot 0 pages the guest touches per round */
+	uint64_t page_table_pages;	/* guest PML4, PDPT, PDs and PTs (in slot 0) */
 	uint64_t expected_data_installs;
 	uint64_t expected_setup_installs;
 	uint64_t slot_deletes;		/* KVM_SET_USER_MEMORY_REGION size 0 calls */
