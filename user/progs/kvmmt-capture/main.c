@@ -401,6 +401,9 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	/* Events queued from the moment the programs attach belong to the capture. */
+	host.start_realtime_ns = now_ns(CLOCK_REALTIME);
+	host.start_ns = now_ns(CLOCK_MONOTONIC);
 	err = kvmmt_host_probe(&h, &c.e);
 	if (err)
 		goto fail;
@@ -427,8 +430,6 @@ int main(int argc, char **argv)
 	facts_add(&f, "capture.command", "%s", cmd);
 	host.fmt = c.fmt;
 	host.host_pat = h.host_pat;
-	host.start_realtime_ns = now_ns(CLOCK_REALTIME);
-	host.start_ns = now_ns(CLOCK_MONOTONIC);
 	host.kv = f.kv;
 	host.nr_kv = f.n;
 	err = kvmmt_capw_open(&c.w, o.out, &host, &c.e);

@@ -265,6 +265,9 @@ int main(int argc, char **argv)
 	}
 	if (o.events && o.json)
 		printf("[\n");
+	else if (o.events)
+		printf("%14s %7s %7s %3s %-11s %s\n", "TIME(s)", "PID", "TID", "CPU", "EVENT",
+		       "DETAILS");
 	err = kvmmt_cap_read(o.path, &ops, &r, &rf.st, &e);
 	if (o.events && o.json)
 		printf("%s]\n", r.listed ? "\n" : "");
