@@ -129,6 +129,7 @@ static struct json_object *config_json(const struct report *r)
 	json_add(o, "vcpus", json_object_new_int(r->cfg->vcpus));
 	json_add(o, "repeat", json_object_new_int(r->cfg->repeat));
 	json_add(o, "hold_seconds", json_object_new_int64(r->hold));
+	json_add(o, "host_mmu", json_object_new_string(r->cfg->tdp ? "tdp" : "shadow"));
 	for (i = 0; i < ARRAY_SIZE(pte_flag_names); i++)
 		if (r->cfg->pte_flags & pte_flag_names[i].bit)
 			json_object_array_add(flags,
@@ -219,9 +220,9 @@ void report_text(FILE *f, const struct report *r)
 
 	sum_totals(r, &t);
 	fprintf(f, "kvmmt-testvmm: %d VM(s) x %d data slot(s) x %" PRIu64
-		" page(s), %d vCPU(s), %d round(s), guest PTE flags ",
+		" page(s), %d vCPU(s), %d round(s), %s MMU, guest PTE flags ",
 		r->nr_vms, r->cfg->slots, r->cfg->pages, r->cfg->vcpus,
-		r->cfg->repeat);
+		r->cfg->repeat, r->cfg->tdp ? "TDP" : "shadow");
 	pte_flags_text(f, r->cfg->pte_flags);
 	fprintf(f, "\n");
 	for (i = 0; i < r->nr_vms; i++)

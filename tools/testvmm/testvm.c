@@ -271,8 +271,12 @@ static void fill_record(struct testvm *tv, struct testvm_record *rec)
 
 	rec->vcpus = cfg->vcpus;
 	rec->pages_touched = cfg->pages;
-	/* Only the code page: page tables are walked by KVM, never mapped. */
-	rec->setup_pages_touched = 1;
+	/*
+	 * Shadow paging: only the code page; KVM's walker reads the guest page
+	 * tables through the host mapping. With EPT/NPT the CPU's own walks
+	 * touch every page-table page through the TDP tables as well.
+	 */
+	rec->setup_pages_touched = 1 + (cfg->tdp ? rec->page_table_pages : 0);
 	rec->expected_data_installs = cfg->pages * rec->rounds;
 	rec->expected_setup_installs = rec->setup_pages_touched * rec->rounds;
 	rec->nr_slots = tv->vm->nr_slots;

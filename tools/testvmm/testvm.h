@@ -30,6 +30,7 @@ struct testvm_config {
 	int vcpus;
 	int repeat;		/* rounds */
 	uint64_t pte_flags;	/* PTE_PWT | PTE_PCD | PTE_PAT on data PTEs */
+	int tdp;		/* host uses EPT/NPT, not shadow paging */
 };
 
 struct slot_record {

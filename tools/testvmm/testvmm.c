@@ -212,6 +212,30 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* 1 when KVM maps guest memory with EPT or NPT rather than shadow paging. */
+static int host_uses_tdp(void)
+{
+	static const char *const params[] = {
+		"/sys/module/kvm_intel/parameters/ept",
+		"/sys/module/kvm_amd/parameters/npt",
+	};
+	char v = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		FILE *f = fopen(params[i], "r");
+
+		if (!f)
+			continue;
+		if (fread(&v, 1, 1, f) != 1)
+			v = 0;
+		fclose(f);
+		if (v == 'Y' || v == '1')
+			return 1;
+	}
+	return 0;
+}
+
 /* What this host allows, checked before any VM starts: one clear sentence each. */
 static int check_host(const struct options *o)
 {
@@ -500,6 +524,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (check_host(&o))
 		return 1;
+	o.vm.tdp = host_uses_tdp();
 
 	/* Blocked here, inherited blocked: children sigwait, we read a signalfd. */
 	sigemptyset(&sigs);
