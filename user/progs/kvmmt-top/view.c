@@ -54,34 +54,27 @@ static int risk_rank(const char *risk)
 	return r;
 }
 
-/* The value a numeric column sorts by. */
-static double col_value(const struct top_model *m, const struct top_vm *v,
-			enum top_col col)
+/* The table's own order for its columns; counts or rates as shown. */
+static int cmp_row(const struct top_model *m, const struct kvmmt_vm_row *a,
+		   const struct kvmmt_vm_row *b, enum top_col col)
 {
-	const struct kvmmt_vm_row *r = v->row;
-	const struct top_colinfo *ci = &top_cols[col];
+	static const enum kvmmt_vm_col by_col[COL__MAX] = {
+		[COL_PID] = KVMMT_COL_PID,
+		[COL_NAME] = KVMMT_COL_NAME,
+		[COL_VCPUS] = KVMMT_COL_VCPUS,
+		[COL_MEM] = KVMMT_COL_MEM,
+		[COL_NCDMA] = KVMMT_COL_NONCOHERENT,
+		[COL_GTYPES] = KVMMT_COL_GUEST_TYPES,
+	};
+	bool totals = m->opts->totals;
 
-	if (ci->is_mt)
-		return m->opts->totals ? (double)r->installs[ci->mt] :
-					 r->install_rate[ci->mt];
-	switch (col) {
-	case COL_PID:
-		return r->pid;
-	case COL_VCPUS:
-		return r->vcpus;
-	case COL_MEM:
-		return r->mem_bytes;
-	case COL_NCDMA:
-		return r->noncoherent_dma;
-	case COL_GTYPES:
-		return r->guest_types;
-	case COL_ZAPS:
-		return m->opts->totals ? (double)r->zaps : r->zap_rate;
-	case COL_RISK:
-		return risk_rank(v->risk);
-	default:
-		return 0;
-	}
+	if (top_cols[col].is_mt)
+		return kvmmt_vm_row_cmp(a, b, totals ? KVMMT_COL_MT_INSTALLS :
+					KVMMT_COL_MT_RATE, top_cols[col].mt);
+	if (col == COL_ZAPS)
+		return kvmmt_vm_row_cmp(a, b, totals ? KVMMT_COL_ZAPS :
+					KVMMT_COL_ZAP_RATE, 0);
+	return kvmmt_vm_row_cmp(a, b, by_col[col], 0);
 }
 
 static int cmp_vm(const void *pa, const void *pb, void *arg)
@@ -89,17 +82,17 @@ static int cmp_vm(const void *pa, const void *pb, void *arg)
 	const struct top_model *m = arg;
 	const struct top_vm *a = pa, *b = pb;
 	enum top_col col = m->opts->sort;
-	double x, y;
+	char x[TOP_CELL_LEN], y[TOP_CELL_LEN];
 	int d;
 
-	if (col == COL_NAME)
-		d = strcmp(a->row->name, b->row->name);
-	else if (col == COL_MIGR)
-		d = strcmp(a->mig ? a->mig->status : "", b->mig ? b->mig->status : "");
-	else {
-		x = col_value(m, a, col);
-		y = col_value(m, b, col);
-		d = (x > y) - (x < y);
+	if (col == COL_RISK) {
+		d = risk_rank(a->risk) - risk_rank(b->risk);
+	} else if (col == COL_MIGR) {
+		top_fmt_migration(a->mig, x, sizeof(x));
+		top_fmt_migration(b->mig, y, sizeof(y));
+		d = strcmp(x, y);
+	} else {
+		d = cmp_row(m, a->row, b->row, col);
 	}
 	if (top_cols[col].desc)
 		d = -d;
