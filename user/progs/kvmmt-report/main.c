@@ -46,7 +46,8 @@ static const struct argp_option options[] = {
 	{ "limit", 'n', "COUNT", 0, "Stop listing after COUNT events", 1 },
 	{ "perfetto", OPT_PERFETTO, "OUT", 0,
 	  "Write a Chrome/Perfetto trace-event JSON timeline to OUT (filters apply)", 2 },
-	{ "svg", OPT_SVG, "OUT", 0, "Write an SVG map of each VM's guest-physical memory to OUT", 2 },
+	{ "svg", OPT_SVG, "OUT", 0,
+	  "Write an SVG map of each VM's guest-physical memory to OUT (-p applies)", 2 },
 	{},
 };
 
@@ -219,6 +220,8 @@ static const struct kvmmt_cap_ops ops = {
 	.drops = on_drops, .end = on_end,
 };
 
+static const struct kvmmt_cap_ops geometry_ops = { .snapshot = rep_on_geometry };
+
 static FILE *open_out(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -268,6 +271,8 @@ int main(int argc, char **argv)
 	else if (o.events)
 		printf("%14s %7s %7s %3s %-11s %s\n", "TIME(s)", "PID", "TID", "CPU", "EVENT",
 		       "DETAILS");
+	/* Geometry first, so every event finds its memslot; errors surface below. */
+	kvmmt_cap_read(o.path, &geometry_ops, &r.m, NULL, NULL);
 	err = kvmmt_cap_read(o.path, &ops, &r, &rf.st, &e);
 	if (o.events && o.json)
 		printf("%s]\n", r.listed ? "\n" : "");
@@ -294,7 +299,7 @@ int main(int argc, char **argv)
 		sf = open_out(o.svg);
 		if (!sf)
 			goto cleanup;
-		rep_write_svg(sf, &r.m, o.path);
+		rep_write_svg(sf, &r.m, &o.filt, o.path);
 		if (close_out(sf, o.svg))
 			goto cleanup;
 	}

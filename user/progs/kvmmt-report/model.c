@@ -129,13 +129,17 @@ static struct rep_slot *slot_add(struct rep_vm *v, __u16 id)
 	return s;
 }
 
-int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
+/*
+ * Memslot geometry and names from any snapshot. Called for every snapshot
+ * before the events are folded in (a first pass over the file), so events
+ * land in the right slot even when the slot is only in the end snapshot.
+ */
+int rep_on_geometry(void *ctx, const struct kvmmt_cap_snapshot *s)
 {
 	struct rep_model *m = ctx;
-	bool start = s->phase == KVMMT_CAP_START, end = s->phase == KVMMT_CAP_FINISH;
+	bool start = s->phase == KVMMT_CAP_START;
 	unsigned int i, j;
 
-	m->snapshots++;
 	for (i = 0; i < s->nr_vms; i++) {
 		const struct kvmmt_cap_vm *cv = &s->vms[i];
 		struct rep_vm *v = vm_get(m, cv->vm.tgid);
@@ -144,15 +148,6 @@ int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
 			return -ENOMEM;
 		if (cv->vm.comm[0] || !v->comm[0])
 			memcpy(v->comm, cv->vm.comm, KVMMT_COMM_LEN);
-		if (start) {
-			v->at_start = true;
-			v->start = cv->vm;
-		} else if (end) {
-			v->at_end = true;
-			v->end = cv->vm;
-		}
-		if (!end && (cv->vm.valid & KVMMT_VF_NONCOHERENT))
-			kvmmt_policy_noncoherent(v->pol, cv->vm.noncoherent_dma);
 		for (j = 0; j < cv->nr_slots; j++) {
 			const struct kvmmt_slot_rec *r = &cv->slots[j];
 			struct kvmmt_policy_slot ps = {
@@ -161,22 +156,52 @@ int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
 				.userspace_addr = r->userspace_addr,
 			};
 			struct rep_slot *rs = slot_find(v, r->id, 0);
-			bool was_known;
 
 			if (!rs)
 				rs = slot_add(v, r->id);
 			if (!rs)
 				return -ENOMEM;
-			was_known = rs->known;
-			if (!was_known || start)
-				rs->rec = *r;
-			rs->known = true;
-			if (start)
-				rs->at_start = true;
-			else if (end)
-				rs->at_end = true;
-			if (!end && !was_known && !m->perr.err)
+			if (rs->known && !start)
+				continue;
+			if (!rs->known && !m->perr.err)
 				kvmmt_policy_slot(v->pol, &ps, &m->perr);
+			rs->rec = *r;
+			rs->known = true;
+		}
+	}
+	return 0;
+}
+
+int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
+{
+	struct rep_model *m = ctx;
+	unsigned int i, j;
+	int err;
+
+	err = rep_on_geometry(ctx, s);
+	if (err)
+		return err;
+	m->snapshots++;
+	for (i = 0; i < s->nr_vms; i++) {
+		const struct kvmmt_cap_vm *cv = &s->vms[i];
+		struct rep_vm *v = rep_vm_find(m, cv->vm.tgid);
+
+		if (s->phase == KVMMT_CAP_START) {
+			v->at_start = true;
+			v->start = cv->vm;
+		} else if (s->phase == KVMMT_CAP_FINISH) {
+			v->at_end = true;
+			v->end = cv->vm;
+		}
+		if (s->phase != KVMMT_CAP_FINISH && (cv->vm.valid & KVMMT_VF_NONCOHERENT))
+			kvmmt_policy_noncoherent(v->pol, cv->vm.noncoherent_dma);
+		for (j = 0; j < cv->nr_slots; j++) {
+			struct rep_slot *rs = slot_find(v, cv->slots[j].id, 0);
+
+			if (s->phase == KVMMT_CAP_START)
+				rs->at_start = true;
+			else if (s->phase == KVMMT_CAP_FINISH)
+				rs->at_end = true;
 		}
 	}
 	return 0;
@@ -281,7 +306,6 @@ int rep_on_end(void *ctx, const struct kvmmt_cap_end *end)
 bool rep_filter_match(const struct rep_filter *f, const struct kvmmt_cap_event *ce)
 {
 	const struct kvmmt_event *ev = &ce->ev;
-	int i;
 
 	if (f->types && !(f->types & (1u << ev->type)))
 		return false;
@@ -292,10 +316,17 @@ bool rep_filter_match(const struct rep_filter *f, const struct kvmmt_cap_event *
 		return false;
 	if (ev->gfn < f->gfn_lo || ev->gfn > f->gfn_hi)
 		return false;
+	return rep_filter_pid(f, ev->tgid);
+}
+
+bool rep_filter_pid(const struct rep_filter *f, __u32 tgid)
+{
+	int i;
+
 	if (!f->nr_pids)
 		return true;
 	for (i = 0; i < f->nr_pids; i++)
-		if ((__u32)f->pids[i] == ev->tgid)
+		if ((__u32)f->pids[i] == tgid)
 			return true;
 	return false;
 }

@@ -77,10 +77,12 @@ extern const char *const rep_ev_names[KVMMT_EV__MAX];
 void rep_model_init(struct rep_model *m);
 void rep_model_free(struct rep_model *m);
 int rep_on_host(void *ctx, const struct kvmmt_cap_host *h);
+int rep_on_geometry(void *ctx, const struct kvmmt_cap_snapshot *s);
 int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s);
 int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ev);
 int rep_on_drops(void *ctx, __u64 drops);
 int rep_on_end(void *ctx, const struct kvmmt_cap_end *end);
+bool rep_filter_pid(const struct rep_filter *f, __u32 tgid);
 bool rep_filter_match(const struct rep_filter *f, const struct kvmmt_cap_event *ev);
 struct rep_vm *rep_vm_find(struct rep_model *m, __u32 tgid);
 /* Seconds since the capture started. */
@@ -107,6 +109,7 @@ void rep_trace_event(struct rep_trace *t, const struct rep_model *m,
 		     const struct kvmmt_cap_event *ev);
 int rep_trace_close(struct rep_trace *t, const struct rep_model *m);
 
-int rep_write_svg(FILE *f, const struct rep_model *m, const char *title);
+int rep_write_svg(FILE *f, const struct rep_model *m, const struct rep_filter *filt,
+		  const char *title);
 
 #endif

@@ -59,28 +59,37 @@ static void human(char *buf, size_t n, __u64 pages)
 	snprintf(buf, n, "%.4g %s", v, unit[u]);
 }
 
+static const char *bucket_fill(__u16 mask)
+{
+	for (unsigned int r = 0; r < sizeof(rank) / sizeof(rank[0]) && mask; r++)
+		if (mask & (1u << rank[r]))
+			return colour[rank[r]];
+	return "#e0e0e0";
+}
+
+/* Runs of buckets that look the same are drawn as one rectangle. */
 static void draw_buckets(FILE *f, const struct rep_slot *s, int y)
 {
 	/* A slot smaller than the bucket count is drawn one bucket per page. */
 	unsigned int nb = s->rec.npages < REPORT_BUCKETS ? s->rec.npages : REPORT_BUCKETS;
 	double bw = nb ? (double)BAND_W / nb : BAND_W;
-	unsigned int b, r;
+	unsigned int b, run = 0;
 
-	for (b = 0; b < nb; b++) {
-		__u16 mask = s->mask[(__u64)b * REPORT_BUCKETS / nb];
-		const char *fill = "#e0e0e0";
+	for (b = 1; b <= nb; b++) {
+		__u16 m0 = s->mask[(__u64)run * REPORT_BUCKETS / nb], m1;
+		bool mixed = m0 & (m0 - 1);
 
-		for (r = 0; r < sizeof(rank) / sizeof(rank[0]) && mask; r++) {
-			if (mask & (1u << rank[r])) {
-				fill = colour[rank[r]];
-				break;
-			}
+		if (b < nb) {
+			m1 = s->mask[(__u64)b * REPORT_BUCKETS / nb];
+			if (bucket_fill(m1) == bucket_fill(m0) && !(m1 & (m1 - 1)) == !mixed)
+				continue;
 		}
 		fprintf(f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
-			BAND_X + b * bw, y, bw + 0.05, BAND_H, fill);
-		if (mask & (mask - 1))
+			BAND_X + run * bw, y, (b - run) * bw, BAND_H, bucket_fill(m0));
+		if (mixed)
 			fprintf(f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
-				"fill=\"url(#mixed)\"/>\n", BAND_X + b * bw, y, bw + 0.05, BAND_H);
+				"fill=\"url(#mixed)\"/>\n", BAND_X + run * bw, y, (b - run) * bw, BAND_H);
+		run = b;
 	}
 }
 
@@ -175,12 +184,13 @@ static int draw_legend(FILE *f, int y)
 	return y + 30;
 }
 
-int rep_write_svg(FILE *out, const struct rep_model *m, const char *title)
+int rep_write_svg(FILE *out, const struct rep_model *m, const struct rep_filter *filt,
+		  const char *title)
 {
 	char *body = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&body, &len);
-	unsigned int i;
+	unsigned int i, drawn = 0;
 	int y = 40;
 
 	if (!f)
@@ -189,9 +199,13 @@ int rep_write_svg(FILE *out, const struct rep_model *m, const char *title)
 	esc(f, title);
 	fprintf(f, ": %s, SPTE format %s</text>\n",
 		kvmmt_cap_host_get(&m->host, "kernel.release") ?: "?", kvmmt_fmt_name(m->host.fmt));
-	for (i = 0; i < m->nr_vms; i++)
+	for (i = 0; i < m->nr_vms; i++) {
+		if (!rep_filter_pid(filt, m->vms[i].tgid))
+			continue;
 		y = draw_vm(f, &m->vms[i], y);
-	if (!m->nr_vms) {
+		drawn++;
+	}
+	if (!drawn) {
 		fprintf(f, "<text x=\"10\" y=\"%d\">no VMs in this capture</text>\n", y + 15);
 		y += ROW_H;
 	}
