@@ -300,34 +300,44 @@ Test(arm, combining_order)
 	cr_assert_eq(kvmmt_arm_combine(WB, UC), INV);
 }
 
+/* Final type of a guest access: stage-1 type through a stage-2 MemAttr. */
 Test(arm, stage2_effective)
 {
-	struct kvmmt_s2_attr a;
+	static const struct {
+		unsigned int ma; bool fwb; enum kvmmt_mt s1, want;
+	} t[] = {
+		/* The seed's case: guest Normal-NC through stage-2 Device-nGnRE. */
+		{ KVMMT_S2_DEVICE_nGnRE, false, NC, nGnRE },
+		{ KVMMT_S2_DEVICE_nGnRE, false, nGnRnE, nGnRnE },
+		/* Stage 2 Normal-NC: the guest keeps NC, or Device when it asks. */
+		{ KVMMT_S2_NORMAL_NC, false, WB, NC },
+		{ KVMMT_S2_NORMAL_NC, false, GRE, GRE },
+		/* Stage 2 Normal-WB: stage 1 decides. */
+		{ KVMMT_S2_NORMAL, false, WT, WT },
+		{ KVMMT_S2_NORMAL, false, nGRE, nGRE },
+		/* FWB forced WB overrides a stage-1 Device or NC mapping. */
+		{ KVMMT_S2_FWB_NORMAL, true, nGnRnE, WB },
+		{ KVMMT_S2_FWB_NORMAL, true, NC, WB },
+		/* FWB 0b111: stage 1 alone. */
+		{ KVMMT_S2_FWB_USE_S1, true, NC, NC },
+		{ KVMMT_S2_FWB_USE_S1, true, WB, WB },
+		/* FWB NC: a stage-1 Device type still wins. */
+		{ KVMMT_S2_FWB_NORMAL_NC, true, WB, NC },
+		{ KVMMT_S2_FWB_NORMAL_NC, true, nGnRE, nGnRE },
+		/* Not arm64 types, or a reserved stage-2 encoding. */
+		{ KVMMT_S2_FWB_NORMAL_NC, true, WC, INV },
+		{ 0x4, false, WB, INV },
+	};
+	size_t i;
 
-	/* The seed's case: guest Normal-NC through stage-2 Device-nGnRE. */
-	kvmmt_s2_decode(KVMMT_S2_DEVICE_nGnRE, false, &a);
-	cr_assert_eq(kvmmt_s2_effective(&a, NC), nGnRE);
-	cr_assert_eq(kvmmt_s2_effective(&a, nGnRnE), nGnRnE);
-	/* Stage 2 Normal-NC lets the guest keep NC, and Device when it asks. */
-	kvmmt_s2_decode(KVMMT_S2_NORMAL_NC, false, &a);
-	cr_assert_eq(kvmmt_s2_effective(&a, WB), NC);
-	cr_assert_eq(kvmmt_s2_effective(&a, GRE), GRE);
-	/* Stage 2 Normal-WB: stage 1 decides. */
-	kvmmt_s2_decode(KVMMT_S2_NORMAL, false, &a);
-	cr_assert_eq(kvmmt_s2_effective(&a, WT), WT);
-	/* FWB forced WB overrides a stage-1 Device or NC mapping. */
-	kvmmt_s2_decode(KVMMT_S2_FWB_NORMAL, true, &a);
-	cr_assert_eq(kvmmt_s2_effective(&a, nGnRnE), WB);
-	cr_assert_eq(kvmmt_s2_effective(&a, NC), WB);
-	/* FWB 0b111: stage 1 alone. */
-	kvmmt_s2_decode(KVMMT_S2_FWB_USE_S1, true, &a);
-	cr_assert_eq(kvmmt_s2_effective(&a, NC), NC);
-	cr_assert_eq(kvmmt_s2_effective(&a, WB), WB);
-	/* FWB NC: a stage-1 Device type still wins. */
-	kvmmt_s2_decode(KVMMT_S2_FWB_NORMAL_NC, true, &a);
-	cr_assert_eq(kvmmt_s2_effective(&a, WB), NC);
-	cr_assert_eq(kvmmt_s2_effective(&a, nGnRE), nGnRE);
-	cr_assert_eq(kvmmt_s2_effective(&a, WC), INV);
+	for (i = 0; i < N(t); i++) {
+		struct kvmmt_s2_attr a;
+
+		kvmmt_s2_decode(t[i].ma, t[i].fwb, &a);
+		cr_assert_eq(kvmmt_s2_effective(&a, t[i].s1), t[i].want,
+			     "MemAttr %#x%s, stage 1 %s", t[i].ma, t[i].fwb ? " (FWB)" : "",
+			     kvmmt_mt_name(t[i].s1));
+	}
 }
 
 /* Packed attributes as bpf/memattr.h builds them from real SPTE values. */

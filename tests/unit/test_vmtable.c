@@ -34,7 +34,9 @@ static void find_fixtures(void)
 		snprintf(file, sizeof(file), "%s", __FILE__);
 		snprintf(proc_root, sizeof(proc_root), "%s/fixtures/proc", dirname(file));
 	}
-	cr_assert_eq(access(proc_root, R_OK), 0, "fixture tree %s missing", proc_root);
+	cr_assert_eq(access(proc_root, R_OK), 0,
+		     "fixture tree %s not found: run from the source tree or set KVMMT_SRC",
+		     proc_root);
 }
 
 /* A snapshot under construction: VMs with slots, and counter records. */

@@ -60,25 +60,29 @@ const char *kvmmt_mt_name(enum kvmmt_mt mt)
 	return mt_names[mt];
 }
 
+/* Index of @name in @names[from..n) (case-insensitive), or -EINVAL. */
+static int name_index(const char *const *names, int from, int n, const char *name)
+{
+	int i;
+
+	for (i = from; name && i < n; i++)
+		if (names[i] && !strcasecmp(name, names[i]))
+			return i;
+	return -EINVAL;
+}
+
 int kvmmt_mt_parse(const char *name, enum kvmmt_mt *mt)
 {
-	size_t i;
+	int i = name_index(mt_names, 0, KVMMT_MT_INVALID, name);
+	size_t a;
 
-	if (!name)
+	for (a = 0; i < 0 && name && a < ARRAY_SIZE(mt_aliases); a++)
+		if (!strcasecmp(name, mt_aliases[a].name))
+			i = mt_aliases[a].mt;
+	if (i < 0)
 		return -EINVAL;
-	for (i = 0; i < KVMMT_MT__MAX; i++) {
-		if (i != KVMMT_MT_INVALID && !strcasecmp(name, mt_names[i])) {
-			*mt = i;
-			return 0;
-		}
-	}
-	for (i = 0; i < ARRAY_SIZE(mt_aliases); i++) {
-		if (!strcasecmp(name, mt_aliases[i].name)) {
-			*mt = mt_aliases[i].mt;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	*mt = i;
+	return 0;
 }
 
 const char *kvmmt_fmt_name(enum kvmmt_fmt fmt)
@@ -90,17 +94,12 @@ const char *kvmmt_fmt_name(enum kvmmt_fmt fmt)
 
 int kvmmt_fmt_parse(const char *name, enum kvmmt_fmt *fmt)
 {
-	size_t i;
+	int i = name_index(fmt_names, KVMMT_FMT_UNKNOWN + 1, KVMMT_FMT__MAX, name);
 
-	if (!name)
+	if (i < 0)
 		return -EINVAL;
-	for (i = KVMMT_FMT_UNKNOWN + 1; i < KVMMT_FMT__MAX; i++) {
-		if (!strcasecmp(name, fmt_names[i])) {
-			*fmt = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	*fmt = i;
+	return 0;
 }
 
 /* SDM "Memory Types That Can Be Encoded With PAT"; 2, 3 and 8+ reserved. */
