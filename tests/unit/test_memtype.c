@@ -192,28 +192,33 @@ Test(pat, linux_pat)
 	cr_assert_eq(kvmmt_pat_entry(0x0e, 0), INV);
 }
 
-/* NPT: guest type and host type combine to the more restrictive. */
+/* APM "Combining Guest and Host PAT Types": every cell, both ways round. */
 Test(npt, combining)
 {
-	static const struct { enum kvmmt_mt host, guest, eff; } t[] = {
-		{ WB, WB, WB }, { WB, WT, WT }, { WB, WP, WP }, { WB, WC, WC },
-		{ WB, UCM, UCM }, { WB, UC, UC },
-		{ UC, WB, UC }, { UC, WC, UC }, { UC, UCM, UC },
-		{ UCM, WB, UCM }, { UCM, UC, UC }, { UCM, WC, UCM },
-		{ WC, WB, WC }, { WC, WT, WC }, { WC, UC, UC },
-		{ WT, WP, WT }, { WP, WT, WT }, { WP, WB, WP },
+	static const enum kvmmt_mt ty[] = { WB, WT, WP, WC, UCM, UC };
+	static const enum kvmmt_mt want[6][6] = {
+		/*          WB   WT   WP   WC   UC-  UC */
+		/* WB  */ { WB,  WT,  WP,  WC,  UCM, UC },
+		/* WT  */ { WT,  WT,  WP,  UCM, UCM, UC },
+		/* WP  */ { WP,  WP,  WP,  UCM, UCM, UC },
+		/* WC  */ { WC,  UCM, UCM, WC,  UCM, UC },
+		/* UC- */ { UCM, UCM, UCM, UCM, UCM, UC },
+		/* UC  */ { UC,  UC,  UC,  UC,  UC,  UC },
 	};
-	size_t i;
+	size_t h, g;
 
-	for (i = 0; i < N(t); i++) {
-		cr_assert_eq(kvmmt_npt_effective(t[i].host, t[i].guest), t[i].eff,
-			     "host %s guest %s", kvmmt_mt_name(t[i].host),
-			     kvmmt_mt_name(t[i].guest));
-		cr_assert_eq(kvmmt_npt_effective(t[i].guest, t[i].host), t[i].eff,
-			     "symmetric: host %s guest %s", kvmmt_mt_name(t[i].guest),
-			     kvmmt_mt_name(t[i].host));
+	for (h = 0; h < N(ty); h++) {
+		for (g = 0; g < N(ty); g++) {
+			cr_assert_eq(kvmmt_npt_effective(ty[h], ty[g]), want[h][g],
+				     "host %s guest %s", kvmmt_mt_name(ty[h]), kvmmt_mt_name(ty[g]));
+			cr_assert_eq(want[h][g], want[g][h], "the table is symmetric");
+		}
 	}
+	/* KVM maps guest RAM with host PAT0 = WB: the guest's type is the result. */
+	for (g = 0; g < N(ty); g++)
+		cr_assert_eq(kvmmt_npt_effective(kvmmt_pat_entry(KVMMT_LINUX_PAT, 0), ty[g]), ty[g]);
 	cr_assert_eq(kvmmt_npt_effective(NC, WB), INV);
+	cr_assert_eq(kvmmt_npt_effective(WB, INV), INV);
 }
 
 /* arm64 stage 2 without FWB: every MemAttr[3:0] encoding. */

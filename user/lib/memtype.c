@@ -201,21 +201,38 @@ enum kvmmt_mt kvmmt_pat_entry(__u64 pat_msr, unsigned int idx)
 	return kvmmt_x86_mt((pat_msr >> (8 * idx)) & 0xff);
 }
 
-/* Restrictiveness for NPT combining: the higher rank wins. */
-static const int npt_rank[KVMMT_MT_UC + 1] = {
-	[KVMMT_MT_WB] = 0,
-	[KVMMT_MT_WP] = 1,
-	[KVMMT_MT_WT] = 2,
-	[KVMMT_MT_WC] = 3,
-	[KVMMT_MT_UC_MINUS] = 4,
-	[KVMMT_MT_UC] = 5,
+/*
+ * APM Vol. 2, "Combining Guest and Host PAT Types" (nested paging), indexed
+ * [host][guest]; symmetric. UC wins, then UC- (the APM's CD); WC with WT or
+ * WP keeps neither write policy and is UC-; WT with WP is WP.
+ */
+#define WB KVMMT_MT_WB
+#define WT KVMMT_MT_WT
+#define WP KVMMT_MT_WP
+#define WC KVMMT_MT_WC
+#define UCM KVMMT_MT_UC_MINUS
+#define UC KVMMT_MT_UC
+static const enum kvmmt_mt npt_combine[KVMMT_MT_UC + 1][KVMMT_MT_UC + 1] = {
+	/* guest:   WB   WT   WP   WC   UC-  UC */
+	[WB]  = {   WB,  WT,  WP,  WC,  UCM, UC },
+	[WT]  = {   WT,  WT,  WP,  UCM, UCM, UC },
+	[WP]  = {   WP,  WP,  WP,  UCM, UCM, UC },
+	[WC]  = {   WC,  UCM, UCM, WC,  UCM, UC },
+	[UCM] = {   UCM, UCM, UCM, UCM, UCM, UC },
+	[UC]  = {   UC,  UC,  UC,  UC,  UC,  UC },
 };
+#undef WB
+#undef WT
+#undef WP
+#undef WC
+#undef UCM
+#undef UC
 
 enum kvmmt_mt kvmmt_npt_effective(enum kvmmt_mt host_mt, enum kvmmt_mt guest_mt)
 {
 	if (!is_x86_mt(host_mt) || !is_x86_mt(guest_mt))
 		return KVMMT_MT_INVALID;
-	return npt_rank[host_mt] >= npt_rank[guest_mt] ? host_mt : guest_mt;
+	return npt_combine[host_mt][guest_mt];
 }
 
 /* Arm ARM stage-1/stage-2 combining order, weakest first; -1: not arm64. */
