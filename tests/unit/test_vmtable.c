@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "vmtable.h"
 #include "procinfo.h"
@@ -243,6 +245,36 @@ Test(procinfo, this_process)
 	cr_assert(strlen(comm) > 0);
 	cr_assert_eq(kvmmt_proc_start_time("/proc", getpid(), &start), 0);
 	cr_assert_gt(start, 0);
+}
+
+/* A live process whose real /proc/PID/cmdline carries a QEMU-style -name. */
+Test(procinfo, live_process)
+{
+	enum kvmmt_name_src src;
+	char name[64];
+	__u64 start = 0;
+	int status, i;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", "sleep 10; :", "sh", "-name", "guest=live,,vm", NULL);
+		_exit(127);
+	}
+	/* Until exec has replaced the forked image. */
+	for (i = 0; i < 200; i++) {
+		if (!kvmmt_proc_vm_name("/proc", pid, name, sizeof(name), &src) &&
+		    src == KVMMT_NAME_QEMU)
+			break;
+		usleep(10000);
+	}
+	cr_expect_eq(src, KVMMT_NAME_QEMU);
+	cr_expect_str_eq(name, "live,vm");
+	cr_expect_eq(kvmmt_proc_vcpu_threads("/proc", pid), 0);
+	cr_expect_eq(kvmmt_proc_start_time("/proc", pid, &start), 0);
+	cr_expect_gt(start, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
 }
 
 Test(vmtable, merge_one_vm)
