@@ -48,6 +48,7 @@ Test(config, defaults)
 	cr_assert(c.block[KVMMT_RISK_ALIASING]);
 	cr_assert_str_eq(c.state_dir, "/var/lib/kvmmt");
 	cr_assert_eq(c.datapath, KVMMT_DP_AUTO);
+	cr_assert(c.enforce);
 }
 
 Test(config, full_file)
@@ -64,6 +65,7 @@ Test(config, full_file)
 			   "qmp_prefer = kvmmt\n"
 			   "pat_memtype_list =\n"
 			   "datapath = off\n"
+			   "enforce = no\n"
 			   "log_level = debug\n"
 			   "qmp.vmA = /run/qemu/vmA.qmp\n"
 			   "  qmp.web-1=/run/qemu/web-1.qmp  \n"), 0, "%s", err.msg);
@@ -75,6 +77,7 @@ Test(config, full_file)
 	cr_assert_str_eq(c.metrics_listen, "127.0.0.1:9717");
 	cr_assert_str_eq(c.pat_list, "");
 	cr_assert_eq(c.datapath, KVMMT_DP_OFF);
+	cr_assert(!c.enforce);
 	cr_assert_eq(c.log_level, LOG_DEBUG);
 	cr_assert_eq(c.nr_qmp, 2);
 	cr_assert_str_eq(kvmmt_config_qmp(&c, "web-1"), "/run/qemu/web-1.qmp");
@@ -115,6 +118,8 @@ Test(config, bad_values_name_the_line)
 	assert_error("datapath = maybe\n", "test.conf:1:", "auto, on or off");
 	setup();
 	assert_error("log_level = loud\n", "test.conf:1:", "err, warning");
+	setup();
+	assert_error("enforce = perhaps\n", "test.conf:1:", "yes or no");
 	setup();
 	assert_error("qmp. = /x\n", "test.conf:1:", "VM name");
 }

@@ -20,6 +20,7 @@ void kvmmt_config_defaults(struct kvmmt_policyd_config *c)
 	strcpy(c->control_socket, "/run/kvmmt/policyd.sock");
 	strcpy(c->pat_list, "/sys/kernel/debug/x86/pat_memtype_list");
 	c->datapath = KVMMT_DP_AUTO;
+	c->enforce = true;
 	c->log_level = LOG_INFO;
 }
 
@@ -188,6 +189,17 @@ static int set_log_level(struct ctx *x, const char *key, char *v)
 	return fail(x, "%s: \"%s\" is not err, warning, notice, info or debug", key, v);
 }
 
+static int set_enforce(struct ctx *x, const char *key, char *v)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		x->c->enforce = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		x->c->enforce = false;
+	else
+		return fail(x, "%s: \"%s\" is not yes or no", key, v);
+	return 0;
+}
+
 static const struct {
 	const char *key;
 	int (*set)(struct ctx *x, const char *key, char *v);
@@ -202,6 +214,7 @@ static const struct {
 	{ "qmp_prefer", set_qmp_prefer },
 	{ "pat_memtype_list", set_pat_list },
 	{ "datapath", set_datapath },
+	{ "enforce", set_enforce },
 	{ "log_level", set_log_level },
 };
 

@@ -39,6 +39,7 @@ struct kvmmt_policyd_config {
 	char qmp_prefer[64];		/* substring choosing among QMP sockets */
 	char pat_list[PATH_MAX];	/* pat_memtype_list, "" = do not read */
 	enum kvmmt_dp_mode datapath;
+	bool enforce;			/* attach to QMP and decide migrations */
 	int log_level;			/* syslog priority, LOG_ERR..LOG_DEBUG */
 	struct kvmmt_qmp_map *qmp;
 	size_t nr_qmp;

@@ -49,6 +49,7 @@ enum {
 	OPT_DATAPATH,
 	OPT_CHECK,
 	OPT_BLOCK,
+	OPT_NO_ENFORCE,
 };
 
 #define MAX_PIDS 64
@@ -62,6 +63,7 @@ static const struct argp_option opts[] = {
 	{ "metrics-textfile", OPT_METRICS_TEXTFILE, "FILE", 0, "Write Prometheus metrics to FILE atomically", 0 },
 	{ "metrics-listen", OPT_METRICS_LISTEN, "127.0.0.1:PORT", 0, "Serve metrics over HTTP on loopback", 0 },
 	{ "datapath", OPT_DATAPATH, "MODE", 0, "BPF data path: auto (default), on (required) or off", 0 },
+	{ "no-enforce", OPT_NO_ENFORCE, NULL, 0, "Observe and report only: never attach to QMP", 0 },
 	{ "pid", 'p', "PID", 0, "Watch only this VMM process (repeatable; default: all)", 0 },
 	{ "verbose", 'v', NULL, 0, "Log at debug level", 0 },
 	{ "check-config", OPT_CHECK, NULL, 0, "Validate the configuration and exit", 0 },
@@ -113,6 +115,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DATAPATH:
 		add_override(a, "datapath", arg);
+		break;
+	case OPT_NO_ENFORCE:
+		add_override(a, "enforce", "no");
 		break;
 	case 'p': {
 		char *end;
@@ -432,8 +437,9 @@ int main(int argc, char **argv)
 		d.watchdog_usec = 0;
 	sd_notify(0, "READY=1");
 	notify_status(&d);
-	plog(LOG_INFO, "ready: control socket %s, state %s, %zu VMs, blocking classes:%s%s%s",
+	plog(LOG_INFO, "ready: control socket %s, state %s, %zu VMs, %s, blocking classes:%s%s%s",
 	     d.cfg.control_socket, d.cfg.state_dir, d.nr_vms,
+	     d.cfg.enforce ? "enforcing through QMP" : "observing only (enforce = no)",
 	     d.cfg.block[KVMMT_RISK_NONE] ? " none" : "",
 	     d.cfg.block[KVMMT_RISK_LATENT] ? " latent" : "",
 	     d.cfg.block[KVMMT_RISK_ALIASING] ? " aliasing" : "");

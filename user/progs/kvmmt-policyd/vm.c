@@ -451,7 +451,7 @@ static void connect_qmp(struct policyd *d, struct vm *vm)
 {
 	struct kvmmt_err e = { 0 };
 
-	if (!vm->qmp_path[0] || vm->qmp || mono_now() < vm->qmp_retry_at)
+	if (!d->cfg.enforce || !vm->qmp_path[0] || vm->qmp || mono_now() < vm->qmp_retry_at)
 		return;
 	if (kvmmt_qmp_connect(&vm->qmp, vm->qmp_path, QMP_CONNECT_MS, &e)) {
 		if (strcmp(vm->qmp_error, e.msg))
