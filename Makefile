@@ -75,6 +75,9 @@ $(O)/user/progs/%.o: user/progs/%.c $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
+# Keep objects and skeletons: they are intermediate files of the link rules.
+.SECONDARY:
+
 .SECONDEXPANSION:
 # No % inside: a pattern rule replaces it with the stem before expansion.
 $(O)/bin/%: $$(addprefix $(O)/,$$(addsuffix .o,$$(basename $$(wildcard user/progs/$$*/*.c)))) $(LIB) | $(O)/bin
