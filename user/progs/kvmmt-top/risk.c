@@ -29,7 +29,7 @@ struct top_risk {
 	struct kvmmt_hostmap pat;	/* host PAT reservations, by pfn */
 	bool has_pat;
 	double pat_read;
-	struct risk_vm *v;
+	struct risk_vm **v;		/* one allocation each: the models borrow &maps */
 	size_t n;
 	__u64 errors;			/* events the model refused */
 };
@@ -38,6 +38,7 @@ static void risk_vm_free(struct risk_vm *v)
 {
 	kvmmt_policy_vm_free(v->vm);
 	kvmmt_hostmap_free(&v->maps);
+	free(v);
 }
 
 void top_risk_free(struct top_risk *r)
@@ -47,7 +48,7 @@ void top_risk_free(struct top_risk *r)
 	if (!r)
 		return;
 	for (i = 0; i < r->n; i++)
-		risk_vm_free(&r->v[i]);
+		risk_vm_free(r->v[i]);
 	free(r->v);
 	kvmmt_hostmap_free(&r->pat);
 	free(r);
@@ -58,8 +59,8 @@ static struct risk_vm *find(const struct top_risk *r, pid_t pid)
 	size_t i;
 
 	for (i = 0; i < r->n; i++)
-		if (r->v[i].pid == pid)
-			return &r->v[i];
+		if (r->v[i]->pid == pid)
+			return r->v[i];
 	return NULL;
 }
 
@@ -107,13 +108,13 @@ static void refresh_host(struct top_risk *r, double now)
 		r->pat_read = now;
 	}
 	for (i = 0; i < r->n; i++)
-		if (now - r->v[i].maps_read >= HOST_REREAD_S)
-			read_maps(r, &r->v[i], now);
+		if (now - r->v[i]->maps_read >= HOST_REREAD_S)
+			read_maps(r, r->v[i], now);
 }
 
 static struct risk_vm *get(struct top_risk *r, pid_t pid)
 {
-	struct risk_vm *v = find(r, pid), *nv;
+	struct risk_vm *v = find(r, pid), **nv;
 
 	if (v)
 		return v;
@@ -121,14 +122,18 @@ static struct risk_vm *get(struct top_risk *r, pid_t pid)
 	if (!nv)
 		return NULL;
 	r->v = nv;
-	v = &nv[r->n];
-	*v = (struct risk_vm){ .pid = pid };
-	v->vm = kvmmt_policy_vm_new();
-	if (!v->vm)
+	v = calloc(1, sizeof(*v));
+	if (!v)
 		return NULL;
+	v->pid = pid;
+	v->vm = kvmmt_policy_vm_new();
+	if (!v->vm) {
+		free(v);
+		return NULL;
+	}
 	/* know the VMM's device mappings before its first install is classified */
 	read_maps(r, v, top_monotonic());
-	r->n++;
+	nv[r->n++] = v;
 	return v;
 }
 
@@ -192,8 +197,8 @@ int top_risk_update(struct top_risk *r, const struct kvmmt_vmtable *t, double no
 	}
 	/* forget VMMs that exited */
 	for (i = 0; i < r->n;) {
-		if (kill(r->v[i].pid, 0) && errno == ESRCH) {
-			risk_vm_free(&r->v[i]);
+		if (kill(r->v[i]->pid, 0) && errno == ESRCH) {
+			risk_vm_free(r->v[i]);
 			r->v[i] = r->v[--r->n];
 			continue;
 		}
