@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * kvmmt-libvirt-hook: libvirt's qemu hook (/etc/libvirt/hooks/qemu or
+ * /etc/libvirt/hooks/qemu.d/kvmmt). libvirt runs it as
+ * "NAME OPERATION SUB-OPERATION EXTRA" with the domain XML on stdin; for
+ * "NAME migrate begin -" it refuses (exit 1, reason on stderr) when NAME is
+ * flagged in kvmmt-policyd's persisted flags. It reads the flags file, not
+ * the daemon, so it also holds while the daemon is down. Nothing is
+ * written to stdout: for "migrate" libvirt would take it as new domain XML.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+const char *argp_program_version = "kvmmt-libvirt-hook " KVMMT_VERSION;
+
+static const char doc[] =
+"libvirt qemu hook: refuse the migration of domains flagged with\n"
+"\"kvmmt-policyd ctl flag NAME\".\n"
+"\n"
+"libvirt runs the hook on the destination host of a migration, so flag the\n"
+"domain by name on every host it may migrate to (kvmmt-policyd on the source\n"
+"host holds the migration at pre-switchover on its own). Every operation other\n"
+"than \"migrate begin\" is accepted silently.\n"
+"\n"
+"INSTALL:\n"
+"  install -m 0755 kvmmt-libvirt-hook /etc/libvirt/hooks/qemu.d/kvmmt\n"
+"  (or /etc/libvirt/hooks/qemu when no other hook exists), then restart\n"
+"  libvirtd or virtqemud: hooks are found when the daemon starts.\n"
+"\n"
+"EXAMPLES:\n"
+"  kvmmt-libvirt-hook vmA migrate begin - < vmA.xml; echo $?\n"
+"  kvmmt-libvirt-hook --state-dir /srv/kvmmt vmA migrate begin -";
+
+static const struct argp_option opts[] = {
+	{ "state-dir", 's', "DIR", 0, "kvmmt-policyd's state directory (default /var/lib/kvmmt)", 0 },
+	{ 0 },
+};
+
+struct args {
+	const char *state_dir;
+	const char *argv[4];
+	int argc;
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct args *a = state->input;
+
+	switch (key) {
+	case 's':
+		a->state_dir = arg;
+		break;
+	case ARGP_KEY_ARG:
+		if (a->argc == 4)
+			argp_error(state, "expected NAME OPERATION SUB-OPERATION EXTRA");
+		a->argv[a->argc++] = arg;
+		break;
+	case ARGP_KEY_END:
+		if (a->argc < 3)
+			argp_error(state, "expected NAME OPERATION SUB-OPERATION EXTRA (as libvirt passes them)");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* The reason NAME is flagged, or NULL; *err set if the flags are unreadable. */
+static char *flagged(const char *state_dir, const char *name, int *err)
+{
+	char path[4200], *reason = NULL;
+	json_object *root, *arr, *v;
+
+	snprintf(path, sizeof(path), "%s/flags.json", state_dir);
+	*err = 0;
+	if (access(path, F_OK))
+		return NULL;	/* nothing was ever flagged */
+	root = json_object_from_file(path);
+	if (!root || !json_object_object_get_ex(root, "flags", &arr)) {
+		*err = -EINVAL;
+		json_object_put(root);
+		return NULL;
+	}
+	for (size_t i = 0; i < json_object_array_length(arr) && !reason; i++) {
+		json_object *f = json_object_array_get_idx(arr, i);
+
+		if (!json_object_object_get_ex(f, "name", &v) ||
+		    strcmp(json_object_get_string(v), name))
+			continue;
+		reason = strdup(json_object_object_get_ex(f, "reason", &v) ?
+				json_object_get_string(v) : "");
+	}
+	json_object_put(root);
+	return reason;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { opts, parse_opt, "NAME OPERATION SUB-OPERATION [EXTRA]",
+					  doc, NULL, NULL, NULL };
+	struct args a = { .state_dir = "/var/lib/kvmmt" };
+	char *reason;
+	int err;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
+		return 2;
+	if (strcmp(a.argv[1], "migrate") || strcmp(a.argv[2], "begin"))
+		return 0;
+	reason = flagged(a.state_dir, a.argv[0], &err);
+	if (err) {
+		/* Unreadable flags: refuse rather than risk a flagged domain. */
+		fprintf(stderr, "kvmmt: cannot read %s/flags.json; refusing to migrate %s\n",
+			a.state_dir, a.argv[0]);
+		return 1;
+	}
+	if (!reason)
+		return 0;
+	fprintf(stderr, "kvmmt: domain %s is flagged for page-aliasing risk%s%s; migration refused (kvmmt-policyd ctl unflag %s to allow it)\n",
+		a.argv[0], *reason ? ": " : "", reason, a.argv[0]);
+	free(reason);
+	return 1;
+}
