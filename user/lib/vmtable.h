@@ -74,8 +74,9 @@ void kvmmt_vmtable_set_keep(struct kvmmt_vmtable *t, unsigned int updates);
 
 /*
  * Fold a new snapshot in. @now_s is a monotonic time in seconds used for rates.
- * @proc_root is "/proc" (tests pass a fixture directory). @vms or @c may be
- * NULL (nothing of that kind this time).
+ * @proc_root is "/proc" (tests pass a fixture directory), or NULL to leave
+ * names to the iterator's comm. @vms or @c may be NULL (nothing of that kind
+ * this time). On -ENOMEM the table stays consistent but partly updated.
  */
 int kvmmt_vmtable_update(struct kvmmt_vmtable *t, const struct kvmmt_vm_list *vms,
 			 const struct kvmmt_counters *c, double now_s,
