@@ -162,6 +162,21 @@ static const enum kvmmt_mt mtrr_pat[KVMMT_MT_UC + 1][KVMMT_MT_UC + 1] = {
 		    KVMMT_MT_INVALID, KVMMT_MT_INVALID, KVMMT_MT_INVALID },
 	[UC]  = {   UC, UC, UC, WC, UC, UC },
 };
+
+/*
+ * APM Vol. 2, "Combining Guest and Host PAT Types" (nested paging), indexed
+ * [host][guest]; symmetric. UC wins, then UC- (the APM's CD); WC with WT or
+ * WP keeps neither write policy and is UC-; WT with WP is WP.
+ */
+static const enum kvmmt_mt npt_combine[KVMMT_MT_UC + 1][KVMMT_MT_UC + 1] = {
+	/* guest:   WB   WT   WP   WC   UC-  UC */
+	[WB]  = {   WB,  WT,  WP,  WC,  UCM, UC },
+	[WT]  = {   WT,  WT,  WP,  UCM, UCM, UC },
+	[WP]  = {   WP,  WP,  WP,  UCM, UCM, UC },
+	[WC]  = {   WC,  UCM, UCM, WC,  UCM, UC },
+	[UCM] = {   UCM, UCM, UCM, UCM, UCM, UC },
+	[UC]  = {   UC,  UC,  UC,  UC,  UC,  UC },
+};
 #undef WB
 #undef WT
 #undef WP
@@ -200,33 +215,6 @@ enum kvmmt_mt kvmmt_pat_entry(__u64 pat_msr, unsigned int idx)
 		return KVMMT_MT_INVALID;
 	return kvmmt_x86_mt((pat_msr >> (8 * idx)) & 0xff);
 }
-
-/*
- * APM Vol. 2, "Combining Guest and Host PAT Types" (nested paging), indexed
- * [host][guest]; symmetric. UC wins, then UC- (the APM's CD); WC with WT or
- * WP keeps neither write policy and is UC-; WT with WP is WP.
- */
-#define WB KVMMT_MT_WB
-#define WT KVMMT_MT_WT
-#define WP KVMMT_MT_WP
-#define WC KVMMT_MT_WC
-#define UCM KVMMT_MT_UC_MINUS
-#define UC KVMMT_MT_UC
-static const enum kvmmt_mt npt_combine[KVMMT_MT_UC + 1][KVMMT_MT_UC + 1] = {
-	/* guest:   WB   WT   WP   WC   UC-  UC */
-	[WB]  = {   WB,  WT,  WP,  WC,  UCM, UC },
-	[WT]  = {   WT,  WT,  WP,  UCM, UCM, UC },
-	[WP]  = {   WP,  WP,  WP,  UCM, UCM, UC },
-	[WC]  = {   WC,  UCM, UCM, WC,  UCM, UC },
-	[UCM] = {   UCM, UCM, UCM, UCM, UCM, UC },
-	[UC]  = {   UC,  UC,  UC,  UC,  UC,  UC },
-};
-#undef WB
-#undef WT
-#undef WP
-#undef WC
-#undef UCM
-#undef UC
 
 enum kvmmt_mt kvmmt_npt_effective(enum kvmmt_mt host_mt, enum kvmmt_mt guest_mt)
 {
