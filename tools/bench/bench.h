@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * kvmmt-bench: measured cost of kvmmt next to the tools an operator would
+ * otherwise run. Every number printed comes from the run that prints it.
+ */
+#ifndef KVMMT_BENCH_H
+#define KVMMT_BENCH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+#include "datapath.h"
+#include "memtype.h"
+#include "policy.h"
+#include "vmtable.h"
+#include "capture.h"
+
+#define BENCH_MAX_RUNS	64
+#define BENCH_MAX_COLS	10
+#define BENCH_MAX_ROWS	16
+
+/* The test VMM's workload: what one run of kvmmt-testvmm does. */
+struct bench_load {
+	int vms;
+	int slots;
+	int pages;		/* per VM */
+	int repeat;		/* times each VM re-touches its pages */
+};
+
+struct bench_cfg {
+	const char *bin;	/* directory holding kvmmt-* binaries */
+	const char *tmp;	/* scratch directory for captures and traces */
+	int runs;		/* repetitions per measured row */
+	bool quick;
+	bool json;
+	bool verbose;
+	struct bench_load load;
+	unsigned int only;	/* bitmask of BENCH_* to run, 0 = all */
+};
+
+enum {
+	BENCH_PROBE = 1u << 0,
+	BENCH_INGEST = 1u << 1,
+	BENCH_CAPTURE = 1u << 2,
+	BENCH_DAEMON = 1u << 3,
+};
+
+/* Repeated measurements of one quantity. */
+struct samples {
+	double v[BENCH_MAX_RUNS];
+	int n;
+};
+
+void samples_add(struct samples *s, double v);
+double samples_median(const struct samples *s);
+double samples_min(const struct samples *s);
+double samples_max(const struct samples *s);
+/* Median, min and max as a JSON object. */
+json_object *samples_json(const struct samples *s);
+
+/* A text table printed once complete; cells are owned strings. */
+struct table {
+	char title[160];
+	int ncols, nrows;
+	char *head[BENCH_MAX_COLS];
+	char *cell[BENCH_MAX_ROWS][BENCH_MAX_COLS];
+	char *notes[BENCH_MAX_ROWS];
+	int nnotes;
+	char *missing[BENCH_MAX_ROWS];	/* reasons, numbered in cells */
+	int nmissing;
+};
+
+void table_init(struct table *t, const char *title, const char *const *cols);
+/* Appends a row; each cell is a printf format result in order. */
+int table_row(struct table *t);
+void table_set(struct table *t, int row, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void table_note(struct table *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "not measured [n]" in the cell, the reason as footnote n. */
+void table_missing(struct table *t, int row, int col, const char *why);
+void table_print(const struct table *t, FILE *f);
+void table_free(struct table *t);
+/* "median [min..max]" with a printf format for each number. */
+void table_set_samples(struct table *t, int row, int col, const char *numfmt,
+		       const struct samples *s, double scale);
+
+/* Processes. */
+struct proc_result {
+	int status;		/* wait status */
+	double wall_s;
+	double cpu_s;		/* user + system of the child (and its children) */
+	long maxrss_kib;
+};
+
+/* fork+exec @argv with stdout/stderr to the given fds (-1 = /dev/null). */
+pid_t proc_spawn(char *const argv[], int out_fd, int err_fd);
+int proc_wait(pid_t pid, struct proc_result *r, double started);
+/* Run to completion, collecting stdout into a malloc'ed string. */
+int proc_run(char *const argv[], char **out, struct proc_result *r);
+/* Send @sig, wait up to @timeout_s, then SIGKILL. */
+int proc_stop(pid_t pid, int sig, double timeout_s, struct proc_result *r);
+/* utime+stime in seconds from /proc/PID/stat, or -1. */
+double proc_cpu_s(pid_t pid);
+/* VmRSS in KiB from /proc/PID/status, or -1. */
+long proc_rss_kib(pid_t pid);
+/* Wait until @path contains @needle (a readiness line), up to @timeout_s. */
+bool file_wait_for(const char *path, const char *needle, double timeout_s);
+
+double now_s(void);
+bool is_exec(const char *path);
+/* "$bin/name" into @buf. */
+const char *bin_path(const struct bench_cfg *c, const char *name, char *buf,
+		     size_t len);
+/* Why a tool cannot run, or NULL: "missing <what>" for a PATH tool. */
+const char *tool_missing(const char *tool);
+long file_size(const char *path);
+
+/* The test VMM. */
+struct vmm_result {
+	double wall_s;		/* process lifetime */
+	double touch_s;		/* time the VMs spent touching pages */
+	double installs;	/* SPTE installs the VMM caused (its own report) */
+	struct proc_result proc;
+};
+
+/*
+ * Run kvmmt-testvmm with @load, optionally under @wrap (a command prefix
+ * such as perf stat), with @extra arguments appended. Returns 0 or -errno
+ * with a reason in @why.
+ */
+int vmm_run(const struct bench_cfg *c, const struct bench_load *load,
+	    char *const wrap[], char *const extra[], struct vmm_result *r,
+	    char *why, size_t whylen);
+/* Start it in the background holding its VMs (for the steady-state bench). */
+pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load,
+		     int hold_s, const char *ready_file);
+
+int bench_probe(const struct bench_cfg *c, json_object *out);
+int bench_ingest(const struct bench_cfg *c, json_object *out);
+int bench_capture(const struct bench_cfg *c, json_object *out);
+int bench_daemon(const struct bench_cfg *c, json_object *out);
+
+/*
+ * Library parts are referenced weakly and the library is linked whole, so
+ * the bench builds and runs while a part is absent and its rows say which.
+ */
+bool lib_has(const void *sym, const char *what, char *why, size_t len);
+bool kvmmt_dp_available(char *why, size_t len);
+const char *path_name(enum kvmmt_path p);
+
+/* BPF run time of every program a process holds (bpf_stats must be on). */
+struct prog_stats {
+	double ns, cnt;
+	int nprogs;
+};
+int prog_stats_of(pid_t pid, struct prog_stats *ps);
+
+/* ftrace recording of kvmmmu events in a tracefs instance of our own. */
+struct ftrace_count {
+	double entries;		/* events in the buffer */
+	double overrun;		/* events lost to a full buffer */
+};
+extern const char *const bench_events[];
+int ftrace_start(const struct bench_cfg *c, double expect_installs, char *why,
+		 size_t len);
+int ftrace_stop(struct ftrace_count *fc);
+/* trace-cmd extract of the instance into @out. */
+int ftrace_extract(const char *out, struct proc_result *r, char *why, size_t len);
+void ftrace_remove(void);
+
+void vlog(const struct bench_cfg *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The hidden --ingest-child mode that callgrind runs. */
+int bench_ingest_child(size_t n);
+
+#pragma weak kvmmt_dp_open
+#pragma weak kvmmt_dp_close
+#pragma weak kvmmt_dp_path
+#pragma weak kvmmt_path_name
+#pragma weak kvmmt_dp_poll
+#pragma weak kvmmt_dp_read_counters
+#pragma weak kvmmt_counters_free
+#pragma weak kvmmt_attr_decode
+#pragma weak kvmmt_policy_vm_new
+#pragma weak kvmmt_policy_vm_free
+#pragma weak kvmmt_policy_event
+#pragma weak kvmmt_policy_install
+#pragma weak kvmmt_policy_summary
+#pragma weak kvmmt_capw_open
+#pragma weak kvmmt_capw_event
+#pragma weak kvmmt_capw_close
+#pragma weak kvmmt_capw_free
+#pragma weak kvmmt_cap_read
+
+#endif

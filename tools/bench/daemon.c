@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Benchmark 4, steady state: kvmmt-top (batch mode) and kvmmt-policyd
+ * watching 1, 10 and 50 held test VMs. CPU is utime+stime from
+ * /proc/PID/stat over a window after a warm-up; RSS is VmRSS at its end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "bench.h"
+
+static const int vm_counts[] = { 1, 10, 50 };
+#define NCOUNTS (int)(sizeof(vm_counts) / sizeof(vm_counts[0]))
+
+struct watcher {
+	const char *name;
+	const char *const *args;	/* after the binary */
+	pid_t pid;
+	double cpu0;
+	char log[600];
+	char why[1024];
+	double pct[NCOUNTS], rss_mib[NCOUNTS];
+	bool ok[NCOUNTS];
+	char miss[NCOUNTS][1024];
+};
+
+static const char *const top_args[] = { "-b", "-d", "1", NULL };
+static const char *const policyd_args[] = { "--foreground", NULL };
+
+/* First line of @path, for saying why a program stopped. */
+static void first_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = 0;
+	if (f) {
+		if (fgets(buf, len, f))
+			buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+static int watcher_start(const struct bench_cfg *c, struct watcher *w, int i)
+{
+	char bin[512], *argv[16];
+	int n = 0, fd;
+
+	bin_path(c, w->name, bin, sizeof(bin));
+	if (!is_exec(bin)) {
+		snprintf(w->miss[i], sizeof(w->miss[i]),
+			 "missing component: %s (%s not built)", w->name, bin);
+		return -ENOENT;
+	}
+	argv[n++] = bin;
+	for (int k = 0; w->args[k] && n < 15; k++)
+		argv[n++] = (char *)w->args[k];
+	argv[n] = NULL;
+	snprintf(w->log, sizeof(w->log), "%s/%s.stderr", c->tmp, w->name);
+	fd = open(w->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Output goes nowhere: the cost of producing it is what is measured. */
+	w->pid = proc_spawn(argv, -1, fd);
+	if (fd >= 0)
+		close(fd);
+	return w->pid < 0 ? -errno : 0;
+}
+
+/* Still running? If not, say how it ended. */
+static bool watcher_alive(struct watcher *w, int i)
+{
+	char line[256];
+	int st;
+
+	if (waitpid(w->pid, &st, WNOHANG) != w->pid)
+		return true;
+	first_line(w->log, line, sizeof(line));
+	snprintf(w->miss[i], sizeof(w->miss[i]), "%s exited (status %d): %s",
+		 w->name, WIFEXITED(st) ? WEXITSTATUS(st) : -1, line);
+	w->pid = 0;
+	return false;
+}
+
+int bench_daemon(const struct bench_cfg *c, json_object *out)
+{
+	static const char *const cols[] = {
+		"program", "VMs", "CPU % of one core", "RSS MiB", NULL,
+	};
+	struct watcher w[2] = {
+		{ .name = "kvmmt-top", .args = top_args },
+		{ .name = "kvmmt-policyd", .args = policyd_args },
+	};
+	double warm = c->quick ? 2 : 3, window = c->quick ? 4 : 10;
+	json_object *rows = json_object_new_array();
+	char ready[600], why[1024];
+	struct table t;
+
+	table_init(&t, "Benchmark 4: steady-state CPU and RSS of kvmmt-top and kvmmt-policyd",
+		   cols);
+	snprintf(ready, sizeof(ready), "%s/testvmm.ready", c->tmp);
+	for (int i = 0; i < NCOUNTS; i++) {
+		struct bench_load l = { .vms = vm_counts[i], .slots = 2, .pages = 256,
+					.repeat = 1 };
+		pid_t vmm = vmm_start_hold(c, &l, 3600, ready);
+
+		why[0] = 0;
+		if (vmm == -ENOENT)
+			snprintf(why, sizeof(why),
+				 "missing component: tools/testvmm (kvmmt-testvmm not built)");
+		else if (vmm < 0 || !file_wait_for(ready, "\"vms\"", 60))
+			snprintf(why, sizeof(why), "kvmmt-testvmm --vms %d did not get ready",
+				 vm_counts[i]);
+		for (int k = 0; k < 2; k++) {
+			if (why[0])
+				snprintf(w[k].miss[i], sizeof(w[k].miss[i]), "%s", why);
+			else
+				watcher_start(c, &w[k], i);
+		}
+		if (!why[0]) {
+			usleep(warm * 1e6);
+			for (int k = 0; k < 2; k++)
+				if (w[k].pid > 0 && watcher_alive(&w[k], i))
+					w[k].cpu0 = proc_cpu_s(w[k].pid);
+			usleep(window * 1e6);
+			for (int k = 0; k < 2; k++) {
+				if (w[k].pid <= 0 || !watcher_alive(&w[k], i))
+					continue;
+				w[k].pct[i] = (proc_cpu_s(w[k].pid) - w[k].cpu0) / window * 100;
+				w[k].rss_mib[i] = proc_rss_kib(w[k].pid) / 1024.0;
+				w[k].ok[i] = w[k].cpu0 >= 0;
+			}
+		}
+		for (int k = 0; k < 2; k++)
+			if (w[k].pid > 0) {
+				proc_stop(w[k].pid, SIGTERM, 5, NULL);
+				w[k].pid = 0;
+			}
+		if (vmm > 0)
+			proc_stop(vmm, SIGTERM, 10, NULL);
+	}
+
+	for (int k = 0; k < 2; k++) {
+		bool met = true;
+
+		for (int i = 0; i < NCOUNTS; i++) {
+			int row = table_row(&t);
+			json_object *o = json_object_new_object();
+
+			table_set(&t, row, 0, "%s", w[k].name);
+			table_set(&t, row, 1, "%d", vm_counts[i]);
+			json_object_object_add(o, "program", json_object_new_string(w[k].name));
+			json_object_object_add(o, "vms", json_object_new_int(vm_counts[i]));
+			if (!w[k].ok[i]) {
+				table_missing(&t, row, 2, w[k].miss[i]);
+				json_object_object_add(o, "missing",
+						       json_object_new_string(w[k].miss[i]));
+			} else {
+				table_set(&t, row, 2, "%.2f", w[k].pct[i]);
+				table_set(&t, row, 3, "%.1f", w[k].rss_mib[i]);
+				json_object_object_add(o, "cpu_pct", json_object_new_double(w[k].pct[i]));
+				json_object_object_add(o, "rss_mib",
+						       json_object_new_double(w[k].rss_mib[i]));
+				if (vm_counts[i] == 50)
+					met = w[k].pct[i] < 1 && w[k].rss_mib[i] < 50;
+			}
+			json_object_array_add(rows, o);
+		}
+		if (w[k].ok[NCOUNTS - 1])
+			table_note(&t, "target %s < 1%% CPU and < 50 MiB at 50 VMs: %s"
+				   " (%.2f%%, %.1f MiB)", w[k].name, met ? "MET" : "MISSED",
+				   w[k].pct[NCOUNTS - 1], w[k].rss_mib[NCOUNTS - 1]);
+		if (w[k].ok[NCOUNTS - 1])
+			json_object_object_add(out, k ? "target_policyd_met" : "target_top_met",
+					       json_object_new_boolean(met));
+		else
+			table_note(&t, "target %s < 1%% CPU and < 50 MiB at 50 VMs: not measured",
+				   w[k].name);
+	}
+	table_note(&t, "window %.0f s after %.0f s warm-up; kvmmt-top %s; kvmmt-policyd %s;"
+		   " VMs: kvmmt-testvmm --slots 2 --pages 256 --hold", window, warm,
+		   "-b -d 1", "--foreground");
+	json_object_object_add(out, "rows", rows);
+	if (!c->json)
+		table_print(&t, stdout);
+	table_free(&t);
+	return 0;
+}

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Benchmark 2, user-space ingest: how many data-path events one core folds
+ * through decoding and the risk model, from memory and replayed from a
+ * capture file, and what the model's state costs per VM and per range.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "bench.h"
+#include "memattr.h"
+
+#define ING_VMS		16
+#define ING_SLOTS	4
+/* Every RANGE_BREAK-th page is installed UC, splitting merged ranges. */
+#define RANGE_BREAK	512
+
+struct stream {
+	struct kvmmt_event *ev;
+	size_t n;
+};
+
+struct sink {
+	struct kvmmt_policy_vm *vm[ING_VMS];
+	__u32 tgid0;
+	size_t bad;
+	struct kvmmt_err e;
+};
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * What the shadow MMU produces under the test VMM: each VM faulting its
+ * pages in order across its slots, VMs interleaved in bursts, one zap for
+ * every eight installs, and an uncached page now and then.
+ */
+static int stream_gen(struct stream *s, size_t n)
+{
+	__u64 next[ING_VMS] = { 0 };
+
+	s->ev = calloc(n, sizeof(*s->ev));
+	if (!s->ev)
+		return -ENOMEM;
+	s->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct kvmmt_event *ev = &s->ev[i];
+		unsigned int vm = (i / 64) % ING_VMS;
+		__u64 page = next[vm];
+		bool uc = page % RANGE_BREAK == RANGE_BREAK - 1;
+
+		ev->ts_ns = i * 250;
+		ev->tgid = 1000 + vm;
+		ev->tid = 2000 + vm;
+		ev->cpu = vm & 1;
+		ev->level = 1;
+		ev->slot = 1 + page % (ING_SLOTS * 65536) / 65536;
+		ev->gfn = (1ULL << 18) + page;
+		ev->pfn = 0x100000 + vm * 0x100000 + page;
+		if (i % 8 == 7 && page > 8) {
+			ev->type = KVMMT_EV_ZAP;
+			ev->gfn -= 8;
+			ev->spte = (ev->pfn - 8) << 12 | 0x67;
+			continue;
+		}
+		ev->type = KVMMT_EV_INSTALL;
+		ev->spte = ev->pfn << 12 | 0x67 | (uc ? 0x18 : 0);
+		ev->attr = kvmmt_spte_attr(KVMMT_FMT_SHADOW, ev->spte, 1);
+		next[vm]++;
+	}
+	return 0;
+}
+
+static int sink_init(struct sink *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->tgid0 = 1000;
+	for (int i = 0; i < ING_VMS; i++)
+		if (!(k->vm[i] = kvmmt_policy_vm_new()))
+			return -ENOMEM;
+	return 0;
+}
+
+static void sink_free(struct sink *k)
+{
+	for (int i = 0; i < ING_VMS; i++)
+		kvmmt_policy_vm_free(k->vm[i]);
+}
+
+static inline void sink_event(struct sink *k, const struct kvmmt_event *ev)
+{
+	__u32 i = ev->tgid - k->tgid0;
+
+	if (i >= ING_VMS ||
+	    kvmmt_policy_event(k->vm[i], ev, KVMMT_FMT_SHADOW, KVMMT_LINUX_PAT, &k->e))
+		k->bad++;
+}
+
+/* The measured loop; callgrind counts instructions inside it only. */
+__attribute__((noinline)) void kvmmt_bench_ingest_run(struct sink *k,
+						      const struct stream *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		sink_event(k, &s->ev[i]);
+}
+
+static int replay_event(void *ctx, const struct kvmmt_cap_event *ev)
+{
+	sink_event(ctx, &ev->ev);
+	return 0;
+}
+
+static int capture_write(const struct stream *s, const char *path, char *why,
+			 size_t len)
+{
+	struct kvmmt_cap_host h = { .fmt = KVMMT_FMT_SHADOW, .host_pat = KVMMT_LINUX_PAT };
+	struct kvmmt_cap_end end = { .events = s->n, .stop_reason = KVMMT_CAP_STOP_DURATION };
+	struct kvmmt_capw *w = NULL;
+	struct kvmmt_err e = { 0 };
+	int err;
+
+	err = kvmmt_capw_open(&w, path, &h, &e);
+	for (size_t i = 0; !err && i < s->n; i++) {
+		struct kvmmt_cap_event ce = { .ev = s->ev[i] };
+		struct kvmmt_memattr ma;
+
+		if (s->ev[i].type == KVMMT_EV_INSTALL &&
+		    !kvmmt_attr_decode(KVMMT_FMT_SHADOW, s->ev[i].attr, KVMMT_LINUX_PAT, &ma)) {
+			ce.mt = ma.mt;
+			ce.ipat = ma.ipat;
+		}
+		err = kvmmt_capw_event(w, &ce, &e);
+	}
+	if (!err)
+		err = kvmmt_capw_close(w, &end, &e);
+	kvmmt_capw_free(w);
+	if (err)
+		snprintf(why, len, "writing the replay capture failed: %s", e.msg);
+	return err;
+}
+
+/* Heap bytes in use, from the allocator itself. */
+static double heap_used(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks;
+}
+
+static void memory_costs(double *per_vm, double *per_range, double *ranges)
+{
+	enum { NVM = 2000, NR = 20000 };
+	struct kvmmt_policy_vm **vms = calloc(NVM, sizeof(*vms));
+	struct kvmmt_policy_summary sum;
+	struct kvmmt_policy_vm *vm;
+	struct kvmmt_err e;
+	double h0;
+
+	*per_vm = *per_range = *ranges = -1;
+	if (!vms)
+		return;
+	h0 = heap_used();
+	for (int i = 0; i < NVM; i++)
+		vms[i] = kvmmt_policy_vm_new();
+	*per_vm = (heap_used() - h0) / NVM;
+	for (int i = 0; i < NVM; i++)
+		kvmmt_policy_vm_free(vms[i]);
+	free(vms);
+
+	vm = kvmmt_policy_vm_new();
+	if (!vm)
+		return;
+	h0 = heap_used();
+	/* Every other page: no two installs merge, each is its own range. */
+	for (int i = 0; i < NR; i++) {
+		struct kvmmt_install in = { .gfn = 2 * i, .pfn = 2 * i, .slot = 1,
+					    .level = 1 };
+
+		kvmmt_policy_install(vm, &in, &e);
+	}
+	kvmmt_policy_summary(vm, &sum);
+	if (sum.nr_ranges) {
+		*ranges = sum.nr_ranges;
+		*per_range = (heap_used() - h0) / sum.nr_ranges;
+	}
+	kvmmt_policy_vm_free(vm);
+}
+
+/*
+ * Instructions per event inside kvmmt_bench_ingest_run(), counted by
+ * callgrind on a child running --ingest-child: deterministic where wall
+ * time on a shared machine is not.
+ */
+static int callgrind_ir(const struct bench_cfg *c, size_t n, double *ir,
+			char *why, size_t len)
+{
+	char self[512], nbuf[32], outf[512], opt[600], *out = NULL;
+	struct proc_result r;
+	const char *m = tool_missing("valgrind");
+	ssize_t sl;
+	double v = -1;
+	char *p;
+	FILE *f;
+
+	if (m) {
+		snprintf(why, len, "%s", m);
+		return -ENOENT;
+	}
+	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sl <= 0)
+		return -errno;
+	self[sl] = 0;
+	snprintf(nbuf, sizeof(nbuf), "%zu", n);
+	snprintf(outf, sizeof(outf), "%s/callgrind.out", c->tmp);
+	snprintf(opt, sizeof(opt), "--callgrind-out-file=%s", outf);
+	char *argv[] = { "valgrind", "--tool=callgrind", opt,
+			 "--toggle-collect=kvmmt_bench_ingest_run", self,
+			 "--ingest-child", nbuf, NULL };
+
+	if (proc_run(argv, &out, &r) || !WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
+		snprintf(why, len, "valgrind --tool=callgrind failed");
+		free(out);
+		return -EIO;
+	}
+	free(out);
+	f = fopen(outf, "r");
+	while (f && !feof(f)) {
+		char line[512];
+
+		if (!fgets(line, sizeof(line), f))
+			break;
+		if ((p = strstr(line, "totals:")) || (p = strstr(line, "summary:")))
+			v = strtod(p + strcspn(p, " ") + 1, NULL);
+	}
+	if (f)
+		fclose(f);
+	if (v <= 0) {
+		snprintf(why, len, "no instruction total in %s", outf);
+		return -EIO;
+	}
+	*ir = v / n;
+	return 0;
+}
+
+/* The hidden --ingest-child mode: one pass, nothing printed. */
+int bench_ingest_child(size_t n)
+{
+	struct stream s;
+	struct sink k;
+
+	if (stream_gen(&s, n) || sink_init(&k))
+		return 1;
+	kvmmt_bench_ingest_run(&k, &s);
+	sink_free(&k);
+	free(s.ev);
+	return 0;
+}
+
+static bool ingest_available(char *why, size_t len)
+{
+	return lib_has((const void *)kvmmt_policy_event,
+		       "user/lib policy (kvmmt_policy_event not in libkvmmt.a)", why, len) &&
+	       lib_has((const void *)kvmmt_attr_decode,
+		       "user/lib memtype (kvmmt_attr_decode not in libkvmmt.a)", why, len);
+}
+
+int bench_ingest(const struct bench_cfg *c, json_object *out)
+{
+	static const char *const cols[] = {
+		"path", "Mevents/s/core median [min..max]", "ns/event",
+		"instructions/event", NULL,
+	};
+	size_t n = c->quick ? 500000 : 4000000;
+	struct samples mem = { 0 }, cap = { 0 };
+	double ir = -1, per_vm, per_range, ranges;
+	char why[1024] = "", cgwhy[1024] = "", capwhy[1024] = "", path[600];
+	struct stream s = { 0 };
+	struct table t;
+	int row;
+
+	table_init(&t, "Benchmark 2: user-space ingest (decode + risk model), one core",
+		   cols);
+	if (!ingest_available(why, sizeof(why)) || stream_gen(&s, n)) {
+		if (!why[0])
+			snprintf(why, sizeof(why), "out of memory for %zu events", n);
+		row = table_row(&t);
+		table_set(&t, row, 0, "generated stream");
+		table_missing(&t, row, 1, why);
+		json_object_object_add(out, "missing", json_object_new_string(why));
+		goto print;
+	}
+	snprintf(path, sizeof(path), "%s/ingest.kvmmtcap", c->tmp);
+	if (!lib_has((const void *)kvmmt_cap_read,
+		     "user/lib capture (kvmmt_cap_read not in libkvmmt.a)",
+		     capwhy, sizeof(capwhy)))
+		path[0] = 0;
+	else if (capture_write(&s, path, capwhy, sizeof(capwhy)))
+		path[0] = 0;
+
+	for (int r = 0; r < c->runs; r++) {
+		struct sink k;
+		double t0;
+
+		if (sink_init(&k))
+			break;
+		t0 = cpu_now();
+		kvmmt_bench_ingest_run(&k, &s);
+		samples_add(&mem, s.n / (cpu_now() - t0));
+		sink_free(&k);
+		if (k.bad) {
+			snprintf(why, sizeof(why), "%zu events rejected: %s", k.bad, k.e.msg);
+			break;
+		}
+		if (!path[0] || sink_init(&k))
+			continue;
+		struct kvmmt_cap_ops ops = { .event = replay_event };
+		struct kvmmt_cap_status st;
+		struct kvmmt_err e = { 0 };
+
+		t0 = cpu_now();
+		if (kvmmt_cap_read(path, &ops, &k, &st, &e))
+			snprintf(capwhy, sizeof(capwhy), "replay failed: %s", e.msg);
+		else
+			samples_add(&cap, st.events / (cpu_now() - t0));
+		sink_free(&k);
+	}
+	callgrind_ir(c, c->quick ? 50000 : 200000, &ir, cgwhy, sizeof(cgwhy));
+	memory_costs(&per_vm, &per_range, &ranges);
+
+	row = table_row(&t);
+	table_set(&t, row, 0, "generated stream (%zu events, %d VMs)", n, ING_VMS);
+	if (why[0]) {
+		table_missing(&t, row, 1, why);
+	} else {
+		table_set_samples(&t, row, 1, "%.2f", &mem, 1e-6);
+		table_set(&t, row, 2, "%.0f", 1e9 / samples_median(&mem));
+		if (ir > 0)
+			table_set(&t, row, 3, "%.0f (callgrind)", ir);
+		else
+			table_missing(&t, row, 3, cgwhy);
+		json_object_object_add(out, "events_per_s", samples_json(&mem));
+	}
+	if (ir > 0)
+		json_object_object_add(out, "instructions_per_event", json_object_new_double(ir));
+	row = table_row(&t);
+	table_set(&t, row, 0, "capture replay (kvmmt_cap_read, zlib)");
+	if (cap.n) {
+		table_set_samples(&t, row, 1, "%.2f", &cap, 1e-6);
+		table_set(&t, row, 2, "%.0f", 1e9 / samples_median(&cap));
+		json_object_object_add(out, "replay_events_per_s", samples_json(&cap));
+	} else {
+		table_missing(&t, row, 1, capwhy[0] ? capwhy : why);
+	}
+	if (per_vm >= 0) {
+		table_note(&t, "memory: %.0f bytes per tracked VM (risk model, empty),"
+			   " %.1f bytes per distinct range (%.0f ranges)",
+			   per_vm, per_range, ranges);
+		json_object_object_add(out, "bytes_per_vm", json_object_new_double(per_vm));
+		json_object_object_add(out, "bytes_per_range", json_object_new_double(per_range));
+	}
+	if (mem.n) {
+		double med = samples_median(&mem);
+
+		table_note(&t, "target >= 5M events/s/core: %s (%.2fM)",
+			   med >= 5e6 ? "MET" : "MISSED", med / 1e6);
+		json_object_object_add(out, "target_met", json_object_new_boolean(med >= 5e6));
+	}
+print:
+	if (!c->json)
+		table_print(&t, stdout);
+	table_free(&t);
+	free(s.ev);
+	return 0;
+}

@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Benchmark 1, probe overhead: the same test-VMM workload timed with nothing
+ * attached, with the empty-program floor, with kvmmt's data path (counters,
+ * and counters plus a capture ring buffer), with bpftrace, perf stat and
+ * ftrace recording (what trace-cmd records) of the same kvmmmu events.
+ * Rows run interleaved, one of each per round, so drift hits all alike.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bench.h"
+#include "empty.skel.h"
+
+enum pmode {
+	P_NONE,
+	P_EMPTY,
+	P_KVMMT,
+	P_KVMMT_CAP,
+	P_BPFTRACE,
+	P_PERF,
+	P_FTRACE,
+	P__MAX,
+};
+
+static const char *const pmode_name[P__MAX] = {
+	[P_NONE] = "nothing attached",
+	[P_EMPTY] = "empty BPF program (floor)",
+	[P_KVMMT] = "kvmmt data path (counters)",
+	[P_KVMMT_CAP] = "kvmmt data path (+capture ring)",
+	[P_BPFTRACE] = "bpftrace, same aggregation",
+	[P_PERF] = "perf stat -e 'kvmmmu:*'",
+	[P_FTRACE] = "trace-cmd (ftrace recording)",
+};
+
+/*
+ * The aggregation kvmmt's counters keep, written the way an operator would
+ * in bpftrace: installs per pid, memory-type bits (PWT|PCD|PAT) and level,
+ * and a per-pid count of each other kvmmmu event kvmmt watches.
+ */
+static const char bpftrace_prog[] =
+	"tracepoint:kvmmmu:kvm_mmu_set_spte "
+	"{ @inst[pid, args->spte & 0x98, args->level] = count(); }\n"
+	"tracepoint:kvmmmu:kvm_mmu_get_page { @sp[pid, args->created] = count(); }\n"
+	"tracepoint:kvmmmu:kvm_mmu_spte_requested,"
+	"tracepoint:kvmmmu:kvm_tdp_mmu_spte_changed,"
+	"tracepoint:kvmmmu:kvm_mmu_prepare_zap_page,"
+	"tracepoint:kvmmmu:fast_page_fault,"
+	"tracepoint:kvmmmu:kvm_mmu_sync_page,"
+	"tracepoint:kvmmmu:kvm_mmu_unsync_page,"
+	"tracepoint:kvmmmu:kvm_mmu_split_huge_page,"
+	"tracepoint:kvmmmu:kvm_mmu_zap_all_fast { @ev[pid, probe] = count(); }\n";
+
+struct prow {
+	const char *missing;	/* why the row cannot run */
+	char why[1024];
+	struct samples t;	/* wall seconds of the rounds per run */
+	struct samples cpu;	/* CPU seconds of the workload processes per run */
+	struct samples prog_ns;	/* BPF run time per install (bpf_stats) */
+	double drops, seen, lost;
+};
+
+struct pstate {
+	const struct bench_cfg *c;
+	struct empty_bpf *empty;
+	struct bpf_link *links[32];
+	int nlinks;
+	enum kvmmt_path path;
+	struct kvmmt_dp *dp;
+	pthread_t poller;
+	volatile bool stop;
+	unsigned long long cap_seen;
+	pid_t tool;
+	char out[256];
+	char *wrap[16];
+	struct prow rows[P__MAX];
+};
+
+static const char *const empty_flavour[] = {
+	[KVMMT_PATH_TP_BTF] = "btf_",
+	[KVMMT_PATH_RAW_TP] = "raw_",
+	[KVMMT_PATH_TP] = "tp_",
+};
+
+static void empty_close(struct pstate *s)
+{
+	for (int i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	s->nlinks = 0;
+	empty_bpf__destroy(s->empty);
+	s->empty = NULL;
+}
+
+/* Load the empty programs of @path's flavour and attach every one that can. */
+static int empty_open(struct pstate *s, enum kvmmt_path path, char *why,
+		      size_t len)
+{
+	const char *pre = empty_flavour[path];
+	struct bpf_program *p;
+	int err;
+
+	s->empty = empty_bpf__open();
+	if (!s->empty) {
+		snprintf(why, len, "empty.bpf.o did not open: %s", strerror(errno));
+		return -errno;
+	}
+	bpf_object__for_each_program(p, s->empty->obj)
+		bpf_program__set_autoload(p, !strncmp(bpf_program__name(p), pre,
+						       strlen(pre)));
+	err = empty_bpf__load(s->empty);
+	if (err) {
+		snprintf(why, len, "empty programs (%s) did not load: %s",
+			 path_name(path), strerror(-err));
+		empty_close(s);
+		return err;
+	}
+	bpf_object__for_each_program(p, s->empty->obj) {
+		struct bpf_link *l;
+
+		if (!bpf_program__autoload(p) || s->nlinks == 32)
+			continue;
+		l = bpf_program__attach(p);
+		if (l)
+			s->links[s->nlinks++] = l;
+	}
+	if (!s->nlinks) {
+		snprintf(why, len, "no empty program attached (%s)",
+			 path_name(path));
+		empty_close(s);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int count_event(void *ctx, const struct kvmmt_event *ev)
+{
+	(void)ev;
+	++*(unsigned long long *)ctx;
+	return 0;
+}
+
+static void *poll_ring(void *arg)
+{
+	struct pstate *s = arg;
+
+	while (!s->stop)
+		kvmmt_dp_poll(s->dp, 100, count_event, &s->cap_seen);
+	while (kvmmt_dp_poll(s->dp, 0, count_event, &s->cap_seen) > 0)
+		;
+	return NULL;
+}
+
+static int kvmmt_open(struct pstate *s, bool capture, char *why, size_t len)
+{
+	struct kvmmt_dp_opts o = { .capture = capture };
+	struct kvmmt_err e = { 0 };
+	int err;
+
+	if (!kvmmt_dp_available(why, len))
+		return -ENOSYS;
+	err = kvmmt_dp_open(&s->dp, &o, &e);
+	if (err) {
+		snprintf(why, len, "kvmmt_dp_open failed: %s", e.msg);
+		return err;
+	}
+	s->path = kvmmt_dp_path(s->dp);
+	s->cap_seen = 0;
+	s->stop = false;
+	if (capture && pthread_create(&s->poller, NULL, poll_ring, s)) {
+		kvmmt_dp_close(s->dp);
+		s->dp = NULL;
+		snprintf(why, len, "cannot start the ring-buffer reader");
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+static void kvmmt_stop(struct pstate *s, bool capture, struct prow *r)
+{
+	struct kvmmt_counters cn = { 0 };
+	struct kvmmt_err e = { 0 };
+
+	if (capture) {
+		s->stop = true;
+		pthread_join(s->poller, NULL);
+	}
+	if (!kvmmt_dp_read_counters(s->dp, &cn, &e)) {
+		r->drops += cn.g[KVMMT_G_DROPS];
+		r->seen += capture ? s->cap_seen : cn.g[KVMMT_G_EVENTS];
+		kvmmt_counters_free(&cn);
+	}
+	kvmmt_dp_close(s->dp);
+	s->dp = NULL;
+}
+
+static int bpftrace_start(struct pstate *s, char *why, size_t len)
+{
+	char *argv[] = { "bpftrace", "-e", (char *)bpftrace_prog, NULL };
+	const char *m = tool_missing("bpftrace");
+	int fd;
+
+	if (m) {
+		snprintf(why, len, "%s", m);
+		return -ENOENT;
+	}
+	snprintf(s->out, sizeof(s->out), "%s/bpftrace.out", s->c->tmp);
+	fd = open(s->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	s->tool = proc_spawn(argv, fd, fd);
+	close(fd);
+	if (!file_wait_for(s->out, "Attaching", 30)) {
+		proc_stop(s->tool, SIGKILL, 1, NULL);
+		snprintf(why, len, "bpftrace did not attach within 30 s (see %s)",
+			 s->out);
+		return -ETIMEDOUT;
+	}
+	/* "Attaching" is printed just before the attach calls complete. */
+	usleep(300000);
+	return 0;
+}
+
+static int perf_wrap(struct pstate *s, char *why, size_t len)
+{
+	const char *m = tool_missing("perf");
+	int i = 0;
+
+	if (m) {
+		snprintf(why, len, "%s", m);
+		return -ENOENT;
+	}
+	snprintf(s->out, sizeof(s->out), "%s/perf-stat.csv", s->c->tmp);
+	s->wrap[i++] = "perf";
+	s->wrap[i++] = "stat";
+	s->wrap[i++] = "-x,";
+	s->wrap[i++] = "-e";
+	s->wrap[i++] = "kvmmmu:*";
+	s->wrap[i++] = "-o";
+	s->wrap[i++] = s->out;
+	s->wrap[i++] = "--";
+	s->wrap[i] = NULL;
+	return 0;
+}
+
+/* kvm_mmu_set_spte count from perf's CSV, or -1. */
+static double perf_installs(const char *path)
+{
+	char line[512];
+	double v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, ",kvmmmu:kvm_mmu_set_spte,") ||
+		    strstr(line, ",kvmmmu:kvm_mmu_set_spte\n"))
+			v = strtod(line, NULL);
+	fclose(f);
+	return v;
+}
+
+static void prog_stats_reset(struct prog_stats *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+}
+
+/*
+ * Run one workload in @mode. @stats: measure BPF run time (bpf_stats on),
+ * otherwise time the workload with nothing but the tool attached.
+ */
+static int run_mode(struct pstate *s, enum pmode m, bool stats)
+{
+	struct prow *r = &s->rows[m];
+	struct vmm_result vr;
+	struct prog_stats before, after;
+	pid_t owner = getpid();
+	char why[1024] = "";
+	char *const *wrap = NULL;
+	int err = 0, sfd = -1;
+
+	prog_stats_reset(&before);
+	switch (m) {
+	case P_NONE:
+		break;
+	case P_EMPTY:
+		err = empty_open(s, s->path, why, sizeof(why));
+		break;
+	case P_KVMMT:
+	case P_KVMMT_CAP:
+		err = kvmmt_open(s, m == P_KVMMT_CAP, why, sizeof(why));
+		break;
+	case P_BPFTRACE:
+		err = bpftrace_start(s, why, sizeof(why));
+		owner = s->tool;
+		break;
+	case P_PERF:
+		err = perf_wrap(s, why, sizeof(why));
+		wrap = s->wrap;
+		break;
+	case P_FTRACE:
+		err = ftrace_start(s->c, s->c->load.vms * s->c->load.pages *
+					 (s->c->load.repeat + 1), why, sizeof(why));
+		break;
+	default:
+		break;
+	}
+	if (err) {
+		snprintf(r->why, sizeof(r->why), "%s", why);
+		r->missing = r->why;
+		return err;
+	}
+	if (stats) {
+		sfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		prog_stats_of(owner, &before);
+	}
+	err = vmm_run(s->c, &s->c->load, wrap, NULL, &vr, why, sizeof(why));
+	if (stats) {
+		prog_stats_of(owner, &after);
+		if (sfd >= 0)
+			close(sfd);
+		if (!err && vr.installs > 0 && after.cnt > before.cnt)
+			samples_add(&r->prog_ns, (after.ns - before.ns) / vr.installs);
+	} else if (!err) {
+		samples_add(&r->t, vr.touch_s);
+		samples_add(&r->cpu, vr.proc.cpu_s);
+	}
+
+	switch (m) {
+	case P_EMPTY:
+		empty_close(s);
+		break;
+	case P_KVMMT:
+	case P_KVMMT_CAP:
+		kvmmt_stop(s, m == P_KVMMT_CAP, r);
+		break;
+	case P_BPFTRACE:
+		proc_stop(s->tool, SIGINT, 10, NULL);
+		break;
+	case P_PERF:
+		if (!err && !stats) {
+			double n = perf_installs(s->out);
+
+			if (n >= 0)
+				r->seen += n;
+		}
+		break;
+	case P_FTRACE: {
+		struct ftrace_count fc;
+
+		ftrace_stop(&fc);
+		r->seen += fc.entries;
+		r->lost += fc.overrun;
+		ftrace_remove();
+		break;
+	}
+	default:
+		break;
+	}
+	if (err) {
+		snprintf(r->why, sizeof(r->why), "workload failed: %s", why);
+		r->missing = r->why;
+	}
+	if (!stats && !err && m == P_NONE)
+		r->seen += vr.installs;
+	return err;
+}
+
+static bool has_prog_time(enum pmode m)
+{
+	return m == P_EMPTY || m == P_KVMMT || m == P_KVMMT_CAP || m == P_BPFTRACE;
+}
+
+static double prog_median(const struct pstate *s, enum pmode m)
+{
+	return s->rows[m].prog_ns.n ? samples_median(&s->rows[m].prog_ns) : -1;
+}
+
+static void probe_targets(const struct pstate *s, struct table *t, json_object *out,
+			  const double *added)
+{
+	double fp = prog_median(s, P_EMPTY), kp = prog_median(s, P_KVMMT);
+	double bp = prog_median(s, P_BPFTRACE);
+	const struct prow *cap = &s->rows[P_KVMMT_CAP];
+
+	if (kp >= 0 && fp >= 0 && added[P_EMPTY] > 0 && added[P_KVMMT] > -1e300) {
+		/*
+		 * Dispatch is common to both; the floor's CPU cost measures it,
+		 * bpf_stats measures what kvmmt's programs add on top.
+		 */
+		double est = (added[P_EMPTY] + kp - fp) / added[P_EMPTY];
+		double direct = added[P_KVMMT] / added[P_EMPTY];
+
+		table_note(t, "target in-kernel cost <= 1.5x floor: %s (%.2fx: floor %+.0f"
+			   " ns/install plus kvmmt's %.0f ns of extra BPF run time; direct CPU"
+			   " ratio %.2fx)", est <= 1.5 ? "MET" : "MISSED", est,
+			   added[P_EMPTY], kp - fp, direct);
+		json_object_object_add(out, "floor_ratio", json_object_new_double(est));
+		json_object_object_add(out, "floor_ratio_direct", json_object_new_double(direct));
+		json_object_object_add(out, "target_floor_met", json_object_new_boolean(est <= 1.5));
+	} else {
+		table_note(t, "target in-kernel cost <= 1.5x floor: not measured (%s)",
+			   s->rows[P_KVMMT].missing ? "no kvmmt row" :
+			   "floor cost not above noise");
+	}
+	if (kp >= 0 && bp >= 0) {
+		bool met = kp < bp;
+
+		table_note(t, "target in-kernel cost < bpftrace: %s (BPF run %.0f vs %.0f"
+			   " ns/install; CPU added %+.0f vs %+.0f)", met ? "MET" : "MISSED",
+			   kp, bp, added[P_KVMMT], added[P_BPFTRACE]);
+		json_object_object_add(out, "target_bpftrace_met", json_object_new_boolean(met));
+	} else {
+		table_note(t, "target in-kernel cost < bpftrace: not measured (%s)",
+			   s->rows[P_KVMMT].missing ? "no kvmmt row" :
+			   s->rows[P_BPFTRACE].missing ? "no bpftrace row" :
+			   "no bpf_stats sample");
+	}
+	if (!cap->missing && cap->t.n) {
+		bool ok = cap->drops == 0;
+
+		table_note(t, "target no drops at max install rate: %s (%.0f dropped,"
+			   " %.0f events streamed in %d runs)", ok ? "MET" : "MISSED",
+			   cap->drops, cap->seen, cap->t.n);
+		json_object_object_add(out, "target_no_drops_met", json_object_new_boolean(ok));
+	} else {
+		table_note(t, "target no drops at max install rate: not measured (%s)",
+			   cap->missing ? "no kvmmt capture row" : "no successful run");
+	}
+}
+
+static void probe_report(const struct pstate *s, struct table *t, json_object *out,
+			 double installs)
+{
+	double base = samples_median(&s->rows[P_NONE].cpu), added[P__MAX];
+	json_object *rows = json_object_new_array();
+
+	for (int m = 0; m < P__MAX; m++) {
+		const struct prow *r = &s->rows[m];
+		double med = samples_median(&r->cpu);
+		int row = table_row(t);
+		json_object *o = json_object_new_object();
+
+		added[m] = -1e308;
+		json_object_object_add(o, "probe", json_object_new_string(pmode_name[m]));
+		table_set(t, row, 0, "%s", pmode_name[m]);
+		if (r->missing || !r->t.n) {
+			const char *why = r->missing ?: "no successful run";
+
+			table_missing(t, row, 1, why);
+			json_object_object_add(o, "missing", json_object_new_string(why));
+			json_object_array_add(rows, o);
+			continue;
+		}
+		table_set_samples(t, row, 1, "%.2f", &r->cpu, 1);
+		table_set_samples(t, row, 2, "%.2f", &r->t, 1);
+		json_object_object_add(o, "cpu_s", samples_json(&r->cpu));
+		json_object_object_add(o, "wall_s", samples_json(&r->t));
+		if (m != P_NONE) {
+			added[m] = (med - base) / installs * 1e9;
+			table_set(t, row, 3, "%+.0f", added[m]);
+			table_set(t, row, 4, "%+.1f%%", (med / base - 1) * 100);
+			json_object_object_add(o, "added_ns_per_install",
+					       json_object_new_double(added[m]));
+			json_object_object_add(o, "slowdown_pct",
+					       json_object_new_double((med / base - 1) * 100));
+		}
+		if (m > P_EMPTY && added[P_EMPTY] > 0)
+			table_set(t, row, 5, "%.2fx", added[m] / added[P_EMPTY]);
+		if (r->prog_ns.n) {
+			table_set(t, row, 6, "%.0f", prog_median(s, m));
+			json_object_object_add(o, "bpf_run_ns_per_install",
+					       json_object_new_double(prog_median(s, m)));
+		}
+		if (r->seen > 0 || m == P_KVMMT_CAP || m == P_FTRACE) {
+			table_set(t, row, 7, "%.0f", r->seen / r->t.n);
+			json_object_object_add(o, "events_per_run",
+					       json_object_new_double(r->seen / r->t.n));
+		}
+		if (m == P_KVMMT_CAP || m == P_FTRACE) {
+			double lost = m == P_KVMMT_CAP ? r->drops : r->lost;
+
+			table_set(t, row, 8, "%.0f", lost);
+			json_object_object_add(o, "lost", json_object_new_double(lost));
+		}
+		json_object_array_add(rows, o);
+	}
+	table_note(t, "CPU s/run: user+system time of the test VMM and its VM processes;"
+		   " added ns/install, slowdown and x floor compare its median with the"
+		   " unprobed median of this run; BPF run ns/install: the programs' own run"
+		   " time (bpf_stats) in one extra instrumented round");
+	table_note(t, "events/run: installs the VMM reports (nothing), perf's"
+		   " kvm_mmu_set_spte count, events the ring delivered (capture) or ftrace"
+		   " recorded (trace-cmd); trace-cmd record cannot enable ftrace on this"
+		   " kernel, so its row records the same events into a tracefs instance,"
+		   " which is what trace-cmd record sets up");
+	probe_targets(s, t, out, added);
+	json_object_object_add(out, "rows", rows);
+}
+
+int bench_probe(const struct bench_cfg *c, json_object *out)
+{
+	static const char *const cols[] = {
+		"probe attached", "CPU s/run", "wall s/run", "added ns/install",
+		"slowdown", "x floor", "BPF run ns/install", "events/run", "lost", NULL,
+	};
+	struct pstate *s = calloc(1, sizeof(*s));
+	struct vmm_result warm;
+	double installs = 0;
+	char why[1024] = "";
+	struct table t;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->c = c;
+	table_init(&t, "Benchmark 1: probe overhead per SPTE install", cols);
+
+	/* The floor uses the attach flavour kvmmt itself runs with. */
+	s->path = KVMMT_PATH_TP_BTF;
+	if (!kvmmt_open(s, false, why, sizeof(why))) {
+		s->path = kvmmt_dp_path(s->dp);
+		kvmmt_dp_close(s->dp);
+		s->dp = NULL;
+	} else {
+		/* Opening is slow when it fails (the verifier): say it once. */
+		for (int m = P_KVMMT; m <= P_KVMMT_CAP; m++) {
+			snprintf(s->rows[m].why, sizeof(s->rows[m].why), "%s", why);
+			s->rows[m].missing = s->rows[m].why;
+		}
+	}
+	if (s->path < KVMMT_PATH_TP_BTF || s->path > KVMMT_PATH_TP)
+		s->path = KVMMT_PATH_TP_BTF;
+
+	err = vmm_run(c, &c->load, NULL, NULL, &warm, why, sizeof(why));
+	if (err) {
+		for (int m = 0; m < P__MAX; m++) {
+			int r = table_row(&t);
+
+			table_set(&t, r, 0, "%s", pmode_name[m]);
+			table_missing(&t, r, 1, why);
+		}
+		table_print(&t, stdout);
+		json_object_object_add(out, "error", json_object_new_string(why));
+		table_free(&t);
+		free(s);
+		return 0;
+	}
+	installs = warm.installs;
+	table_note(&t, "workload: kvmmt-testvmm --vms %d --slots %d --pages %d --repeat %d"
+		   " (%.0f installs/run, %.0f installs/s unprobed warm-up); %d rounds",
+		   c->load.vms, c->load.slots, c->load.pages, c->load.repeat,
+		   installs, installs / warm.touch_s, c->runs);
+	table_note(&t, "floor and kvmmt attach as %s", path_name(s->path));
+
+	for (int i = 0; i < c->runs; i++)
+		for (int m = 0; m < P__MAX; m++) {
+			if (s->rows[m].missing)
+				continue;
+			vlog(c, "round %d: %s", i + 1, pmode_name[m]);
+			run_mode(s, m, false);
+		}
+	for (int m = 0; m < P__MAX; m++)
+		if (has_prog_time(m) && !s->rows[m].missing)
+			run_mode(s, m, true);
+
+	probe_report(s, &t, out, installs);
+	json_object_object_add(out, "installs_per_run", json_object_new_double(installs));
+	json_object_object_add(out, "attach_path",
+			       json_object_new_string(path_name(s->path)));
+	if (!c->json)
+		table_print(&t, stdout);
+	table_free(&t);
+	free(s);
+	return 0;
+}

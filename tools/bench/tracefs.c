@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ftrace recording of the kvmmmu events, the way trace-cmd records them,
+ * in a tracefs instance of its own so other users of the top-level buffer
+ * are left alone. trace-cmd record itself refuses to start on kernels that
+ * will not let it write /proc/sys/kernel/ftrace_enabled; trace-cmd extract
+ * then turns the instance buffer into an ordinary trace.dat.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "bench.h"
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define INSTANCE	"kvmmt-bench"
+#define IDIR		TRACEFS "/instances/" INSTANCE
+
+/* The tracepoints kvmmt's data path attaches to. */
+const char *const bench_events[] = {
+	"kvm_mmu_set_spte",
+	"kvm_mmu_spte_requested",
+	"kvm_tdp_mmu_spte_changed",
+	"kvm_mmu_get_page",
+	"kvm_mmu_prepare_zap_page",
+	"fast_page_fault",
+	"kvm_mmu_sync_page",
+	"kvm_mmu_unsync_page",
+	"kvm_mmu_split_huge_page",
+	"kvm_mmu_zap_all_fast",
+	NULL,
+};
+
+static int put(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "w");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fputs(val, f) < 0)
+		err = -EIO;
+	if (fclose(f))
+		err = -errno;
+	return err;
+}
+
+static int enable(int on)
+{
+	char p[256];
+	int err = 0;
+
+	for (int i = 0; bench_events[i]; i++) {
+		snprintf(p, sizeof(p), IDIR "/events/kvmmmu/%s/enable", bench_events[i]);
+		err = put(p, on ? "1" : "0") ?: err;
+	}
+	return err;
+}
+
+void ftrace_remove(void)
+{
+	enable(0);
+	rmdir(IDIR);
+}
+
+int ftrace_start(const struct bench_cfg *c, double expect_installs, char *why,
+		 size_t len)
+{
+	char kb[32];
+	double need;
+	int err;
+
+	(void)c;
+	if (access(TRACEFS "/instances", W_OK)) {
+		snprintf(why, len, "missing: tracefs at " TRACEFS
+			 " (mount -t tracefs nodev " TRACEFS ")");
+		return -ENOENT;
+	}
+	ftrace_remove();
+	if (mkdir(IDIR, 0755) && errno != EEXIST) {
+		err = -errno;
+		snprintf(why, len, "cannot create tracefs instance " IDIR ": %s",
+			 strerror(errno));
+		return err;
+	}
+	/*
+	 * Every install is at least two events of ~56 bytes and the vCPUs may
+	 * all run on one CPU: size each per-CPU buffer for the whole run.
+	 */
+	need = expect_installs * 3 * 64 / 1024 * 1.5;
+	if (need < 4096)
+		need = 4096;
+	if (need > 1 << 20)
+		need = 1 << 20;
+	snprintf(kb, sizeof(kb), "%.0f", need);
+	err = put(IDIR "/buffer_size_kb", kb) ?: enable(1) ?:
+	      put(IDIR "/tracing_on", "1");
+	if (err) {
+		snprintf(why, len, "cannot enable kvmmmu events in " IDIR ": %s",
+			 strerror(-err));
+		ftrace_remove();
+	}
+	return err;
+}
+
+int ftrace_stop(struct ftrace_count *fc)
+{
+	char p[128], line[128];
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+
+	enable(0);
+	memset(fc, 0, sizeof(*fc));
+	for (long cpu = 0; cpu < ncpu; cpu++) {
+		FILE *f;
+		double v;
+
+		snprintf(p, sizeof(p), IDIR "/per_cpu/cpu%ld/stats", cpu);
+		f = fopen(p, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "entries: %lf", &v) == 1)
+				fc->entries += v;
+			else if (sscanf(line, "overrun: %lf", &v) == 1)
+				fc->overrun += v;
+		}
+		fclose(f);
+	}
+	return 0;
+}
+
+int ftrace_extract(const char *out, struct proc_result *r, char *why, size_t len)
+{
+	char *argv[] = { "trace-cmd", "extract", "-B", INSTANCE, "-o",
+			 (char *)out, NULL };
+	const char *m = tool_missing("trace-cmd");
+	int err;
+
+	if (m) {
+		snprintf(why, len, "%s", m);
+		return -ENOENT;
+	}
+	unlink(out);
+	err = proc_run(argv, NULL, r);
+	if (err || !WIFEXITED(r->status) || WEXITSTATUS(r->status) ||
+	    file_size(out) <= 0) {
+		snprintf(why, len, "trace-cmd extract -B " INSTANCE " failed");
+		return err ?: -EIO;
+	}
+	return 0;
+}
