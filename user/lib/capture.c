@@ -440,8 +440,7 @@ void kvmmt_capw_free(struct kvmmt_capw *w)
 void kvmmt_capw_stats(const struct kvmmt_capw *w, struct kvmmt_capw_stats *st)
 {
 	*st = w->st;
-	/* Count buffered events' bytes too, so a size limit is never overshot by a chunk. */
-	st->bytes += w->ev.len;
+	st->pending = w->ev.len;
 }
 
 const char *kvmmt_capw_partial_path(const struct kvmmt_capw *w)

@@ -99,6 +99,7 @@ struct kvmmt_capw;
 struct kvmmt_capw_stats {
 	__u64 events;		/* events accepted */
 	__u64 bytes;		/* bytes written to the file so far */
+	__u64 pending;		/* encoded event bytes not yet compressed and written */
 	__u64 chunks;
 };
 

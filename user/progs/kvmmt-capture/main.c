@@ -362,6 +362,12 @@ static int run(struct cap *c, struct kvmmt_cap_end *end)
 			end->stop_reason = KVMMT_CAP_STOP_DURATION;
 			break;
 		}
+		/* Near the limit, write what is buffered to learn its compressed size. */
+		if (o->max_size && st.bytes + st.pending >= o->max_size) {
+			if (kvmmt_capw_flush(c->w, drops, &c->e))
+				return c->e.err;
+			kvmmt_capw_stats(c->w, &st);
+		}
 		if (o->max_size && st.bytes >= o->max_size) {
 			end->stop_reason = KVMMT_CAP_STOP_SIZE;
 			break;
