@@ -554,10 +554,13 @@ Test(vmtable, names_without_proc)
 
 	/* A pid the fixture lacks: the iterator's comm is the name. */
 	add_vm(&s, 4242, 1, 0);
+	add_vm(&s, 4343, 1, 0);
+	memcpy(s.vm[1].vm.comm, "esc\033[2Jape012345", KVMMT_COMM_LEN);	/* no NUL */
 	update(t, &s, 1.0);
 	cr_assert_str_eq(row(t, 4242)->name, "vmm-4242");
 	cr_assert_eq(row(t, 4242)->name_src, KVMMT_NAME_ITER);
 	cr_assert_eq(row(t, 4242)->start_time, 0);
+	cr_assert_str_eq(row(t, 4343)->name, "esc?[2Jape012345");
 	/* No proc root, no counters, no list. */
 	cr_assert_eq(kvmmt_vmtable_update(t, NULL, NULL, 2.0, NULL, &e), 0);
 	cr_assert(!row(t, 4242)->alive);

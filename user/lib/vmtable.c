@@ -369,8 +369,11 @@ static int list_merge(struct vm_ent *v, const struct kvmmt_vm_info *vi)
 #endif
 	if (vi->vm.online_vcpus > 0)
 		v->iter_vcpus += vi->vm.online_vcpus;
-	memcpy(v->iter_comm, vi->vm.comm, KVMMT_COMM_LEN);
-	v->iter_comm[KVMMT_COMM_LEN] = '\0';
+	/* Any byte can be in a comm; names end up in a terminal. */
+	for (i = 0; i < KVMMT_COMM_LEN && vi->vm.comm[i]; i++)
+		v->iter_comm[i] = ((unsigned char)vi->vm.comm[i] < 0x20 ||
+				   vi->vm.comm[i] == 0x7f) ? '?' : vi->vm.comm[i];
+	v->iter_comm[i] = '\0';
 	return 0;
 }
 
