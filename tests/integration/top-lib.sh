@@ -36,6 +36,15 @@ require_host() {
 	command -v jq >/dev/null || fail "jq is not installed (tools/install-deps test)"
 }
 
+# check FILE JQ-ARGS...: jq -e over FILE, false for an empty file too
+# (jq 1.6 exits 0 on empty input even with -e).
+check() {
+	local f=$1
+
+	shift
+	[ -s "$f" ] && jq -e "$@" "$f" >/dev/null
+}
+
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
 wait_for() {
 	local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
