@@ -194,5 +194,8 @@ int bench_ingest_child(size_t n);
 #pragma weak kvmmt_capw_close
 #pragma weak kvmmt_capw_free
 #pragma weak kvmmt_cap_read
+#pragma weak kvmmt_vmtable_new
+#pragma weak kvmmt_vmtable_free
+#pragma weak kvmmt_vmtable_update
 
 #endif

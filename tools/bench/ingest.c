@@ -18,6 +18,8 @@
 #define ING_SLOTS	4
 /* Every RANGE_BREAK-th page is installed UC, splitting merged ranges. */
 #define RANGE_BREAK	512
+/* VMs in the VM-table refresh measurement. */
+#define VT_VMS		1000
 
 struct stream {
 	struct kvmmt_event *ev;
@@ -148,12 +150,12 @@ static int capture_write(const struct stream *s, const char *path, char *why,
 	return err;
 }
 
-/* Heap bytes in use, from the allocator itself. */
+/* Heap bytes in use, from the allocator itself (mmapped blocks included). */
 static double heap_used(void)
 {
 	struct mallinfo2 mi = mallinfo2();
 
-	return mi.uordblks;
+	return mi.uordblks + mi.hblkhd;
 }
 
 static void memory_costs(double *per_vm, double *per_range, double *ranges)
@@ -193,6 +195,112 @@ static void memory_costs(double *per_vm, double *per_range, double *ranges)
 		*per_range = (heap_used() - h0) / sum.nr_ranges;
 	}
 	kvmmt_policy_vm_free(vm);
+}
+
+/* A snapshot as the data path reads it: @nvms VMs of ING_SLOTS slots each. */
+struct snap {
+	struct kvmmt_vm_list vms;
+	struct kvmmt_counters c;
+};
+
+static void snap_free(struct snap *sn)
+{
+	for (size_t i = 0; i < sn->vms.n; i++)
+		free(sn->vms.v[i].slots);
+	free(sn->vms.v);
+	free(sn->c.inst);
+	free(sn->c.vms);
+}
+
+static int snap_gen(struct snap *sn, size_t nvms, __u64 tick)
+{
+	memset(sn, 0, sizeof(*sn));
+	sn->vms.v = calloc(nvms, sizeof(*sn->vms.v));
+	sn->c.vms = calloc(nvms, sizeof(*sn->c.vms));
+	sn->c.inst = calloc(nvms * ING_SLOTS * 2, sizeof(*sn->c.inst));
+	if (!sn->vms.v || !sn->c.vms || !sn->c.inst)
+		return -ENOMEM;
+	for (size_t i = 0; i < nvms; i++) {
+		struct kvmmt_vm_info *v = &sn->vms.v[i];
+
+		v->vm.kind = KVMMT_REC_VM;
+		v->vm.tgid = 100000 + i;
+		v->vm.kvm_id = 0xffff888000000000ULL + (i << 16);
+		v->vm.online_vcpus = 2;
+		v->vm.nr_slots = ING_SLOTS;
+		v->vm.valid = KVMMT_VF_NONCOHERENT;
+		snprintf(v->vm.comm, sizeof(v->vm.comm), "testvm%zu", i);
+		v->slots = calloc(ING_SLOTS, sizeof(*v->slots));
+		if (!v->slots)
+			return -ENOMEM;
+		v->nr_slots = ING_SLOTS;
+		for (int k = 0; k < ING_SLOTS; k++) {
+			struct kvmmt_slot_rec *sr = &v->slots[k];
+
+			sr->kind = KVMMT_REC_SLOT;
+			sr->id = k;
+			sr->kvm_id = v->vm.kvm_id;
+			sr->base_gfn = (__u64)k << 18;
+			sr->npages = 1 << 18;
+			sr->userspace_addr = 0x7f0000000000ULL + ((__u64)k << 30);
+			for (int a = 0; a < 2; a++) {
+				struct kvmmt_install_count *ic = &sn->c.inst[sn->c.nr_inst++];
+
+				ic->key.tgid = v->vm.tgid;
+				ic->key.slot = k;
+				ic->key.attr = a ? 0x3 : 0;
+				ic->key.level = 1;
+				ic->count = tick * (a ? 1 : 1000);
+			}
+		}
+		sn->vms.n++;
+		sn->c.vms[i].tgid = v->vm.tgid;
+		sn->c.vms[i].c.c[KVMMT_C_INSTALLS] = tick * 1001 * ING_SLOTS;
+		sn->c.nr_vms++;
+	}
+	return 0;
+}
+
+/*
+ * The VM table folds one snapshot per refresh: time per refresh with
+ * @nvms VMs (no /proc reads), and heap per VM row.
+ */
+static int vmtable_costs(const struct bench_cfg *c, size_t nvms, struct samples *us,
+			 double *per_vm, char *why, size_t len)
+{
+	struct snap sn[2];
+	struct kvmmt_vmtable *t;
+	struct kvmmt_err e = { 0 };
+	double h0;
+	int err = 0;
+
+	if (!lib_has((const void *)kvmmt_vmtable_update,
+		     "user/lib vmtable (kvmmt_vmtable_update not in libkvmmt.a)", why, len))
+		return -ENOSYS;
+	if (snap_gen(&sn[0], nvms, 1) || snap_gen(&sn[1], nvms, 2)) {
+		snprintf(why, len, "out of memory for a %zu-VM snapshot", nvms);
+		err = -ENOMEM;
+		goto out;
+	}
+	h0 = heap_used();
+	t = kvmmt_vmtable_new(KVMMT_FMT_SHADOW, KVMMT_LINUX_PAT);
+	for (int r = 0; t && r < c->runs * 20; r++) {
+		double t0 = cpu_now();
+
+		err = kvmmt_vmtable_update(t, &sn[r & 1].vms, &sn[r & 1].c, r, NULL, &e);
+		if (err) {
+			snprintf(why, len, "kvmmt_vmtable_update failed: %s", e.msg);
+			break;
+		}
+		samples_add(us, (cpu_now() - t0) * 1e6);
+		if (!r)
+			*per_vm = (heap_used() - h0) / nvms;
+	}
+	kvmmt_vmtable_free(t);
+out:
+	snap_free(&sn[0]);
+	snap_free(&sn[1]);
+	return err;
 }
 
 /*
@@ -276,13 +384,14 @@ static bool ingest_available(char *why, size_t len)
 int bench_ingest(const struct bench_cfg *c, json_object *out)
 {
 	static const char *const cols[] = {
-		"path", "Mevents/s/core median [min..max]", "ns/event",
+		"path", "M items/s/core median [min..max]", "ns/item",
 		"instructions/event", NULL,
 	};
 	size_t n = c->quick ? 500000 : 4000000;
-	struct samples mem = { 0 }, cap = { 0 };
-	double ir = -1, per_vm, per_range, ranges;
-	char why[1024] = "", cgwhy[1024] = "", capwhy[1024] = "", path[600];
+	struct samples mem = { 0 }, cap = { 0 }, vt_us = { 0 };
+	double ir = -1, per_vm, per_range, ranges, vt_per_vm = -1;
+	char why[1024] = "", cgwhy[1024] = "", capwhy[1024] = "", vtwhy[1024] = "";
+	char path[600];
 	struct stream s = { 0 };
 	struct table t;
 	int row;
@@ -334,6 +443,7 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 		sink_free(&k);
 	}
 	callgrind_ir(c, c->quick ? 50000 : 200000, &ir, cgwhy, sizeof(cgwhy));
+	vmtable_costs(c, VT_VMS, &vt_us, &vt_per_vm, vtwhy, sizeof(vtwhy));
 	memory_costs(&per_vm, &per_range, &ranges);
 
 	row = table_row(&t);
@@ -359,6 +469,21 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 		json_object_object_add(out, "replay_events_per_s", samples_json(&cap));
 	} else {
 		table_missing(&t, row, 1, capwhy[0] ? capwhy : why);
+	}
+	row = table_row(&t);
+	table_set(&t, row, 0, "VM table refresh (%d VMs x %d slots)", VT_VMS, ING_SLOTS);
+	if (vt_us.n) {
+		table_set(&t, row, 1, "%.2f", VT_VMS / samples_median(&vt_us));
+		table_set(&t, row, 2, "%.0f (per VM)", samples_median(&vt_us) * 1e3 / VT_VMS);
+		json_object_object_add(out, "vmtable_refresh_us", samples_json(&vt_us));
+		json_object_object_add(out, "vmtable_bytes_per_vm",
+				       json_object_new_double(vt_per_vm));
+		table_note(&t, "VM table: %.0f us per refresh of %d VMs [%.0f..%.0f] (column 2:"
+			   " M VM rows folded per s); %.0f bytes per VM row",
+			   samples_median(&vt_us), VT_VMS, samples_min(&vt_us),
+			   samples_max(&vt_us), vt_per_vm);
+	} else {
+		table_missing(&t, row, 1, vtwhy);
 	}
 	if (per_vm >= 0) {
 		table_note(&t, "memory: %.0f bytes per tracked VM (risk model, empty),"
