@@ -34,25 +34,31 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-typedef unsigned long long (*vm_value_fn)(const struct kvmmt_metrics_vm *v);
-
-static void per_vm(FILE *f, const struct kvmmt_metrics *m, const char *name,
-		   const char *type, const char *help, vm_value_fn fn)
-{
-	head(f, name, type, help);
-	for (size_t i = 0; i < m->nr_vms; i++) {
-		fputs(name, f);
-		vm_labels(f, &m->vms[i]);
-		fprintf(f, "} %llu\n", fn(&m->vms[i]));
-	}
-}
-
 static unsigned long long v_flagged(const struct kvmmt_metrics_vm *v) { return v->flagged; }
 static unsigned long long v_blocking(const struct kvmmt_metrics_vm *v) { return v->blocking; }
 static unsigned long long v_qmp(const struct kvmmt_metrics_vm *v) { return v->qmp; }
 static unsigned long long v_blocked(const struct kvmmt_metrics_vm *v) { return v->blocked; }
 static unsigned long long v_allowed(const struct kvmmt_metrics_vm *v) { return v->allowed; }
 static unsigned long long v_conflict(const struct kvmmt_metrics_vm *v) { return v->conflict_pages; }
+
+/* Families with one sample per VM. */
+static const struct {
+	const char *name, *type, *help;
+	unsigned long long (*value)(const struct kvmmt_metrics_vm *v);
+} per_vm[] = {
+	{ "kvmmt_vm_flagged", "gauge",
+	  "1 if the VM is flagged by hand (kvmmt-policyd ctl flag).", v_flagged },
+	{ "kvmmt_vm_migration_blocked", "gauge",
+	  "1 if a migration of the VM would be cancelled at switchover now.", v_blocking },
+	{ "kvmmt_vm_qmp_connected", "gauge",
+	  "1 if kvmmt-policyd holds the VM's QMP monitor (enforcement possible).", v_qmp },
+	{ "kvmmt_vm_migrations_blocked_total", "counter",
+	  "Migrations of the VM cancelled at pre-switchover.", v_blocked },
+	{ "kvmmt_vm_migrations_allowed_total", "counter",
+	  "Migrations of the VM let through at pre-switchover.", v_allowed },
+	{ "kvmmt_vm_aliasing_pages", "gauge",
+	  "Guest pages mapped with a type that conflicts with the host's.", v_conflict },
+};
 
 int kvmmt_metrics_write(FILE *f, const struct kvmmt_metrics *m)
 {
@@ -66,18 +72,14 @@ int kvmmt_metrics_write(FILE *f, const struct kvmmt_metrics *m)
 				m->vms[i].risk == (enum kvmmt_risk)r);
 		}
 	}
-	per_vm(f, m, "kvmmt_vm_flagged", "gauge",
-	       "1 if the VM is flagged by hand (kvmmt-policyd ctl flag).", v_flagged);
-	per_vm(f, m, "kvmmt_vm_migration_blocked", "gauge",
-	       "1 if a migration of the VM would be cancelled at switchover now.", v_blocking);
-	per_vm(f, m, "kvmmt_vm_qmp_connected", "gauge",
-	       "1 if kvmmt-policyd holds the VM's QMP monitor (enforcement possible).", v_qmp);
-	per_vm(f, m, "kvmmt_vm_migrations_blocked_total", "counter",
-	       "Migrations of the VM cancelled at pre-switchover.", v_blocked);
-	per_vm(f, m, "kvmmt_vm_migrations_allowed_total", "counter",
-	       "Migrations of the VM let through at pre-switchover.", v_allowed);
-	per_vm(f, m, "kvmmt_vm_aliasing_pages", "gauge",
-	       "Guest pages mapped with a type that conflicts with the host's.", v_conflict);
+	for (size_t k = 0; k < sizeof(per_vm) / sizeof(per_vm[0]); k++) {
+		head(f, per_vm[k].name, per_vm[k].type, per_vm[k].help);
+		for (size_t i = 0; i < m->nr_vms; i++) {
+			fputs(per_vm[k].name, f);
+			vm_labels(f, &m->vms[i]);
+			fprintf(f, "} %llu\n", per_vm[k].value(&m->vms[i]));
+		}
+	}
 	head(f, "kvmmt_vm_noncoherent_dma", "gauge",
 	     "KVM's noncoherent DMA registration count for the VM.");
 	for (size_t i = 0; i < m->nr_vms; i++) {

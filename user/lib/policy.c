@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,20 +62,33 @@ void kvmmt_hostmap_free(struct kvmmt_hostmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Index of the first range whose end is above @x. */
-static size_t host_first_above(const struct kvmmt_hostmap *m, __u64 x)
+/*
+ * Index of the first of @n sorted ranges (elements of @size bytes starting
+ * with __u64 start, end) whose end is above @x.
+ */
+static size_t first_end_above(const void *ranges, size_t n, size_t size, __u64 x)
 {
-	size_t lo = 0, hi = m->n;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
+		const __u64 *r = (const void *)((const char *)ranges + mid * size);
 
-		if (m->r[mid].end <= x)
+		if (r[1] <= x)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+_Static_assert(offsetof(struct kvmmt_host_range, end) == sizeof(__u64) &&
+	       offsetof(struct kvmmt_gfn_range, end) == sizeof(__u64),
+	       "ranges start with __u64 start, end");
+
+static size_t host_first_above(const struct kvmmt_hostmap *m, __u64 x)
+{
+	return first_end_above(m->r, m->n, sizeof(*m->r), x);
 }
 
 int kvmmt_hostmap_add(struct kvmmt_hostmap *m, __u64 start, __u64 end,
@@ -268,17 +282,7 @@ void kvmmt_policy_vm_set_host(struct kvmmt_policy_vm *vm,
 
 static size_t first_above(const struct kvmmt_policy_vm *vm, __u64 gfn)
 {
-	size_t lo = 0, hi = vm->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (vm->r[mid].end <= gfn)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return first_end_above(vm->r, vm->n, sizeof(*vm->r), gfn);
 }
 
 /* Cut [s, e) out of the range set; returns where a range at @s belongs. */

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "policyd.h"
+#include "procinfo.h"
 
 #define QMP_CONNECT_MS	1000
 #define MAX_QMP_PATHS	8
@@ -57,29 +58,10 @@ static ssize_t read_proc(const struct policyd *d, pid_t pid, const char *what,
 	return len;
 }
 
-/* Field 22 of /proc/PID/stat: start time, so a reused pid is a new VM. */
+/* With the pid, the start time identifies a VM: a reused pid is a new VM. */
 static int start_time(const struct policyd *d, pid_t pid, __u64 *out)
 {
-	char buf[1024], *p;
-	ssize_t n = read_proc(d, pid, "stat", buf, sizeof(buf));
-
-	if (n < 0)
-		return n;
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EINVAL;
-	/* After "(comm)": state is field 3, starttime field 22. */
-	p++;
-	for (int field = 3; field <= 22; field++) {
-		while (*p == ' ')
-			p++;
-		if (field == 22)
-			return sscanf(p, "%llu", (unsigned long long *)out) == 1 ? 0 : -EINVAL;
-		p = strchr(p, ' ');
-		if (!p)
-			return -EINVAL;
-	}
-	return -EINVAL;
+	return kvmmt_proc_start_time(d->proc_root, pid, out);
 }
 
 static bool is_qemu(const char *argv0)
