@@ -121,6 +121,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(PROG_BINS) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(wildcard user/man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
+	$(if $(wildcard user/man/*.5),install -d $(DESTDIR)$(PREFIX)/share/man/man5 && \
+		install -m 0644 $(wildcard user/man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/)
 	$(if $(wildcard user/systemd/*),install -d $(DESTDIR)/lib/systemd/system && \
 		install -m 0644 $(wildcard user/systemd/*.service) $(DESTDIR)/lib/systemd/system/)
 
