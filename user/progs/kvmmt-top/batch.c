@@ -30,24 +30,17 @@ static struct json_object *json_rate(double v)
 	return json_object_new_double(round(v * 100) / 100);
 }
 
-/* Every memory type kvmmt knows, so the keys do not depend on the data. */
-static struct json_object *json_by_type(const __u64 *counts)
+/*
+ * Counts (or, with @counts NULL, rates) keyed by every memory type kvmmt
+ * knows, so the keys do not depend on the data.
+ */
+static struct json_object *json_by_type(const __u64 *counts, const double *rates)
 {
 	struct json_object *o = json_object_new_object();
 	int t;
 
 	for (t = 0; t < KVMMT_MT__MAX; t++)
-		add(o, kvmmt_mt_name(t), json_u64(counts[t]));
-	return o;
-}
-
-static struct json_object *json_rates(const double *rates)
-{
-	struct json_object *o = json_object_new_object();
-	int t;
-
-	for (t = 0; t < KVMMT_MT__MAX; t++)
-		add(o, kvmmt_mt_name(t), json_rate(rates[t]));
+		add(o, kvmmt_mt_name(t), counts ? json_u64(counts[t]) : json_rate(rates[t]));
 	return o;
 }
 
@@ -64,7 +57,7 @@ static struct json_object *json_slot(const struct kvmmt_slot_row *s)
 	add(o, "size_bytes", json_u64(s->rec.npages * 4096));
 	add(o, "flags", json_object_new_int64(s->rec.flags));
 	add(o, "userspace_addr", json_u64(s->rec.userspace_addr));
-	add(o, "installs", json_by_type(s->installs));
+	add(o, "installs", json_by_type(s->installs, NULL));
 	for (l = 1; l <= 3; l++)
 		add(lv, level_names[l], json_u64(s->installs_level[l]));
 	add(o, "installs_by_level", lv);
@@ -136,11 +129,11 @@ static struct json_object *json_vm(const struct top_vm *v)
 				  json_object_new_int(r->noncoherent_dma));
 	add(o, "guest_types_honoured", json_object_new_boolean(r->guest_types));
 	add(o, "disabled_quirks", r->quirks_valid ? json_u64(r->disabled_quirks) : NULL);
-	add(o, "installs", json_by_type(r->installs));
+	add(o, "installs", json_by_type(r->installs, NULL));
 	add(ipat, "clear", json_u64(r->installs_ipat[0]));
 	add(ipat, "set", json_u64(r->installs_ipat[1]));
 	add(o, "installs_ipat", ipat);
-	add(o, "install_rate", json_rates(r->install_rate));
+	add(o, "install_rate", json_by_type(NULL, r->install_rate));
 	add(o, "zaps", json_u64(r->zaps));
 	add(o, "zap_rate", json_rate(r->zap_rate));
 	add(o, "risk", v->risk ? json_object_new_string(v->risk) : NULL);
