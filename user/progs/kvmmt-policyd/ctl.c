@@ -247,6 +247,13 @@ static json_object *do_status(struct policyd *d)
 	}
 	json_object_object_add(r, "datapath", json_object_new_string(
 		d->dp ? kvmmt_path_name(kvmmt_dp_path(d->dp)) : "none"));
+	json_object *block = json_object_new_array();
+
+	for (int c = 0; c < KVMMT_RISK__MAX; c++)
+		if (d->cfg.block[c])
+			json_object_array_add(block, json_object_new_string(kvmmt_risk_name(c)));
+	json_object_object_add(r, "block", block);
+	json_object_object_add(r, "enforce", json_object_new_boolean(d->cfg.enforce));
 	json_object_object_add(r, "vms", vms);
 	json_object_object_add(r, "flags", flags);
 	return r;
@@ -409,7 +416,11 @@ static void print_status(json_object *r)
 
 	json_object_object_get_ex(r, "vms", &vms);
 	json_object_object_get_ex(r, "datapath", &v);
-	printf("data path: %s\n", json_object_get_string(v));
+	printf("data path: %s; blocking classes:", json_object_get_string(v));
+	json_object_object_get_ex(r, "block", &v);
+	for (size_t i = 0; i < json_object_array_length(v); i++)
+		printf(" %s", json_object_get_string(json_object_array_get_idx(v, i)));
+	printf("%s\n", json_object_array_length(v) ? "" : " none (manual flags only)");
 	printf("%-8s %-20s %-9s %-8s %-9s %-15s %s\n", "PID", "NAME", "RISK", "FLAGGED",
 	       "MIGRATION", "STATUS", "QMP");
 	for (size_t i = 0; i < json_object_array_length(vms); i++) {

@@ -147,13 +147,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static int load_config(struct policyd *d, const struct args *a, struct kvmmt_err *e)
+static void load_pat(struct policyd *d);
+
+static int load_config(struct kvmmt_policyd_config *c, const struct args *a,
+		       struct kvmmt_err *e)
 {
 	FILE *f;
 	int err;
 
-	kvmmt_config_defaults(&d->cfg);
-	err = kvmmt_config_load(&d->cfg, a->config ? a->config : KVMMT_CONF_PATH,
+	kvmmt_config_defaults(c);
+	err = kvmmt_config_load(c, a->config ? a->config : KVMMT_CONF_PATH,
 				a->config != NULL, e);
 	if (err || !a->len)
 		return err;
@@ -161,9 +164,43 @@ static int load_config(struct policyd *d, const struct args *a, struct kvmmt_err
 	if (!f)
 		return kvmmt_errf(e, -ENOMEM, "out of memory");
 	/* Options override the file: start a fresh "already set" record. */
-	err = kvmmt_config_parse(&d->cfg, f, "command line", e);
+	err = kvmmt_config_parse(c, f, "command line", e);
 	fclose(f);
 	return err;
+}
+
+/*
+ * SIGHUP: read the configuration again. A broken file keeps the running
+ * configuration; paths and sockets opened at start need a restart.
+ */
+static void reload(struct policyd *d, const struct args *a)
+{
+	struct kvmmt_policyd_config c;
+	struct kvmmt_err e = { 0 };
+
+	sd_notify(0, "RELOADING=1");
+	if (load_config(&c, a, &e)) {
+		plog(LOG_ERR, "reload: %s; keeping the running configuration", e.msg);
+		kvmmt_config_free(&c);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	if (strcmp(c.state_dir, d->cfg.state_dir) ||
+	    strcmp(c.control_socket, d->cfg.control_socket) ||
+	    strcmp(c.metrics_listen, d->cfg.metrics_listen) || c.datapath != d->cfg.datapath)
+		plog(LOG_WARNING, "reload: state_dir, control_socket, metrics_listen and datapath change only on restart");
+	strcpy(c.state_dir, d->cfg.state_dir);
+	strcpy(c.control_socket, d->cfg.control_socket);
+	strcpy(c.metrics_listen, d->cfg.metrics_listen);
+	c.datapath = d->cfg.datapath;
+	kvmmt_config_free(&d->cfg);
+	d->cfg = c;
+	log_init(a->verbose ? LOG_DEBUG : d->cfg.log_level);
+	kvmmt_hostmap_free(&d->pat);
+	load_pat(d);
+	vms_reidentify(d);
+	plog(LOG_INFO, "configuration reloaded");
+	sd_notify(0, "READY=1");
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -266,13 +303,13 @@ static void notify_status(struct policyd *d)
 		   (unsigned long long)d->blocked_total, (unsigned long long)d->allowed_total);
 }
 
-static void read_signals(struct policyd *d, double *next_scan)
+static void read_signals(struct policyd *d, const struct args *a, double *next_scan)
 {
 	struct signalfd_siginfo si;
 
 	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			plog(LOG_INFO, "SIGHUP: rescanning VMs");
+			reload(d, a);
 			*next_scan = 0;
 			continue;
 		}
@@ -295,7 +332,7 @@ static void account_drops(struct policyd *d)
 	kvmmt_counters_free(&c);
 }
 
-static int run(struct policyd *d)
+static int run(struct policyd *d, const struct args *a)
 {
 	double now = mono_now(), next_scan = now + d->cfg.interval_s, next_wd = now;
 	double wd_period = d->watchdog_usec ? d->watchdog_usec / 2e6 : 0;
@@ -340,7 +377,7 @@ static int run(struct policyd *d)
 			if (p[i].revents && owner[i]->qmp)
 				vm_qmp_input(d, owner[i]);
 		if (p[0].revents)
-			read_signals(d, &next_scan);
+			read_signals(d, a, &next_scan);
 		if (p[1].revents)
 			ctl_accept(d);
 		if (p[2].revents)
@@ -395,7 +432,7 @@ int main(int argc, char **argv)
 		return ctl_main(argc - 1, argv + 1);
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
 		return 2;
-	if (load_config(&d, &a, &e)) {
+	if (load_config(&d.cfg, &a, &e)) {
 		fprintf(stderr, "kvmmt-policyd: %s\n", e.msg);
 		kvmmt_config_free(&d.cfg);
 		return 1;
@@ -443,7 +480,7 @@ int main(int argc, char **argv)
 	     d.cfg.block[KVMMT_RISK_NONE] ? " none" : "",
 	     d.cfg.block[KVMMT_RISK_LATENT] ? " latent" : "",
 	     d.cfg.block[KVMMT_RISK_ALIASING] ? " aliasing" : "");
-	err = run(&d);
+	err = run(&d, &a);
 	sd_notify(0, "STOPPING=1");
 out:
 	cleanup(&d);

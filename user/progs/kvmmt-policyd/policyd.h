@@ -79,6 +79,7 @@ void vm_qmp_input(struct policyd *d, struct vm *vm);
 void vm_reassess(struct policyd *d, struct vm *vm);
 bool vm_blocking(const struct policyd *d, const struct vm *vm, char *why, size_t n);
 void vms_release(struct policyd *d);
+void vms_reidentify(struct policyd *d);
 json_object *vm_json(const struct policyd *d, const struct vm *vm);
 int dp_event(void *ctx, const struct kvmmt_event *ev);
 

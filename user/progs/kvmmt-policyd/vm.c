@@ -651,6 +651,21 @@ void vms_release(struct policyd *d)
 	}
 }
 
+/* After a reload: names and QMP sockets of VMs not yet held, host types. */
+void vms_reidentify(struct policyd *d)
+{
+	for (size_t i = 0; i < d->nr_vms; i++) {
+		struct vm *vm = d->vms[i];
+
+		kvmmt_policy_vm_set_host(vm->model, d->pat.n ? &d->pat : NULL, &vm->maps);
+		if (vm->qmp)
+			continue;
+		identify(d, vm);
+		vm->qmp_retry_at = 0;
+		vm->qmp_error[0] = 0;
+	}
+}
+
 json_object *vm_json(const struct policyd *d, const struct vm *vm)
 {
 	json_object *o = json_object_new_object();
