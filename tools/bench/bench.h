@@ -19,6 +19,7 @@
 #define BENCH_MAX_RUNS	64
 #define BENCH_MAX_COLS	10
 #define BENCH_MAX_ROWS	16
+#define BENCH_MAX_COUNTS	4
 
 /* The test VMM's workload: what one run of kvmmt-testvmm does. */
 struct bench_load {
@@ -37,6 +38,9 @@ struct bench_cfg {
 	bool verbose;
 	struct bench_load load;
 	unsigned int only;	/* bitmask of BENCH_* to run, 0 = all */
+	int vm_counts[BENCH_MAX_COUNTS];	/* daemon benchmark: held VMs */
+	int nvm_counts;
+	double window_s;	/* daemon benchmark: measuring window */
 };
 
 enum {

@@ -32,7 +32,7 @@ static const char doc[] =
 
 static const char args_doc[] = "[probe|ingest|capture|daemon]...";
 
-enum { OPT_VMS = 0x100, OPT_SLOTS, OPT_PAGES, OPT_REPEAT, OPT_INGEST_CHILD };
+enum { OPT_VMS = 0x100, OPT_SLOTS, OPT_PAGES, OPT_REPEAT, OPT_INGEST_CHILD, OPT_VM_COUNTS, OPT_WINDOW };
 
 static const struct argp_option opts[] = {
 	{ "bin", 'b', "DIR", 0, "Directory with the kvmmt binaries (default: this program's)", 0 },
@@ -45,6 +45,8 @@ static const struct argp_option opts[] = {
 	{ "slots", OPT_SLOTS, "N", 0, "Probe workload: data memslots per VM (default 2)", 1 },
 	{ "pages", OPT_PAGES, "N", 0, "Probe workload: pages per VM (default 16384)", 1 },
 	{ "repeat", OPT_REPEAT, "N", 0, "Probe workload: rounds per VM (default 4)", 1 },
+	{ "vm-counts", OPT_VM_COUNTS, "LIST", 0, "Daemon benchmark: held VMs per step (default 1,10,50)", 2 },
+	{ "window", OPT_WINDOW, "SECONDS", 0, "Daemon benchmark: measuring window (default 10, --quick 4)", 2 },
 	{ "ingest-child", OPT_INGEST_CHILD, "N", OPTION_HIDDEN, "", 0 },
 	{ 0 },
 };
@@ -105,6 +107,24 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		break;
 	case OPT_REPEAT:
 		a->load.repeat = parse_int(arg, 1, 1000, "--repeat", st);
+		break;
+	case OPT_VM_COUNTS: {
+		char *save = NULL, *tok;
+
+		a->c.nvm_counts = 0;
+		for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (a->c.nvm_counts == BENCH_MAX_COUNTS)
+				argp_error(st, "--vm-counts takes at most %d numbers",
+					   BENCH_MAX_COUNTS);
+			a->c.vm_counts[a->c.nvm_counts++] =
+				parse_int(tok, 1, 500, "--vm-counts", st);
+		}
+		if (!a->c.nvm_counts)
+			argp_error(st, "--vm-counts needs at least one number");
+		break;
+	}
+	case OPT_WINDOW:
+		a->c.window_s = parse_int(arg, 1, 3600, "--window", st);
 		break;
 	case OPT_INGEST_CHILD:
 		a->ingest_child = parse_int(arg, 1, 1 << 28, "--ingest-child", st);
@@ -192,6 +212,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.c.runs = a.runs ?: (a.c.quick ? 3 : 7);
+	if (!a.c.nvm_counts) {
+		static const int dflt[] = { 1, 10, 50 };
+
+		memcpy(a.c.vm_counts, dflt, sizeof(dflt));
+		a.c.nvm_counts = 3;
+	}
+	if (!a.c.window_s)
+		a.c.window_s = a.c.quick ? 4 : 10;
 	a.c.load.vms = a.load.vms ?: 2;
 	a.c.load.slots = a.load.slots ?: 2;
 	a.c.load.pages = a.load.pages ?: (a.c.quick ? 2048 : 16384);

@@ -65,6 +65,7 @@ struct prow {
 	struct samples cpu;	/* CPU seconds of the workload processes per run */
 	struct samples prog_ns;	/* BPF run time per install (bpf_stats) */
 	double drops, seen, lost;
+	int nseen;		/* runs that contributed to seen */
 };
 
 struct pstate {
@@ -194,6 +195,7 @@ static void kvmmt_stop(struct pstate *s, bool capture, struct prow *r)
 	if (!kvmmt_dp_read_counters(s->dp, &cn, &e)) {
 		r->drops += cn.g[KVMMT_G_DROPS];
 		r->seen += capture ? s->cap_seen : cn.g[KVMMT_G_EVENTS];
+		r->nseen++;
 		kvmmt_counters_free(&cn);
 	}
 	kvmmt_dp_close(s->dp);
@@ -347,8 +349,10 @@ static int run_mode(struct pstate *s, enum pmode m, bool stats)
 		if (!err && !stats) {
 			double n = perf_installs(s->out);
 
-			if (n >= 0)
+			if (n >= 0) {
 				r->seen += n;
+				r->nseen++;
+			}
 		}
 		break;
 	case P_FTRACE: {
@@ -357,6 +361,7 @@ static int run_mode(struct pstate *s, enum pmode m, bool stats)
 		ftrace_stop(&fc);
 		r->seen += fc.entries;
 		r->lost += fc.overrun;
+		r->nseen++;
 		ftrace_remove();
 		break;
 	}
@@ -367,8 +372,10 @@ static int run_mode(struct pstate *s, enum pmode m, bool stats)
 		snprintf(r->why, sizeof(r->why), "workload failed: %s", why);
 		r->missing = r->why;
 	}
-	if (!stats && !err && m == P_NONE)
+	if (!stats && !err && m == P_NONE) {
 		r->seen += vr.installs;
+		r->nseen++;
+	}
 	return err;
 }
 
@@ -478,10 +485,10 @@ static void probe_report(const struct pstate *s, struct table *t, json_object *o
 			json_object_object_add(o, "bpf_run_ns_per_install",
 					       json_object_new_double(prog_median(s, m)));
 		}
-		if (r->seen > 0 || m == P_KVMMT_CAP || m == P_FTRACE) {
-			table_set(t, row, 7, "%.0f", r->seen / r->t.n);
+		if (r->nseen) {
+			table_set(t, row, 7, "%.0f", r->seen / r->nseen);
 			json_object_object_add(o, "events_per_run",
-					       json_object_new_double(r->seen / r->t.n));
+					       json_object_new_double(r->seen / r->nseen));
 		}
 		if (m == P_KVMMT_CAP || m == P_FTRACE) {
 			double lost = m == P_KVMMT_CAP ? r->drops : r->lost;
