@@ -23,7 +23,21 @@ struct got {
 	unsigned int snap_slots;
 	__u64 snap_base_gfn;
 	char comm[KVMMT_COMM_LEN + 1];
+	unsigned int maps;
+	struct kvmmt_cap_range last_range;
+	__u32 map_tgid;
 };
+
+static int on_hostmap(void *ctx, const struct kvmmt_cap_hostmap *m)
+{
+	struct got *g = ctx;
+
+	g->maps++;
+	g->map_tgid = m->tgid;
+	if (m->n)
+		g->last_range = m->r[m->n - 1];
+	return 0;
+}
 
 static int on_host(void *ctx, const struct kvmmt_cap_host *h)
 {
@@ -78,7 +92,7 @@ static int on_end(void *ctx, const struct kvmmt_cap_end *end)
 
 static const struct kvmmt_cap_ops ops = {
 	.host = on_host, .snapshot = on_snapshot, .event = on_event,
-	.drops = on_drops, .end = on_end,
+	.drops = on_drops, .end = on_end, .hostmap = on_hostmap,
 };
 
 static void make_event(unsigned int i, struct kvmmt_cap_event *ce)
@@ -133,6 +147,13 @@ static const char *write_capture(unsigned int n, bool close_it)
 					   .vms = &vm, .nr_vms = 1 };
 	struct kvmmt_cap_end end = { .end_ns = 5000000000ull, .events = n, .drops = 42,
 				     .stop_reason = KVMMT_CAP_STOP_SIGNAL };
+	static const struct kvmmt_cap_range pat_r[] = {
+		{ 0xa0, 0x100, 5 }, { 0xfd000, 0xfe000, 3 }, { 0x80, 0x90, 4 },
+	};
+	static const struct kvmmt_cap_range vmm_r[] = { { 0x7f0000001, 0x7f0000011, 4 } };
+	struct kvmmt_cap_hostmap pat = { .kind = KVMMT_CAP_MAP_PAT, .r = pat_r, .n = 3 };
+	struct kvmmt_cap_hostmap vmm = { .kind = KVMMT_CAP_MAP_VMM, .tgid = 4000,
+					 .r = vmm_r, .n = 1 };
 	struct kvmmt_err e = {};
 	struct kvmmt_capw *w;
 	unsigned int i;
@@ -140,6 +161,8 @@ static const char *write_capture(unsigned int n, bool close_it)
 	snprintf(path, sizeof(path), "/tmp/kvmmt-test-capture-%d.kmc", getpid());
 	cr_assert_eq(kvmmt_capw_open(&w, path, &host, &e), 0, "%s", e.msg);
 	cr_assert_eq(kvmmt_capw_snapshot(w, &snap, &e), 0, "%s", e.msg);
+	cr_assert_eq(kvmmt_capw_hostmap(w, &pat, &e), 0, "%s", e.msg);
+	cr_assert_eq(kvmmt_capw_hostmap(w, &vmm, &e), 0, "%s", e.msg);
 	for (i = 0; i < n; i++) {
 		struct kvmmt_cap_event ce;
 
@@ -197,6 +220,11 @@ Test(capture, round_trip_every_field)
 	cr_assert_eq(g.snap_slots, 2);
 	cr_assert_eq(g.snap_base_gfn, 0x100000);
 	cr_assert_str_eq(g.comm, "qemu-system-x86");
+	cr_assert_eq(g.maps, 2);
+	cr_assert_eq(g.map_tgid, 4000);
+	cr_assert_eq(g.last_range.start, 0x7f0000001ull);
+	cr_assert_eq(g.last_range.end, 0x7f0000011ull);
+	cr_assert_eq(g.last_range.mt, 4);
 	cr_assert_eq(g.ends, 1);
 	cr_assert_eq(g.end.drops, 42);
 	cr_assert_eq(g.end.events, NR_EVENTS);

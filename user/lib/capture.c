@@ -315,6 +315,31 @@ int kvmmt_capw_snapshot(struct kvmmt_capw *w, const struct kvmmt_cap_snapshot *s
 	return err;
 }
 
+int kvmmt_capw_hostmap(struct kvmmt_capw *w, const struct kvmmt_cap_hostmap *m,
+		       struct kvmmt_err *e)
+{
+	struct buf b = {};
+	__u64 prev = 0;
+	size_t i;
+	int err;
+
+	if (m->n > KVMMT_CAP_MAX_RANGES)
+		return kvmmt_errf(e, -E2BIG, "host map of %zu ranges, at most %u are recorded",
+				  m->n, KVMMT_CAP_MAX_RANGES);
+	put_uv(&b, m->kind);
+	put_uv(&b, m->tgid);
+	put_uv(&b, m->n);
+	for (i = 0; i < m->n; i++) {
+		put_sv(&b, (__s64)(m->r[i].start - prev));
+		put_uv(&b, m->r[i].end - m->r[i].start);
+		put_u8(&b, m->r[i].mt);
+		prev = m->r[i].end;
+	}
+	err = write_chunk(w, KVMMT_CAP_CH_HOSTMAP, &b, e);
+	free(b.p);
+	return err;
+}
+
 static void events_reset(struct kvmmt_capw *w)
 {
 	w->ev.len = 0;
@@ -718,6 +743,46 @@ static int dec_end(struct dec *d, struct rd *r)
 	return d->ops->end(d->ctx, &end);
 }
 
+static int dec_hostmap(struct dec *d, struct rd *r)
+{
+	struct kvmmt_cap_hostmap m = {};
+	struct kvmmt_cap_range *rg;
+	__u64 prev = 0;
+	size_t i;
+	int ret = 0;
+
+	m.kind = get_uv_max(r, KVMMT_CAP_MAP__MAX - 1, "unknown host map kind");
+	m.tgid = get_uv_max(r, UINT32_MAX, "tgid out of range");
+	m.n = get_uv_max(r, KVMMT_CAP_MAX_RANGES, "too many host map ranges");
+	if (!r->bad && !m.kind)
+		r->bad = "unknown host map kind";
+	if (r->bad)
+		return 0;
+	/* Each range takes at least 3 bytes. */
+	if (m.n > (r->len - r->pos) / 3) {
+		r->bad = "range count exceeds what the chunk can hold";
+		return 0;
+	}
+	rg = calloc(m.n ? m.n : 1, sizeof(*rg));
+	if (!rg)
+		return -ENOMEM;
+	for (i = 0; i < m.n && !r->bad; i++) {
+		rg[i].start = prev + unzz(get_uv(r));
+		rg[i].end = rg[i].start + get_uv(r);
+		rg[i].mt = get_u8(r);
+		if (!r->bad && rg[i].end < rg[i].start)
+			r->bad = "host map range wraps around";
+		prev = rg[i].end;
+	}
+	if (!r->bad && r->pos != r->len)
+		r->bad = "trailing bytes after the host map";
+	m.r = rg;
+	if (!r->bad && d->ops->hostmap)
+		ret = d->ops->hostmap(d->ctx, &m);
+	free(rg);
+	return ret;
+}
+
 static int dec_chunk(struct dec *d, int type, struct rd *r)
 {
 	switch (type) {
@@ -727,6 +792,8 @@ static int dec_chunk(struct dec *d, int type, struct rd *r)
 		return dec_snapshot(d, r);
 	case KVMMT_CAP_CH_EVENTS:
 		return dec_events(d, r);
+	case KVMMT_CAP_CH_HOSTMAP:
+		return dec_hostmap(d, r);
 	default:
 		return dec_end(d, r);
 	}

@@ -26,12 +26,14 @@
 #define KVMMT_CAP_MAX_VAL	4096
 #define KVMMT_CAP_MAX_VMS	4096		/* VMs in one snapshot */
 #define KVMMT_CAP_MAX_SLOTS	65536		/* memslots of one VM */
+#define KVMMT_CAP_MAX_RANGES	(1u << 20)	/* ranges in one host map */
 
 enum kvmmt_cap_chunk {
 	KVMMT_CAP_CH_HOST = 1,
 	KVMMT_CAP_CH_SNAPSHOT,
 	KVMMT_CAP_CH_EVENTS,
 	KVMMT_CAP_CH_END,
+	KVMMT_CAP_CH_HOSTMAP,
 	KVMMT_CAP_CH__MAX,
 };
 
@@ -67,6 +69,25 @@ struct kvmmt_cap_snapshot {
 	__u64 ts_ns;
 	struct kvmmt_cap_vm *vms;
 	unsigned int nr_vms;
+};
+
+/* Host-side memory types, for the risk model (policy.h: struct kvmmt_hostmap). */
+enum kvmmt_cap_map_kind {
+	KVMMT_CAP_MAP_PAT = 1,	/* pat_memtype_list, by host pfn */
+	KVMMT_CAP_MAP_VMM,	/* a VMM's device mappings (smaps), by hva page */
+	KVMMT_CAP_MAP__MAX,
+};
+
+struct kvmmt_cap_range {
+	__u64 start, end;	/* [start, end) */
+	__u8 mt;		/* enum kvmmt_mt */
+};
+
+struct kvmmt_cap_hostmap {
+	enum kvmmt_cap_map_kind kind;
+	__u32 tgid;		/* KVMMT_CAP_MAP_VMM: the VMM process */
+	const struct kvmmt_cap_range *r;
+	size_t n;
 };
 
 /* One event as recorded: the ring-buffer event plus the type it decoded to. */
@@ -107,6 +128,8 @@ int kvmmt_capw_open(struct kvmmt_capw **out, const char *path,
 		    const struct kvmmt_cap_host *host, struct kvmmt_err *e);
 int kvmmt_capw_snapshot(struct kvmmt_capw *w, const struct kvmmt_cap_snapshot *s,
 			struct kvmmt_err *e);
+int kvmmt_capw_hostmap(struct kvmmt_capw *w, const struct kvmmt_cap_hostmap *m,
+		       struct kvmmt_err *e);
 /* Buffers one event; writes a chunk when the buffer fills. */
 int kvmmt_capw_event(struct kvmmt_capw *w, const struct kvmmt_cap_event *ev,
 		     struct kvmmt_err *e);
@@ -128,6 +151,7 @@ struct kvmmt_cap_ops {
 	/* Called once per events chunk with the cumulative drop count. */
 	int (*drops)(void *ctx, __u64 drops);
 	int (*end)(void *ctx, const struct kvmmt_cap_end *end);
+	int (*hostmap)(void *ctx, const struct kvmmt_cap_hostmap *m);
 };
 
 struct kvmmt_cap_status {

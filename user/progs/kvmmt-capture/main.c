@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "capture-prog.h"
 #include "memtype.h"
+#include "policy.h"
 
 const char *argp_program_version = "kvmmt-capture " KVMMT_VERSION;
 const char *argp_program_bug_address = "<kvmmt@lists.linux.dev>";
@@ -48,6 +49,7 @@ static const struct argp_option options[] = {
 };
 
 #define MAX_PIDS	64
+#define PAT_LIST	"/sys/kernel/debug/x86/pat_memtype_list"
 #define FLUSH_NS	1000000000ull	/* a chunk at least every second */
 #define PROGRESS_NS	250000000ull
 
@@ -165,6 +167,8 @@ struct cap {
 	__u64 host_pat;
 	struct kvmmt_err e;
 	int werr;		/* first writer error */
+	bool full;		/* --max-size reached */
+	__u64 drops;		/* last KVMMT_G_DROPS read */
 	__u32 last_tgid;
 };
 
@@ -211,13 +215,32 @@ static void note_tgid(struct cap *c, __u32 tgid)
 	}
 }
 
+/*
+ * Stop taking events once the file reaches --max-size. Near the limit the
+ * buffered events are written to learn their compressed size, so the file
+ * ends within one small chunk of the limit.
+ */
+static int check_size(struct cap *c)
+{
+	struct kvmmt_capw_stats st;
+
+	kvmmt_capw_stats(c->w, &st);
+	if (st.bytes + st.pending < c->o->max_size)
+		return 0;
+	if (kvmmt_capw_flush(c->w, c->drops, &c->e))
+		return c->e.err;
+	kvmmt_capw_stats(c->w, &st);
+	c->full = st.bytes >= c->o->max_size;
+	return 0;
+}
+
 static int on_event(void *ctx, const struct kvmmt_event *ev)
 {
 	struct cap *c = ctx;
 	struct kvmmt_cap_event ce = { .ev = *ev };
 	struct kvmmt_memattr ma;
 
-	if (c->werr || !wanted(c->o, ev->tgid))
+	if (c->werr || c->full || !wanted(c->o, ev->tgid))
 		return 0;
 	if (ev->tgid != c->last_tgid) {
 		note_tgid(c, ev->tgid);
@@ -229,7 +252,48 @@ static int on_event(void *ctx, const struct kvmmt_event *ev)
 		ce.ipat = ma.ipat;
 	}
 	c->werr = kvmmt_capw_event(c->w, &ce, &c->e);
+	if (!c->werr && c->o->max_size)
+		c->werr = check_size(c);
 	return 0;
+}
+
+/*
+ * Host-side memory types the risk model compares guest types with: the
+ * kernel's PAT reservations (debugfs) and each VMM's device mappings.
+ * Either may be unreadable (debugfs unmounted, process gone): then nothing
+ * is recorded and kvmmt-report says the model lacked them.
+ */
+static int record_hostmap(struct cap *c, enum kvmmt_cap_map_kind kind, __u32 tgid)
+{
+	int (*parse)(struct kvmmt_hostmap *, FILE *, struct kvmmt_err *) =
+		kind == KVMMT_CAP_MAP_PAT ? kvmmt_hostmap_parse_pat : kvmmt_hostmap_parse_smaps;
+	struct kvmmt_hostmap hm = {};
+	struct kvmmt_cap_hostmap m = { .kind = kind, .tgid = tgid };
+	struct kvmmt_cap_range *r = NULL;
+	struct kvmmt_err pe;
+	char path[64];
+	FILE *f;
+	int err = 0;
+
+	if (kind == KVMMT_CAP_MAP_PAT)
+		snprintf(path, sizeof(path), "%s", PAT_LIST);
+	else
+		snprintf(path, sizeof(path), "/proc/%u/smaps", tgid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!parse(&hm, f, &pe) && hm.n <= KVMMT_CAP_MAX_RANGES &&
+	    (r = calloc(hm.n ? hm.n : 1, sizeof(*r)))) {
+		for (size_t i = 0; i < hm.n; i++)
+			r[i] = (struct kvmmt_cap_range){ hm.r[i].start, hm.r[i].end, hm.r[i].mt };
+		m.r = r;
+		m.n = hm.n;
+		err = kvmmt_capw_hostmap(c->w, &m, &c->e);
+	}
+	fclose(f);
+	free(r);
+	kvmmt_hostmap_free(&hm);
+	return err;
 }
 
 static bool is_fresh(const struct cap *c, __u32 tgid)
@@ -293,6 +357,11 @@ static int snapshot(struct cap *c, enum kvmmt_cap_phase phase)
 	if (phase == KVMMT_CAP_NEW)
 		c->nr_fresh = 0;
 	err = kvmmt_capw_snapshot(c->w, &s, &c->e);
+	if (!err && phase != KVMMT_CAP_NEW)
+		err = record_hostmap(c, KVMMT_CAP_MAP_PAT, 0);
+	for (unsigned int i = 0; !err && phase != KVMMT_CAP_FINISH && i < s.nr_vms; i++)
+		if (s.vms[i].vm.kvm_id && (!i || s.vms[i].vm.tgid != s.vms[i - 1].vm.tgid))
+			err = record_hostmap(c, KVMMT_CAP_MAP_VMM, s.vms[i].vm.tgid);
 	free(s.vms);
 	kvmmt_vm_list_free(&l);
 	return err;
@@ -326,8 +395,7 @@ static int run(struct cap *c, struct kvmmt_cap_end *end)
 	bool tty = !o->quiet && isatty(STDERR_FILENO);
 	__u64 start = now_ns(CLOCK_MONOTONIC), last_flush = start, last_prog = 0, now;
 	__u64 drops = 0;
-	struct kvmmt_capw_stats st;
-	int n;
+	int n, i;
 
 	if (!o->quiet)
 		fprintf(stderr, "kvmmt-capture: recording to %s (%s)%s\n",
@@ -342,7 +410,7 @@ static int run(struct cap *c, struct kvmmt_cap_end *end)
 			return c->werr;
 		now = now_ns(CLOCK_MONOTONIC);
 		if (now - last_flush >= FLUSH_NS) {
-			drops = read_drops(c);
+			drops = c->drops = read_drops(c);
 			if (kvmmt_capw_flush(c->w, drops, &c->e))
 				return c->e.err;
 			if (c->nr_fresh && snapshot(c, KVMMT_CAP_NEW))
@@ -353,7 +421,6 @@ static int run(struct cap *c, struct kvmmt_cap_end *end)
 			progress(c, drops, (now - start) / 1e9, false);
 			last_prog = now;
 		}
-		kvmmt_capw_stats(c->w, &st);
 		if (stop_signal) {
 			end->stop_reason = KVMMT_CAP_STOP_SIGNAL;
 			break;
@@ -362,21 +429,15 @@ static int run(struct cap *c, struct kvmmt_cap_end *end)
 			end->stop_reason = KVMMT_CAP_STOP_DURATION;
 			break;
 		}
-		/* Near the limit, write what is buffered to learn its compressed size. */
-		if (o->max_size && st.bytes + st.pending >= o->max_size) {
-			if (kvmmt_capw_flush(c->w, drops, &c->e))
-				return c->e.err;
-			kvmmt_capw_stats(c->w, &st);
-		}
-		if (o->max_size && st.bytes >= o->max_size) {
+		if (c->full) {
 			end->stop_reason = KVMMT_CAP_STOP_SIZE;
 			break;
 		}
 	}
-	/* Drain what is already in the ring buffer. */
-	if (end->stop_reason != KVMMT_CAP_STOP_SIZE)
-		while (!c->werr && kvmmt_dp_poll(c->dp, 0, on_event, c) > 0)
-			;
+	/* Drain what is already in the ring buffer, bounded under sustained load. */
+	for (i = 0; i < 64 && !c->werr && !c->full; i++)
+		if (kvmmt_dp_poll(c->dp, 0, on_event, c) <= 0)
+			break;
 	if (c->werr)
 		return c->werr;
 	if (tty)
@@ -434,6 +495,8 @@ int main(int argc, char **argv)
 		facts_add(&f, "capture.pids", "all");
 	}
 	facts_add(&f, "capture.command", "%s", cmd);
+	facts_add(&f, "host.pat_memtype_list", "%s", access(PAT_LIST, R_OK) ?
+		  "unreadable (mount debugfs on /sys/kernel/debug to record it)" : "recorded");
 	host.fmt = c.fmt;
 	host.host_pat = h.host_pat;
 	host.kv = f.kv;

@@ -215,9 +215,14 @@ static int on_end(void *ctx, const struct kvmmt_cap_end *end)
 	return rep_on_end(&((struct run *)ctx)->m, end);
 }
 
+static int on_hostmap(void *ctx, const struct kvmmt_cap_hostmap *hm)
+{
+	return rep_on_hostmap(&((struct run *)ctx)->m, hm);
+}
+
 static const struct kvmmt_cap_ops ops = {
 	.host = on_host, .snapshot = on_snapshot, .event = on_event,
-	.drops = on_drops, .end = on_end,
+	.drops = on_drops, .end = on_end, .hostmap = on_hostmap,
 };
 
 static const struct kvmmt_cap_ops geometry_ops = { .snapshot = rep_on_geometry };

@@ -35,8 +35,12 @@ void rep_model_free(struct rep_model *m)
 	for (i = 0; i < m->nr_vms; i++) {
 		free(m->vms[i].slots);
 		kvmmt_policy_vm_free(m->vms[i].pol);
+		if (m->vms[i].maps)
+			kvmmt_hostmap_free(m->vms[i].maps);
+		free(m->vms[i].maps);
 	}
 	free(m->vms);
+	kvmmt_hostmap_free(&m->pat);
 	host_free(&m->host);
 }
 
@@ -89,6 +93,7 @@ static struct rep_vm *vm_get(struct rep_model *m, __u32 tgid)
 	if (!v->pol)
 		return NULL;
 	v->tgid = tgid;
+	kvmmt_policy_vm_set_host(v->pol, m->have_pat ? &m->pat : NULL, NULL);
 	m->nr_vms++;
 	return v;
 }
@@ -280,6 +285,46 @@ int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ce)
 		s = slot_add(v, ev->slot);
 	if (s)
 		slot_count(s, ce);
+	return 0;
+}
+
+static int hostmap_fill(struct kvmmt_hostmap *into, const struct kvmmt_cap_hostmap *hm)
+{
+	size_t i;
+
+	kvmmt_hostmap_free(into);
+	for (i = 0; i < hm->n; i++) {
+		if (hm->r[i].mt >= KVMMT_MT__MAX || hm->r[i].end <= hm->r[i].start)
+			continue;
+		if (kvmmt_hostmap_add(into, hm->r[i].start, hm->r[i].end, hm->r[i].mt))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The latest recorded host maps replace earlier ones; the model borrows them. */
+int rep_on_hostmap(void *ctx, const struct kvmmt_cap_hostmap *hm)
+{
+	struct rep_model *m = ctx;
+	struct rep_vm *v;
+	unsigned int i;
+
+	if (hm->kind == KVMMT_CAP_MAP_PAT) {
+		if (hostmap_fill(&m->pat, hm))
+			return -ENOMEM;
+		m->have_pat = true;
+		for (i = 0; i < m->nr_vms; i++)
+			kvmmt_policy_vm_set_host(m->vms[i].pol, &m->pat, m->vms[i].maps);
+		return 0;
+	}
+	v = vm_get(m, hm->tgid);
+	if (!v)
+		return -ENOMEM;
+	if (!v->maps)
+		v->maps = calloc(1, sizeof(*v->maps));
+	if (!v->maps || hostmap_fill(v->maps, hm))
+		return -ENOMEM;
+	kvmmt_policy_vm_set_host(v->pol, m->have_pat ? &m->pat : NULL, v->maps);
 	return 0;
 }
 

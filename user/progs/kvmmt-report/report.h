@@ -46,6 +46,7 @@ struct rep_vm {
 	struct rep_nc nc[REPORT_MAX_NC];
 	unsigned int nr_nc;		/* kept; nc_events counts all */
 	struct kvmmt_policy_vm *pol;
+	struct kvmmt_hostmap *maps;	/* VMM device mappings, if recorded */
 };
 
 struct rep_model {
@@ -59,6 +60,8 @@ struct rep_model {
 	bool have_end;
 	__u64 first_ns, last_ns;
 	unsigned int snapshots;
+	struct kvmmt_hostmap pat;	/* host PAT reservations, if recorded */
+	bool have_pat;
 	struct kvmmt_err perr;		/* first policy-model error, if any */
 };
 
@@ -82,6 +85,7 @@ int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s);
 int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ev);
 int rep_on_drops(void *ctx, __u64 drops);
 int rep_on_end(void *ctx, const struct kvmmt_cap_end *end);
+int rep_on_hostmap(void *ctx, const struct kvmmt_cap_hostmap *hm);
 bool rep_filter_pid(const struct rep_filter *f, __u32 tgid);
 bool rep_filter_match(const struct rep_filter *f, const struct kvmmt_cap_event *ev);
 struct rep_vm *rep_vm_find(struct rep_model *m, __u32 tgid);

@@ -142,6 +142,15 @@ static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_v
 		ps.nr_ranges, ps.nr_conflicts, (uint64_t)ps.conflict_pages);
 }
 
+static unsigned int vms_with_maps(const struct rep_model *m)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < m->nr_vms; i++)
+		n += m->vms[i].maps != NULL;
+	return n;
+}
+
 void rep_print_text(FILE *f, const struct rep_model *m, const struct rep_file *rf)
 {
 	char when[64];
@@ -179,6 +188,13 @@ void rep_print_text(FILE *f, const struct rep_model *m, const struct rep_file *r
 		fprintf(f, ", %.2f bytes/event", (double)rf->size / m->events);
 	fprintf(f, "\ndrops: %" PRIu64 "%s\n", (uint64_t)m->drops,
 		m->drops ? " events lost in the ring buffer: counts below are lower bounds" : "");
+	fprintf(f, "host memory types: ");
+	if (m->have_pat)
+		fprintf(f, "%zu PAT reservations", m->pat.n);
+	else
+		fprintf(f, "PAT reservations not recorded (%s)", hget(m, "host.pat_memtype_list"));
+	fprintf(f, "; VMM device mappings recorded for %u of %u VMs\n", vms_with_maps(m),
+		m->nr_vms);
 	if (m->perr.err)
 		fprintf(f, "risk model: stopped early: %s\n", m->perr.msg);
 	fprintf(f, "VMs: %u\n", m->nr_vms);
@@ -256,6 +272,7 @@ static struct json_object *vm_json(const struct rep_model *m, const struct rep_v
 	json_object_object_add(o, "installs_by_level", a);
 	json_object_object_add(o, "zaps", j_u64(v->zaps));
 	json_object_object_add(o, "memslot_changes", j_u64(v->memslot_events));
+	json_object_object_add(o, "vmm_device_mappings", v->maps ? j_u64(v->maps->n) : NULL);
 	a = json_object_new_array();
 	for (i = 0; i < v->nr_nc; i++) {
 		struct json_object *c = json_object_new_object();
@@ -303,6 +320,7 @@ int rep_print_json(FILE *f, const struct rep_model *m, const struct rep_file *rf
 	json_object_object_add(o, "spte_format", json_object_new_string(kvmmt_fmt_name(m->host.fmt)));
 	json_object_object_add(o, "host_pat", j_u64(m->host.host_pat));
 	json_object_object_add(o, "start_realtime_ns", j_u64(m->host.start_realtime_ns));
+	json_object_object_add(o, "pat_reservations", m->have_pat ? j_u64(m->pat.n) : NULL);
 	for (i = 0; i < m->host.nr_kv; i++)
 		json_object_object_add(o, m->host.kv[i].key,
 				       json_object_new_string(m->host.kv[i].val));
