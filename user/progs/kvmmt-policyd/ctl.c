@@ -451,8 +451,9 @@ int ctl_main(int argc, char **argv)
 	int fd, ok;
 	ssize_t n;
 
+	argv[0] = (char *)"kvmmt-policyd ctl";
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
-		return 2;
+		return 64;
 	if (strlen(a.socket) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "kvmmt-policyd ctl: socket path %s is too long\n", a.socket);
 		return 1;

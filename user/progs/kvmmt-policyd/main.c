@@ -431,7 +431,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
-		return 2;
+		return 64;
 	if (load_config(&d.cfg, &a, &e)) {
 		fprintf(stderr, "kvmmt-policyd: %s\n", e.msg);
 		kvmmt_config_free(&d.cfg);
