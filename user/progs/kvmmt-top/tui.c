@@ -131,10 +131,15 @@ static attr_t cell_style(const struct tui *t, const struct top_vm *v, enum top_c
 
 static void put_line(int y, attr_t a, const char *text)
 {
+	int n = strlen(text);
+
+	if (n > COLS)
+		n = COLS;
 	attrset(a);
-	mvaddnstr(y, 0, text, COLS);
-	if (a & A_REVERSE || a & A_COLOR)
-		hline(' ', COLS);
+	mvaddnstr(y, 0, text, n);
+	/* bars run to the right edge; writing past it would wrap to the next line */
+	if ((a & A_REVERSE || a & A_COLOR) && n < COLS)
+		mvhline(y, n, ' ', COLS - n);
 	attrset(A_NORMAL);
 }
 
@@ -223,19 +228,18 @@ static void draw_list(struct tui *t)
 	for (i = t->first, y = LIST_TOP; i < m->nr_vms && y < LINES - 1; i++, y++) {
 		attr_t sel = i == t->sel ? A_REVERSE : A_NORMAL;
 
-		move(y, 0);
-		for (c = 0; c < COL__MAX; c++) {
+		for (c = 0, x = 0; c < COL__MAX && x < COLS; c++) {
 			line[0] = '\0';
 			top_fmt_cell(m, &m->vms[i], c, cell, sizeof(cell));
 			top_append_cell(line, sizeof(line), c, cell);
 			if (c)
-				addch(' ' | sel);
-			x = getcurx(stdscr);
-			attrset(cell_style(t, &m->vms[i], c) | sel);
-			addnstr(line, COLS - x);
-			attrset(A_NORMAL);
-			if (getcurx(stdscr) >= COLS - 1)
+				mvaddch(y, x++, ' ' | sel);
+			if (x >= COLS)
 				break;
+			attrset(cell_style(t, &m->vms[i], c) | sel);
+			mvaddnstr(y, x, line, COLS - x);
+			attrset(A_NORMAL);
+			x += strlen(line);
 		}
 	}
 }
