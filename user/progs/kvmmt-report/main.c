@@ -265,7 +265,7 @@ int main(int argc, char **argv)
 		tf = open_out(o.perfetto);
 		if (!tf)
 			goto cleanup;
-		r.trace = rep_trace_open(tf);
+		r.trace = rep_trace_open(tf, &o.filt);
 		if (!r.trace) {
 			fprintf(stderr, "kvmmt-report: out of memory\n");
 			goto cleanup;

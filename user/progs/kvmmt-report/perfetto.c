@@ -20,18 +20,20 @@ struct vm_state {
 
 struct rep_trace {
 	FILE *f;
+	const struct rep_filter *filt;
 	bool first;
 	struct vm_state *vms;
 	unsigned int nr;
 };
 
-struct rep_trace *rep_trace_open(FILE *f)
+struct rep_trace *rep_trace_open(FILE *f, const struct rep_filter *filt)
 {
 	struct rep_trace *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
 	t->f = f;
+	t->filt = filt;
 	t->first = true;
 	fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n", f);
 	return t;
@@ -170,10 +172,13 @@ int rep_trace_close(struct rep_trace *t, const struct rep_model *m)
 
 	for (i = 0; i < m->nr_vms; i++) {
 		const struct rep_vm *v = &m->vms[i];
-		struct json_object *o = base("M", "process_name", NULL, v->tgid, 0, 0);
-		struct json_object *args = json_object_new_object();
+		struct json_object *o, *args;
 		char name[64];
 
+		if (!rep_filter_pid(t->filt, v->tgid))
+			continue;
+		o = base("M", "process_name", NULL, v->tgid, 0, 0);
+		args = json_object_new_object();
 		snprintf(name, sizeof(name), "VM %u (%s)", v->tgid, v->comm[0] ? v->comm : "?");
 		json_object_object_add(args, "name", json_object_new_string(name));
 		json_object_object_add(o, "args", args);

@@ -108,7 +108,7 @@ struct json_object *rep_event_json(const struct rep_model *m,
 
 /* Perfetto / Chrome trace-event JSON, streamed. */
 struct rep_trace;
-struct rep_trace *rep_trace_open(FILE *f);
+struct rep_trace *rep_trace_open(FILE *f, const struct rep_filter *filt);
 void rep_trace_event(struct rep_trace *t, const struct rep_model *m,
 		     const struct kvmmt_cap_event *ev);
 int rep_trace_close(struct rep_trace *t, const struct rep_model *m);
