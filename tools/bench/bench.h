@@ -103,6 +103,8 @@ pid_t proc_spawn(char *const argv[], int out_fd, int err_fd);
 int proc_wait(pid_t pid, struct proc_result *r, double started);
 /* Run to completion, collecting stdout into a malloc'ed string. */
 int proc_run(char *const argv[], char **out, struct proc_result *r);
+/* The same, collecting stdout and stderr together. */
+int proc_run_err(char *const argv[], char **out, struct proc_result *r);
 /* Send @sig, wait up to @timeout_s, then SIGKILL. */
 int proc_stop(pid_t pid, int sig, double timeout_s, struct proc_result *r);
 /* utime+stime in seconds from /proc/PID/stat, or -1. */

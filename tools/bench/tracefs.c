@@ -85,10 +85,10 @@ int ftrace_start(const struct bench_cfg *c, double expect_installs, char *why,
 		return err;
 	}
 	/*
-	 * Every install is at least two events of ~56 bytes and the vCPUs may
-	 * all run on one CPU: size each per-CPU buffer for the whole run.
+	 * An install brings up to five events of ~56 bytes here and the vCPUs
+	 * may all run on one CPU: size each per-CPU buffer for the whole run.
 	 */
-	need = expect_installs * 3 * 64 / 1024 * 1.5;
+	need = expect_installs * 5 * 64 / 1024 * 1.5;
 	if (need < 4096)
 		need = 4096;
 	if (need > 1 << 20)
@@ -135,6 +135,7 @@ int ftrace_extract(const char *out, struct proc_result *r, char *why, size_t len
 	char *argv[] = { "trace-cmd", "extract", "-B", INSTANCE, "-o",
 			 (char *)out, NULL };
 	const char *m = tool_missing("trace-cmd");
+	char *msg = NULL;
 	int err;
 
 	if (m) {
@@ -142,11 +143,21 @@ int ftrace_extract(const char *out, struct proc_result *r, char *why, size_t len
 		return -ENOENT;
 	}
 	unlink(out);
-	err = proc_run(argv, NULL, r);
+	err = proc_run_err(argv, &msg, r);
 	if (err || !WIFEXITED(r->status) || WEXITSTATUS(r->status) ||
 	    file_size(out) <= 0) {
-		snprintf(why, len, "trace-cmd extract -B " INSTANCE " failed");
+		/* Its last line says why ("error in size of file '/proc/kallsyms'"). */
+		char *last = msg ? msg + strlen(msg) : NULL;
+
+		while (last && last > msg && (last[-1] == '\n' || last[-1] == ' '))
+			*--last = 0;
+		while (last && last > msg && last[-1] != '\n')
+			last--;
+		snprintf(why, len, "trace-cmd extract -B " INSTANCE " failed: %s",
+			 last && *last ? last : "no message");
+		free(msg);
 		return err ?: -EIO;
 	}
+	free(msg);
 	return 0;
 }

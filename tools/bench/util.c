@@ -255,7 +255,8 @@ int proc_wait(pid_t pid, struct proc_result *r, double started)
 	return 0;
 }
 
-int proc_run(char *const argv[], char **out, struct proc_result *r)
+static int run_collect(char *const argv[], char **out, bool with_err,
+		       struct proc_result *r)
 {
 	int p[2];
 	size_t len = 0, cap = 4096;
@@ -272,7 +273,7 @@ int proc_run(char *const argv[], char **out, struct proc_result *r)
 		if (!buf)
 			return -ENOMEM;
 	}
-	pid = proc_spawn(argv, out ? p[1] : -1, -1);
+	pid = proc_spawn(argv, out ? p[1] : -1, out && with_err ? p[1] : -1);
 	if (pid < 0) {
 		err = -errno;
 		free(buf);
@@ -299,6 +300,16 @@ int proc_run(char *const argv[], char **out, struct proc_result *r)
 		*out = buf;
 	}
 	return proc_wait(pid, r, t0);
+}
+
+int proc_run(char *const argv[], char **out, struct proc_result *r)
+{
+	return run_collect(argv, out, false, r);
+}
+
+int proc_run_err(char *const argv[], char **out, struct proc_result *r)
+{
+	return run_collect(argv, out, true, r);
 }
 
 int proc_stop(pid_t pid, int sig, double timeout_s, struct proc_result *r)
