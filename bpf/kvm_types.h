@@ -43,6 +43,12 @@ enum {
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
 enum {
+	BPF_RB_NO_WAKEUP = 1,
+	BPF_RB_FORCE_WAKEUP = 2,
+	BPF_RB_AVAIL_DATA = 0,
+	BPF_RB_RING_SIZE = 1,
+};
+enum {
 	BPF_ANY = 0,
 	BPF_NOEXIST = 1,
 	BPF_EXIST = 2,
@@ -206,6 +212,22 @@ struct trace_event_raw_kvm_tdp_mmu_spte_changed {
 	u64 new_spte;
 	u8 level;
 	u8 as_id;
+};
+
+/* kvmmt's kernel series (kernel/patches): only loaded where they exist. */
+struct trace_event_raw_kvm_noncoherent_dma {
+	struct trace_entry ent;
+	int count;
+	int delta;
+};
+
+struct trace_event_raw_kvm_memslot_flags {
+	struct trace_entry ent;
+	u64 base_gfn;
+	u32 old_flags;
+	u32 new_flags;
+	u16 as_id;
+	u16 slot_id;
 };
 
 #pragma clang attribute pop

@@ -162,7 +162,14 @@ static __always_inline void emit(__u16 type, __u32 tgid, __u64 gfn, __u64 pfn,
 	ev->cpu = bpf_get_smp_processor_id();
 	ev->value = value;
 	ev->pad = 0;
-	bpf_ringbuf_submit(ev, 0);
+	/*
+	 * A wakeup per event costs microseconds per SPTE; wake the reader
+	 * only once an eighth of the ring is filled. It also drains on its
+	 * poll timeout.
+	 */
+	bpf_ringbuf_submit(ev, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
+			       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8 ?
+			       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	gstat_inc(KVMMT_G_EVENTS);
 }
 
@@ -302,6 +309,32 @@ static __always_inline void on_simple(__u32 idx)
 		ctr_add(tgid, idx);
 }
 
+static __always_inline void on_nc_changed(int count, int delta)
+{
+	__u32 tgid = watched_tgid();
+
+	if (!tgid)
+		return;
+	ctr_add(tgid, delta > 0 ? KVMMT_C_NC_REGISTER : KVMMT_C_NC_UNREGISTER);
+	if (capture)
+		emit(KVMMT_EV_NONCOHERENT, tgid, 0, 0, 0, KVMMT_SLOT_UNKNOWN, 0, 0,
+		     count);
+}
+
+static __always_inline void on_memslot_flags(int as_id, int slot_id,
+					     __u64 base_gfn, __u32 old_flags,
+					     __u32 new_flags)
+{
+	__u32 tgid = watched_tgid();
+
+	if (!tgid)
+		return;
+	ctr_add(tgid, KVMMT_C_SLOT_CHANGES);
+	if (capture)
+		emit(KVMMT_EV_MEMSLOT, tgid, base_gfn, old_flags, new_flags,
+		     slot_id, 0, 0, as_id);
+}
+
 /* ---- FENTRY path (needs BPF trampolines) */
 
 SEC("fexit/make_spte")
@@ -432,6 +465,29 @@ int BPF_PROG(btf_zap_all)
 	return 0;
 }
 
+/* kvmmt's kernel series */
+SEC("tp_btf/kvm_mmu_memtype")
+int BPF_PROG(btf_memtype)
+{
+	on_simple(KVMMT_C_MEMTYPE);
+	return 0;
+}
+
+SEC("tp_btf/kvm_noncoherent_dma")
+int BPF_PROG(btf_nc, struct kvm *kvm, int count, int delta)
+{
+	on_nc_changed(count, delta);
+	return 0;
+}
+
+SEC("tp_btf/kvm_memslot_flags")
+int BPF_PROG(btf_memslot, struct kvm *kvm, int as_id, int slot_id, u64 base_gfn,
+	     u64 npages, u32 old_flags, u32 new_flags)
+{
+	on_memslot_flags(as_id, slot_id, base_gfn, old_flags, new_flags);
+	return 0;
+}
+
 /* ---- RAW_TP path: same arguments, untyped */
 
 SEC("raw_tp/kvm_mmu_set_spte")
@@ -507,6 +563,28 @@ int BPF_PROG(raw_zap_all)
 	return 0;
 }
 
+SEC("raw_tp/kvm_mmu_memtype")
+int BPF_PROG(raw_memtype)
+{
+	on_simple(KVMMT_C_MEMTYPE);
+	return 0;
+}
+
+SEC("raw_tp/kvm_noncoherent_dma")
+int BPF_PROG(raw_nc, struct kvm *kvm, int count, int delta)
+{
+	on_nc_changed(count, delta);
+	return 0;
+}
+
+SEC("raw_tp/kvm_memslot_flags")
+int BPF_PROG(raw_memslot, struct kvm *kvm, int as_id, int slot_id, u64 base_gfn,
+	     u64 npages, u32 old_flags, u32 new_flags)
+{
+	on_memslot_flags(as_id, slot_id, base_gfn, old_flags, new_flags);
+	return 0;
+}
+
 /* ---- TP path: perf tracepoints; the record has no memslot */
 
 SEC("tp/kvmmmu/kvm_mmu_set_spte")
@@ -578,6 +656,29 @@ SEC("tp/kvmmmu/kvm_mmu_zap_all_fast")
 int tp_zap_all(void *r)
 {
 	on_simple(KVMMT_C_ZAP_ALL);
+	return 0;
+}
+
+SEC("tp/kvmmmu/kvm_mmu_memtype")
+int tp_memtype(void *r)
+{
+	on_simple(KVMMT_C_MEMTYPE);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_noncoherent_dma")
+int tp_nc(struct trace_event_raw_kvm_noncoherent_dma *r)
+{
+	on_nc_changed(BPF_CORE_READ(r, count), BPF_CORE_READ(r, delta));
+	return 0;
+}
+
+SEC("tp/kvm/kvm_memslot_flags")
+int tp_memslot(struct trace_event_raw_kvm_memslot_flags *r)
+{
+	on_memslot_flags(BPF_CORE_READ(r, as_id), BPF_CORE_READ(r, slot_id),
+			 BPF_CORE_READ(r, base_gfn), BPF_CORE_READ(r, old_flags),
+			 BPF_CORE_READ(r, new_flags));
 	return 0;
 }
 

@@ -25,7 +25,8 @@ enum kvmmt_ev_type {
 	KVMMT_EV_INSTALL = 1,	/* a leaf SPTE was installed */
 	KVMMT_EV_ZAP,		/* a shadow page / TDP leaf was zapped */
 	KVMMT_EV_NONCOHERENT,	/* noncoherent DMA count changed; value = new count */
-	KVMMT_EV_MEMSLOT,	/* memslot flags changed; spte = new flags */
+	KVMMT_EV_MEMSLOT,	/* memslot changed; spte = new flags, pfn = old flags,
+				 * gfn = base gfn, slot = id, value = as_id */
 	KVMMT_EV__MAX,
 };
 

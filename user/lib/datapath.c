@@ -39,48 +39,47 @@ struct kvmmt_dp {
 	char log[1024];			/* libbpf's last warning or error */
 };
 
-/* Which kernel event each program hooks, and on which path it runs. */
+/*
+ * Which kernel event each program hooks. The tracepoint programs exist once
+ * per tracepoint path, named "<prefix>_<name>" (btf_set_spte, raw_set_spte,
+ * tp_set_spte); the FENTRY programs are named in full.
+ */
 struct prog_desc {
-	const char *prog;
-	enum kvmmt_path path;
+	const char *name;
 	const char *event;	/* function (FENTRY) or tracepoint name */
 	bool installs;		/* a source of SPTE installs */
+	const char *sys;	/* trace system; NULL = kvmmmu */
 };
 
-static const struct prog_desc progs[] = {
-	{ "fexit_make_spte", KVMMT_PATH_FENTRY, "make_spte", true },
-	{ "fexit_nc_register", KVMMT_PATH_FENTRY, "kvm_arch_register_noncoherent_dma", false },
-	{ "fexit_nc_unregister", KVMMT_PATH_FENTRY, "kvm_arch_unregister_noncoherent_dma", false },
-	{ "btf_set_spte", KVMMT_PATH_TP_BTF, "kvm_mmu_set_spte", true },
-	{ "btf_tdp_changed", KVMMT_PATH_TP_BTF, "kvm_tdp_mmu_spte_changed", true },
-	{ "btf_spte_requested", KVMMT_PATH_TP_BTF, "kvm_mmu_spte_requested", false },
-	{ "btf_get_page", KVMMT_PATH_TP_BTF, "kvm_mmu_get_page", false },
-	{ "btf_zap_page", KVMMT_PATH_TP_BTF, "kvm_mmu_prepare_zap_page", false },
-	{ "btf_fast_pf", KVMMT_PATH_TP_BTF, "fast_page_fault", false },
-	{ "btf_sync_page", KVMMT_PATH_TP_BTF, "kvm_mmu_sync_page", false },
-	{ "btf_unsync_page", KVMMT_PATH_TP_BTF, "kvm_mmu_unsync_page", false },
-	{ "btf_split", KVMMT_PATH_TP_BTF, "kvm_mmu_split_huge_page", false },
-	{ "btf_zap_all", KVMMT_PATH_TP_BTF, "kvm_mmu_zap_all_fast", false },
-	{ "raw_set_spte", KVMMT_PATH_RAW_TP, "kvm_mmu_set_spte", true },
-	{ "raw_tdp_changed", KVMMT_PATH_RAW_TP, "kvm_tdp_mmu_spte_changed", true },
-	{ "raw_spte_requested", KVMMT_PATH_RAW_TP, "kvm_mmu_spte_requested", false },
-	{ "raw_get_page", KVMMT_PATH_RAW_TP, "kvm_mmu_get_page", false },
-	{ "raw_zap_page", KVMMT_PATH_RAW_TP, "kvm_mmu_prepare_zap_page", false },
-	{ "raw_fast_pf", KVMMT_PATH_RAW_TP, "fast_page_fault", false },
-	{ "raw_sync_page", KVMMT_PATH_RAW_TP, "kvm_mmu_sync_page", false },
-	{ "raw_unsync_page", KVMMT_PATH_RAW_TP, "kvm_mmu_unsync_page", false },
-	{ "raw_split", KVMMT_PATH_RAW_TP, "kvm_mmu_split_huge_page", false },
-	{ "raw_zap_all", KVMMT_PATH_RAW_TP, "kvm_mmu_zap_all_fast", false },
-	{ "tp_set_spte", KVMMT_PATH_TP, "kvm_mmu_set_spte", true },
-	{ "tp_tdp_changed", KVMMT_PATH_TP, "kvm_tdp_mmu_spte_changed", true },
-	{ "tp_spte_requested", KVMMT_PATH_TP, "kvm_mmu_spte_requested", false },
-	{ "tp_get_page", KVMMT_PATH_TP, "kvm_mmu_get_page", false },
-	{ "tp_zap_page", KVMMT_PATH_TP, "kvm_mmu_prepare_zap_page", false },
-	{ "tp_fast_pf", KVMMT_PATH_TP, "fast_page_fault", false },
-	{ "tp_sync_page", KVMMT_PATH_TP, "kvm_mmu_sync_page", false },
-	{ "tp_unsync_page", KVMMT_PATH_TP, "kvm_mmu_unsync_page", false },
-	{ "tp_split", KVMMT_PATH_TP, "kvm_mmu_split_huge_page", false },
-	{ "tp_zap_all", KVMMT_PATH_TP, "kvm_mmu_zap_all_fast", false },
+static const struct prog_desc fentry_progs[] = {
+	{ "fexit_make_spte", "make_spte", true, NULL },
+	{ "fexit_nc_register", "kvm_arch_register_noncoherent_dma", false, NULL },
+	{ "fexit_nc_unregister", "kvm_arch_unregister_noncoherent_dma", false, NULL },
+};
+
+static const struct prog_desc tp_progs[] = {
+	{ "set_spte", "kvm_mmu_set_spte", true, NULL },
+	{ "tdp_changed", "kvm_tdp_mmu_spte_changed", true, NULL },
+	{ "spte_requested", "kvm_mmu_spte_requested", false, NULL },
+	{ "get_page", "kvm_mmu_get_page", false, NULL },
+	{ "zap_page", "kvm_mmu_prepare_zap_page", false, NULL },
+	{ "fast_pf", "fast_page_fault", false, NULL },
+	{ "sync_page", "kvm_mmu_sync_page", false, NULL },
+	{ "unsync_page", "kvm_mmu_unsync_page", false, NULL },
+	{ "split", "kvm_mmu_split_huge_page", false, NULL },
+	{ "zap_all", "kvm_mmu_zap_all_fast", false, NULL },
+	/* kvmmt's kernel series (kernel/patches) */
+	{ "memtype", "kvm_mmu_memtype", false, NULL },
+	{ "nc", "kvm_noncoherent_dma", false, "kvm" },
+	{ "memslot", "kvm_memslot_flags", false, "kvm" },
+};
+
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const char *const prog_prefix[KVMMT_PATH__MAX] = {
+	[KVMMT_PATH_TP_BTF] = "btf",
+	[KVMMT_PATH_RAW_TP] = "raw",
+	[KVMMT_PATH_TP] = "tp",
 };
 
 static const char *const path_names[KVMMT_PATH__MAX] = {
@@ -95,7 +94,7 @@ static const char *const sec_prefix[KVMMT_PATH__MAX] = {
 	[KVMMT_PATH_FENTRY] = "fexit/",
 	[KVMMT_PATH_TP_BTF] = "tp_btf/",
 	[KVMMT_PATH_RAW_TP] = "raw_tp/",
-	[KVMMT_PATH_TP] = "tp/kvmmmu/",
+	[KVMMT_PATH_TP] = "tp/",
 };
 
 static const char *const ctr_names[KVMMT_C__MAX] = {
@@ -211,8 +210,9 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
+/* Records one attempt; the method is written the way libbpf's SEC() names it. */
 static void add_probe(struct kvmmt_dp *dp, enum kvmmt_path path,
-		      const char *method_fmt, const char *event, int err,
+		      const char *sys, const char *event, int err,
 		      const char *detail)
 {
 	struct kvmmt_probe *p;
@@ -221,19 +221,25 @@ static void add_probe(struct kvmmt_dp *dp, enum kvmmt_path path,
 		return;
 	p = &dp->probes[dp->nr_probes++];
 	p->path = path;
-	snprintf(p->method, sizeof(p->method), "%s%s", method_fmt, event);
+	if (path == KVMMT_PATH_TP)
+		snprintf(p->method, sizeof(p->method), "tp/%s/%s",
+			 sys ? sys : "kvmmmu", event);
+	else if (path == KVMMT_PATH_NONE)
+		snprintf(p->method, sizeof(p->method), "%s", event);
+	else
+		snprintf(p->method, sizeof(p->method), "%s%s", sec_prefix[path], event);
 	p->err = err;
 	snprintf(p->detail, sizeof(p->detail), "%.190s", detail ? detail : "");
 }
 
-static bool tracefs_event(const char *event)
+static bool tracefs_event(const char *sys, const char *event)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), TRACEFS "/events/kvmmmu/%s", event);
+	snprintf(path, sizeof(path), TRACEFS "/events/%s/%s", sys, event);
 	if (access(path, F_OK) == 0)
 		return true;
-	snprintf(path, sizeof(path), DEBUGFS_TRACING "/events/kvmmmu/%s", event);
+	snprintf(path, sizeof(path), DEBUGFS_TRACING "/events/%s/%s", sys, event);
 	return access(path, F_OK) == 0;
 }
 
@@ -244,12 +250,23 @@ static bool btf_has(const struct kvmmt_dp *dp, const char *name, int kind)
 	return dp->kvm_btf && btf__find_by_name_kind(dp->kvm_btf, name, kind) > 0;
 }
 
+/* One program to load on a path. */
+struct planned {
+	const struct prog_desc *d;
+	enum kvmmt_path path;	/* how this program attaches */
+	char prog[32];		/* its name in the skeleton */
+	bool present;		/* the kernel has its function or event */
+};
+
+#define MAX_PLANNED	(ARRAY_LEN(fentry_progs) + ARRAY_LEN(tp_progs))
+
 /* Does the kernel have what this program hooks? */
-static bool event_exists(const struct kvmmt_dp *dp, const struct prog_desc *d)
+static bool event_exists(const struct kvmmt_dp *dp, const struct prog_desc *d,
+			 enum kvmmt_path path)
 {
 	char name[128];
 
-	switch (d->path) {
+	switch (path) {
 	case KVMMT_PATH_FENTRY:
 		return btf_has(dp, d->event, BTF_KIND_FUNC);
 	case KVMMT_PATH_TP_BTF:
@@ -257,22 +274,45 @@ static bool event_exists(const struct kvmmt_dp *dp, const struct prog_desc *d)
 		snprintf(name, sizeof(name), "btf_trace_%s", d->event);
 		return btf_has(dp, name, BTF_KIND_TYPEDEF);
 	case KVMMT_PATH_TP:
-		return tracefs_event(d->event);
+		return tracefs_event(d->sys ? d->sys : "kvmmmu", d->event);
 	default:
 		return false;
 	}
 }
 
-/*
- * The programs that run on @path. FENTRY takes its installs from
- * make_spte and everything else (faults, zaps, shadow pages) from tp_btf.
- */
-static bool runs_on(const struct prog_desc *d, enum kvmmt_path path)
+static void plan_one(const struct kvmmt_dp *dp, struct planned *pl,
+		     const struct prog_desc *d, enum kvmmt_path path)
 {
-	if (d->path == path)
-		return true;
-	return path == KVMMT_PATH_FENTRY && d->path == KVMMT_PATH_TP_BTF &&
-	       strcmp(d->event, "kvm_mmu_set_spte");
+	pl->d = d;
+	pl->path = path;
+	if (path == KVMMT_PATH_FENTRY)
+		snprintf(pl->prog, sizeof(pl->prog), "%s", d->name);
+	else
+		snprintf(pl->prog, sizeof(pl->prog), "%s_%s", prog_prefix[path], d->name);
+	pl->present = event_exists(dp, d, path);
+}
+
+/*
+ * The programs of @path, install sources first. FENTRY takes installs and
+ * noncoherent DMA from its fexit programs and everything else (faults,
+ * zaps, shadow pages, memslots) from tp_btf.
+ */
+static size_t plan_path(const struct kvmmt_dp *dp, enum kvmmt_path path,
+			struct planned *pl)
+{
+	size_t i, n = 0;
+
+	if (path == KVMMT_PATH_FENTRY) {
+		for (i = 0; i < ARRAY_LEN(fentry_progs); i++)
+			plan_one(dp, &pl[n++], &fentry_progs[i], path);
+		for (i = 0; i < ARRAY_LEN(tp_progs); i++)
+			if (!tp_progs[i].installs && strcmp(tp_progs[i].name, "nc"))
+				plan_one(dp, &pl[n++], &tp_progs[i], KVMMT_PATH_TP_BTF);
+		return n;
+	}
+	for (i = 0; i < ARRAY_LEN(tp_progs); i++)
+		plan_one(dp, &pl[n++], &tp_progs[i], path);
+	return n;
 }
 
 static void destroy_skel(struct kvmmt_dp *dp)
@@ -309,26 +349,68 @@ static const char *errstr(int err)
 	return strerror(err < 0 ? -err : err);
 }
 
+static void set_rodata(struct kvmmt_dp *dp, enum kvmmt_path path,
+		       const struct kvmmt_dp_opts *opts)
+{
+	__u32 rb = getpagesize();
+
+	dp->skel->rodata->fmt = dp->fmt;
+	dp->skel->rodata->capture = opts->capture;
+	dp->skel->rodata->filter = opts->nr_pids > 0;
+	dp->skel->rodata->tp_installs = path != KVMMT_PATH_FENTRY;
+	if (opts->capture)
+		rb = (opts->ringbuf_kib ? opts->ringbuf_kib : 4096) * 1024;
+	bpf_map__set_max_entries(dp->skel->maps.events, rb);
+}
+
+/* Attaches the loaded programs; fails only if an install source fails. */
+static int attach_planned(struct kvmmt_dp *dp, const struct planned *pl, size_t n)
+{
+	char detail[sizeof(dp->probes[0].detail)];
+	struct bpf_program *prog;
+	struct bpf_link *link;
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!pl[i].present) {
+			add_probe(dp, pl[i].path, pl[i].d->sys, pl[i].d->event, -ENOENT,
+				  "not in this kernel");
+			continue;
+		}
+		dp->log[0] = '\0';
+		prog = bpf_object__find_program_by_name(dp->skel->obj, pl[i].prog);
+		link = prog ? bpf_program__attach(prog) : NULL;
+		err = link ? 0 : (prog ? -errno : -ENOENT);
+		if (!err && dp->nr_links < MAX_LINKS)
+			dp->links[dp->nr_links++] = link;
+		else
+			bpf_link__destroy(link);
+		snprintf(detail, sizeof(detail), "%.190s",
+			 err ? (dp->log[0] ? dp->log : errstr(err)) : "attached");
+		add_probe(dp, pl[i].path, pl[i].d->sys, pl[i].d->event, err, detail);
+		if (err && pl[i].d->installs)
+			return err;
+	}
+	return 0;
+}
+
 /* Loads and attaches one path; 0 on success, else -errno with probes recorded. */
 static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		    const struct kvmmt_dp_opts *opts)
 {
-	const struct prog_desc *main_src = NULL;
+	struct planned pl[MAX_PLANNED];
+	const struct planned *src = NULL;
 	struct bpf_program *prog;
-	char detail[sizeof(dp->probes[0].detail)];
-	size_t i;
+	size_t i, n;
 	int err;
 
 	dp->log[0] = '\0';
-	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		if (progs[i].path == path && progs[i].installs &&
-		    event_exists(dp, &progs[i])) {
-			main_src = &progs[i];
-			break;
-		}
-	}
-	if (!main_src) {
-		add_probe(dp, path, sec_prefix[path], "kvm_mmu_set_spte", -ENOENT,
+	n = plan_path(dp, path, pl);
+	for (i = 0; i < n && !src; i++)
+		if (pl[i].d->installs && pl[i].present)
+			src = &pl[i];
+	if (!src) {
+		add_probe(dp, path, NULL, pl[0].d->event, -ENOENT,
 			  path == KVMMT_PATH_TP ? "no kvmmmu tracepoints in tracefs (KVM not loaded, or tracefs not mounted)"
 						: "the kernel's BTF has no such function or tracepoint");
 		return -ENOENT;
@@ -337,69 +419,29 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 	dp->skel = kvmmt_bpf__open();
 	if (!dp->skel) {
 		err = -errno;
-		add_probe(dp, path, sec_prefix[path], main_src->event, err,
+		add_probe(dp, path, src->d->sys, src->d->event, err,
 			  dp->log[0] ? dp->log : errstr(err));
 		return err;
 	}
-	dp->skel->rodata->fmt = dp->fmt;
-	dp->skel->rodata->capture = opts->capture;
-	dp->skel->rodata->filter = opts->nr_pids > 0;
-	dp->skel->rodata->tp_installs = path != KVMMT_PATH_FENTRY;
-	if (opts->capture) {
-		__u32 sz = (opts->ringbuf_kib ? opts->ringbuf_kib : 4096) * 1024;
-
-		bpf_map__set_max_entries(dp->skel->maps.events, sz);
-	} else {
-		bpf_map__set_max_entries(dp->skel->maps.events, getpagesize());
-	}
-
+	set_rodata(dp, path, opts);
 	bpf_object__for_each_program(prog, dp->skel->obj)
 		bpf_program__set_autoload(prog, false);
 	bpf_program__set_autoload(dp->skel->progs.kvmmt_vms, true);
-	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		if (!runs_on(&progs[i], path) || !event_exists(dp, &progs[i]))
-			continue;
-		prog = bpf_object__find_program_by_name(dp->skel->obj, progs[i].prog);
-		if (prog)
+	for (i = 0; i < n; i++) {
+		prog = bpf_object__find_program_by_name(dp->skel->obj, pl[i].prog);
+		if (prog && pl[i].present)
 			bpf_program__set_autoload(prog, true);
 	}
 
 	err = kvmmt_bpf__load(dp->skel);
-	if (err) {
-		add_probe(dp, path, sec_prefix[path], main_src->event, err,
+	if (!err)
+		err = attach_planned(dp, pl, n);
+	else
+		add_probe(dp, path, src->d->sys, src->d->event, err,
 			  dp->log[0] ? dp->log : errstr(err));
+	if (err)
 		destroy_skel(dp);
-		return err;
-	}
-
-	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		const struct prog_desc *d = &progs[i];
-		struct bpf_link *link;
-
-		if (!runs_on(d, path))
-			continue;
-		if (!event_exists(dp, d)) {
-			add_probe(dp, d->path, sec_prefix[d->path], d->event, -ENOENT,
-				  "not in this kernel");
-			continue;
-		}
-		prog = bpf_object__find_program_by_name(dp->skel->obj, d->prog);
-		dp->log[0] = '\0';
-		link = prog ? bpf_program__attach(prog) : NULL;
-		err = link ? 0 : -errno;
-		if (!err && dp->nr_links < MAX_LINKS)
-			dp->links[dp->nr_links++] = link;
-		else
-			bpf_link__destroy(link);
-		snprintf(detail, sizeof(detail), "%.190s",
-			 err ? (dp->log[0] ? dp->log : errstr(err)) : "attached");
-		add_probe(dp, d->path, sec_prefix[d->path], d->event, err, detail);
-		if (err && d == main_src) {
-			destroy_skel(dp);
-			return err;
-		}
-	}
-	return 0;
+	return err;
 }
 
 static int attach_rest(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
@@ -410,7 +452,7 @@ static int attach_rest(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
 
 	dp->iter = bpf_program__attach_iter(dp->skel->progs.kvmmt_vms, NULL);
 	err = dp->iter ? 0 : -errno;
-	add_probe(dp, KVMMT_PATH_NONE, "iter/", "task_file", err,
+	add_probe(dp, KVMMT_PATH_NONE, NULL, "iter/task_file", err,
 		  err ? (dp->log[0] ? dp->log : errstr(err)) : "attached");
 	if (err)
 		return kvmmt_errf(e, err, "cannot attach the VM iterator (iter/task_file): %s",
@@ -799,5 +841,14 @@ int kvmmt_dp_poll(struct kvmmt_dp *dp, int timeout_ms, kvmmt_event_fn fn,
 	err = ring_buffer__poll(dp->rb, timeout_ms);
 	if (err < 0 && err != -EINTR)
 		return err;
+	/* The kernel side wakes us only in batches: drain what is left. */
+	err = ring_buffer__consume(dp->rb);
+	if (err < 0)
+		return err;
 	return dp->consumed;
+}
+
+int kvmmt_dp_poll_fd(const struct kvmmt_dp *dp)
+{
+	return dp->rb ? ring_buffer__epoll_fd(dp->rb) : -EINVAL;
 }

@@ -104,9 +104,17 @@ int kvmmt_dp_read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
 		      struct kvmmt_err *e);
 void kvmmt_vm_list_free(struct kvmmt_vm_list *l);
 
-/* Capture: deliver ring-buffer events; returns events consumed or -errno. */
+/*
+ * Capture: wait up to @timeout_ms for the kernel's wakeup (it wakes the
+ * reader once an eighth of the ring is full), then deliver every buffered
+ * event to @fn in order; returns the number delivered or -errno. A negative
+ * return from @fn stops delivery and is returned. Events are never lost
+ * silently: a full ring counts KVMMT_G_DROPS.
+ */
 typedef int (*kvmmt_event_fn)(void *ctx, const struct kvmmt_event *ev);
 int kvmmt_dp_poll(struct kvmmt_dp *dp, int timeout_ms, kvmmt_event_fn fn,
 		  void *ctx);
+/* An epoll fd that becomes readable on a wakeup (capture only; else -EINVAL). */
+int kvmmt_dp_poll_fd(const struct kvmmt_dp *dp);
 
 #endif

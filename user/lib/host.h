@@ -31,9 +31,10 @@ struct kvmmt_host {
 	bool root;			/* CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN) */
 	bool kvm_dev;			/* /dev/kvm present */
 	/* features of kvmmt's kernel series (kernel/), detected at run time */
-	bool has_memslot_nc_flag;	/* KVM_CAP_MEM_NON_COHERENT_DMA */
+	bool has_memslot_nc_flag;	/* KVM_CAP_MEMSLOT_NON_COHERENT_DMA */
 	bool has_virtio_dev;		/* KVM_DEV_TYPE_VIRTIO */
-	bool has_memtype_tp;		/* kvm:kvm_mmu_memtype tracepoint etc. */
+	bool has_memtype_tp;		/* kvmmmu:kvm_mmu_memtype, kvm:kvm_noncoherent_dma
+					 * or kvm:kvm_memslot_flags in tracefs */
 	bool cap_bpf, cap_perfmon, cap_sys_admin;	/* effective capabilities */
 	bool tracefs;			/* kvmmmu events visible in tracefs */
 	char lockdown[16];		/* "none", "integrity", "confidentiality", "" if unknown */

@@ -168,6 +168,11 @@ static void print_text(const struct check_result *r)
 
 		if (!p->err)
 			printf("  %-44s ok\n", p->method);
+		else if (p->err == -ENOENT && p->path != r->path)
+			printf("  %-44s %s: %s\n", p->method,
+			       strerrorname_np(-p->err), p->detail);
+		else if (p->err == -ENOENT)
+			printf("  %-44s absent (optional)\n", p->method);
 		else
 			printf("  %-44s %s: %s\n", p->method,
 			       strerrorname_np(-p->err) ?: "error", p->detail);
