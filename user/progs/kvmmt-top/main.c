@@ -127,7 +127,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid name regex '%s': %s", arg, msg);
 		}
 		o->has_name_re = true;
-		snprintf(o->name_re_src, sizeof(o->name_re_src), "%s", arg);
 		break;
 	case 's':
 		if (top_parse_sort(arg, &o->sort))

@@ -171,11 +171,9 @@ int top_model_sample(struct top_model *m, struct kvmmt_err *e)
 	if (err)
 		goto out;
 	top_policyd_poll(m);
-	m->interval = m->samples ? now - m->now : 0;
-	m->now = now;
+	m->interval = kvmmt_vmtable_interval(m->table);
 	m->samples++;
 	m->drops = c.g[KVMMT_G_DROPS];
-	m->events = c.g[KVMMT_G_EVENTS];
 	err = top_model_view(m, e);
 out:
 	kvmmt_counters_free(&c);

@@ -60,7 +60,6 @@ struct top_opts {
 	bool totals;			/* show cumulative counts, not rates */
 	pid_t pids[TOP_MAX_PIDS];
 	int nr_pids;
-	char name_re_src[256];		/* -g */
 	regex_t name_re;
 	bool has_name_re;
 	enum top_col sort;
@@ -117,9 +116,7 @@ struct top_model {
 	char attach[48];		/* attach path in use */
 	char attach_why[512];		/* why that one and not a better one */
 	__u64 drops;			/* ring-buffer events lost */
-	__u64 events;
 	int nc_total;			/* noncoherent DMA registrations, all VMs */
-	double now;			/* monotonic seconds of the last sample */
 	double interval;		/* seconds covered by the rates */
 	unsigned long samples;
 	struct top_vm *vms;		/* filtered and sorted */
