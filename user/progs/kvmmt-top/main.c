@@ -27,7 +27,7 @@ static const char doc[] =
 "regex), Enter or d detail view, space or p pause, + - refresh interval,\n"
 "c rates/totals, h or ? help, q quit.\n"
 "\n"
-"USAGE: kvmmt-top [-b] [--json] [-n COUNT] [-d SECONDS] [-p PID] [-g NAME]\n"
+"USAGE: kvmmt-top [-b] [--json] [-n COUNT] [-d SECONDS] [-p PID] [-g REGEX]\n"
 "\n"
 "EXAMPLES:\n"
 "    kvmmt-top                   # live view of every VM\n"
