@@ -2,7 +2,7 @@
 /*
  * kvmmt-dpdump: test driver for the data path integration tests.
  *
- *   kvmmt-dpdump [--path P] [--capture] [--ready-file F]
+ *   kvmmt-dpdump [--path P] [--capture] [--pid PID]... [--ready-file F]
  *	load the data path, create F, count until SIGINT/SIGTERM, then
  *	print counters, captured-event checks and the iterator's VMs as JSON
  *   kvmmt-dpdump --vms
@@ -172,10 +172,12 @@ int main(int argc, char **argv)
 		{ "capture", no_argument, NULL, 'c' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "vms", no_argument, NULL, 'v' },
+		{ "pid", required_argument, NULL, 'p' },
 		{ 0 },
 	};
 	struct kvmmt_dp_opts opts = {};
 	static struct cap_state cap;
+	static pid_t pids[MAX_TGIDS];
 	const char *ready = NULL;
 	struct kvmmt_counters c;
 	struct kvmmt_vm_list vms;
@@ -205,6 +207,12 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			only_vms = true;
+			break;
+		case 'p':
+			if (opts.nr_pids == MAX_TGIDS)
+				return 2;
+			pids[opts.nr_pids++] = atoi(optarg);
+			opts.pids = pids;
 			break;
 		default:
 			return 2;
