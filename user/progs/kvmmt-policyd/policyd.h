@@ -21,6 +21,7 @@ struct vm {
 	char qmp_path[KVMMT_SUN_PATH_MAX];	/* "" = none found */
 	struct kvmmt_qmp *qmp;
 	double qmp_retry_at;		/* monotonic seconds */
+	unsigned int qmp_failures;	/* consecutive, for the back-off */
 	char qmp_error[512];		/* why the last connect failed */
 	bool armed;			/* pause-before-switchover set */
 	char mig_status[32];		/* last MIGRATION status seen */

@@ -432,18 +432,27 @@ static void arm(struct policyd *d, struct vm *vm)
 static void connect_qmp(struct policyd *d, struct vm *vm)
 {
 	struct kvmmt_err e = { 0 };
+	int err;
 
 	if (!d->cfg.enforce || !vm->qmp_path[0] || vm->qmp || mono_now() < vm->qmp_retry_at)
 		return;
-	if (kvmmt_qmp_connect(&vm->qmp, vm->qmp_path, QMP_CONNECT_MS, &e)) {
+	err = kvmmt_qmp_connect(&vm->qmp, vm->qmp_path, QMP_CONNECT_MS, &e);
+	if (err) {
 		if (strcmp(vm->qmp_error, e.msg))
 			plog(LOG_WARNING, "VM %s (pid %d): %s; migrations of it cannot be held",
 			     vm->name, (int)vm->pid, e.msg);
 		snprintf(vm->qmp_error, sizeof(vm->qmp_error), "%s", e.msg);
-		vm->qmp_retry_at = mono_now() + 2 * d->cfg.interval_s;
+		/*
+		 * A monitor held by another client costs a timeout per try:
+		 * back off (up to 8 intervals). A socket not there yet is cheap.
+		 */
+		if (err == -ETIMEDOUT && vm->qmp_failures < 3)
+			vm->qmp_failures++;
+		vm->qmp_retry_at = mono_now() + d->cfg.interval_s * (1u << vm->qmp_failures);
 		vm->qmp = NULL;
 		return;
 	}
+	vm->qmp_failures = 0;
 	vm->qmp_error[0] = 0;
 	plog(LOG_INFO, "VM %s (pid %d): attached to QMP at %s (QEMU %s)", vm->name,
 	     (int)vm->pid, vm->qmp_path, kvmmt_qmp_version(vm->qmp));
@@ -662,6 +671,7 @@ void vms_reidentify(struct policyd *d)
 			continue;
 		identify(d, vm);
 		vm->qmp_retry_at = 0;
+		vm->qmp_failures = 0;
 		vm->qmp_error[0] = 0;
 	}
 }
