@@ -390,200 +390,64 @@ int BPF_PROG(fexit_nc_unregister, struct kvm *kvm)
 	return 0;
 }
 
-/* ---- TP_BTF path */
+/*
+ * ---- TP_BTF and RAW_TP paths: the same tracepoint arguments, typed or
+ * not; each program exists once per path (btf_NAME, raw_NAME).
+ */
+#define UNPAREN(...) __VA_ARGS__
+#define TP_PAIR(name, event, args, body)			\
+	SEC("tp_btf/" event)					\
+	int BPF_PROG(btf_##name, UNPAREN args) body		\
+	SEC("raw_tp/" event)					\
+	int BPF_PROG(raw_##name, UNPAREN args) body
 
-SEC("tp_btf/kvm_mmu_set_spte")
-int BPF_PROG(btf_set_spte, int level, gfn_t gfn, u64 *sptep)
+/* Events that only bump a per-VM counter. */
+#define TP_PAIR_COUNT(name, event, ctr)				\
+	SEC("tp_btf/" event)					\
+	int BPF_PROG(btf_##name) { on_simple(ctr); return 0; }	\
+	SEC("raw_tp/" event)					\
+	int BPF_PROG(raw_##name) { on_simple(ctr); return 0; }
+
+static __always_inline void on_set_sptep(int level, __u64 gfn, u64 *sptep)
 {
 	u64 spte = 0;
 
 	bpf_probe_read_kernel(&spte, sizeof(spte), sptep);
 	on_set_spte(level, gfn, spte);
-	return 0;
 }
 
-SEC("tp_btf/kvm_mmu_spte_requested")
-int BPF_PROG(btf_spte_requested, struct kvm_page_fault *fault)
-{
-	on_requested(BPF_CORE_READ(fault, gfn), BPF_CORE_READ(fault, slot));
-	return 0;
-}
+TP_PAIR(set_spte, "kvm_mmu_set_spte", (int level, gfn_t gfn, u64 *sptep),
+	{ on_set_sptep(level, gfn, sptep); return 0; })
 
-SEC("tp_btf/kvm_tdp_mmu_spte_changed")
-int BPF_PROG(btf_tdp_changed, int as_id, gfn_t gfn, int level, u64 old, u64 new)
-{
-	on_tdp_changed(gfn, level, old, new);
-	return 0;
-}
+TP_PAIR(spte_requested, "kvm_mmu_spte_requested", (struct kvm_page_fault *fault),
+	{ on_requested(BPF_CORE_READ(fault, gfn), BPF_CORE_READ(fault, slot)); return 0; })
 
-SEC("tp_btf/kvm_mmu_get_page")
-int BPF_PROG(btf_get_page, struct kvm_mmu_page *sp, bool created)
-{
-	on_get_page(created);
-	return 0;
-}
+TP_PAIR(tdp_changed, "kvm_tdp_mmu_spte_changed",
+	(int as_id, gfn_t gfn, int level, u64 old, u64 new),
+	{ on_tdp_changed(gfn, level, old, new); return 0; })
 
-SEC("tp_btf/kvm_mmu_prepare_zap_page")
-int BPF_PROG(btf_zap_page, struct kvm_mmu_page *sp)
-{
-	on_zap_page(BPF_CORE_READ(sp, gfn), BPF_CORE_READ(sp, role.word));
-	return 0;
-}
+TP_PAIR(get_page, "kvm_mmu_get_page", (struct kvm_mmu_page *sp, bool created),
+	{ on_get_page(created); return 0; })
 
-SEC("tp_btf/fast_page_fault")
-int BPF_PROG(btf_fast_pf)
-{
-	on_simple(KVMMT_C_FAST_PF);
-	return 0;
-}
+TP_PAIR(zap_page, "kvm_mmu_prepare_zap_page", (struct kvm_mmu_page *sp),
+	{ on_zap_page(BPF_CORE_READ(sp, gfn), BPF_CORE_READ(sp, role.word)); return 0; })
 
-SEC("tp_btf/kvm_mmu_sync_page")
-int BPF_PROG(btf_sync_page)
-{
-	on_simple(KVMMT_C_SYNC);
-	return 0;
-}
+TP_PAIR_COUNT(fast_pf, "fast_page_fault", KVMMT_C_FAST_PF)
+TP_PAIR_COUNT(sync_page, "kvm_mmu_sync_page", KVMMT_C_SYNC)
+TP_PAIR_COUNT(unsync_page, "kvm_mmu_unsync_page", KVMMT_C_UNSYNC)
+TP_PAIR_COUNT(split, "kvm_mmu_split_huge_page", KVMMT_C_SPLITS)
+TP_PAIR_COUNT(zap_all, "kvm_mmu_zap_all_fast", KVMMT_C_ZAP_ALL)
 
-SEC("tp_btf/kvm_mmu_unsync_page")
-int BPF_PROG(btf_unsync_page)
-{
-	on_simple(KVMMT_C_UNSYNC);
-	return 0;
-}
+/* kvmmt's kernel series (kernel/patches) */
+TP_PAIR_COUNT(memtype, "kvm_mmu_memtype", KVMMT_C_MEMTYPE)
 
-SEC("tp_btf/kvm_mmu_split_huge_page")
-int BPF_PROG(btf_split)
-{
-	on_simple(KVMMT_C_SPLITS);
-	return 0;
-}
+TP_PAIR(nc, "kvm_noncoherent_dma", (struct kvm *kvm, int count, int delta),
+	{ on_nc_changed(count, delta); return 0; })
 
-SEC("tp_btf/kvm_mmu_zap_all_fast")
-int BPF_PROG(btf_zap_all)
-{
-	on_simple(KVMMT_C_ZAP_ALL);
-	return 0;
-}
-
-/* kvmmt's kernel series */
-SEC("tp_btf/kvm_mmu_memtype")
-int BPF_PROG(btf_memtype)
-{
-	on_simple(KVMMT_C_MEMTYPE);
-	return 0;
-}
-
-SEC("tp_btf/kvm_noncoherent_dma")
-int BPF_PROG(btf_nc, struct kvm *kvm, int count, int delta)
-{
-	on_nc_changed(count, delta);
-	return 0;
-}
-
-SEC("tp_btf/kvm_memslot_flags")
-int BPF_PROG(btf_memslot, struct kvm *kvm, int as_id, int slot_id, u64 base_gfn,
-	     u64 npages, u32 old_flags, u32 new_flags)
-{
-	on_memslot_flags(as_id, slot_id, base_gfn, old_flags, new_flags);
-	return 0;
-}
-
-/* ---- RAW_TP path: same arguments, untyped */
-
-SEC("raw_tp/kvm_mmu_set_spte")
-int BPF_PROG(raw_set_spte, int level, gfn_t gfn, u64 *sptep)
-{
-	u64 spte = 0;
-
-	bpf_probe_read_kernel(&spte, sizeof(spte), sptep);
-	on_set_spte(level, gfn, spte);
-	return 0;
-}
-
-SEC("raw_tp/kvm_mmu_spte_requested")
-int BPF_PROG(raw_spte_requested, struct kvm_page_fault *fault)
-{
-	on_requested(BPF_CORE_READ(fault, gfn), BPF_CORE_READ(fault, slot));
-	return 0;
-}
-
-SEC("raw_tp/kvm_tdp_mmu_spte_changed")
-int BPF_PROG(raw_tdp_changed, int as_id, gfn_t gfn, int level, u64 old, u64 new)
-{
-	on_tdp_changed(gfn, level, old, new);
-	return 0;
-}
-
-SEC("raw_tp/kvm_mmu_get_page")
-int BPF_PROG(raw_get_page, struct kvm_mmu_page *sp, bool created)
-{
-	on_get_page(created);
-	return 0;
-}
-
-SEC("raw_tp/kvm_mmu_prepare_zap_page")
-int BPF_PROG(raw_zap_page, struct kvm_mmu_page *sp)
-{
-	on_zap_page(BPF_CORE_READ(sp, gfn), BPF_CORE_READ(sp, role.word));
-	return 0;
-}
-
-SEC("raw_tp/fast_page_fault")
-int BPF_PROG(raw_fast_pf)
-{
-	on_simple(KVMMT_C_FAST_PF);
-	return 0;
-}
-
-SEC("raw_tp/kvm_mmu_sync_page")
-int BPF_PROG(raw_sync_page)
-{
-	on_simple(KVMMT_C_SYNC);
-	return 0;
-}
-
-SEC("raw_tp/kvm_mmu_unsync_page")
-int BPF_PROG(raw_unsync_page)
-{
-	on_simple(KVMMT_C_UNSYNC);
-	return 0;
-}
-
-SEC("raw_tp/kvm_mmu_split_huge_page")
-int BPF_PROG(raw_split)
-{
-	on_simple(KVMMT_C_SPLITS);
-	return 0;
-}
-
-SEC("raw_tp/kvm_mmu_zap_all_fast")
-int BPF_PROG(raw_zap_all)
-{
-	on_simple(KVMMT_C_ZAP_ALL);
-	return 0;
-}
-
-SEC("raw_tp/kvm_mmu_memtype")
-int BPF_PROG(raw_memtype)
-{
-	on_simple(KVMMT_C_MEMTYPE);
-	return 0;
-}
-
-SEC("raw_tp/kvm_noncoherent_dma")
-int BPF_PROG(raw_nc, struct kvm *kvm, int count, int delta)
-{
-	on_nc_changed(count, delta);
-	return 0;
-}
-
-SEC("raw_tp/kvm_memslot_flags")
-int BPF_PROG(raw_memslot, struct kvm *kvm, int as_id, int slot_id, u64 base_gfn,
-	     u64 npages, u32 old_flags, u32 new_flags)
-{
-	on_memslot_flags(as_id, slot_id, base_gfn, old_flags, new_flags);
-	return 0;
-}
+TP_PAIR(memslot, "kvm_memslot_flags",
+	(struct kvm *kvm, int as_id, int slot_id, u64 base_gfn, u64 npages,
+	 u32 old_flags, u32 new_flags),
+	{ on_memslot_flags(as_id, slot_id, base_gfn, old_flags, new_flags); return 0; })
 
 /* ---- TP path: perf tracepoints; the record has no memslot */
 
