@@ -16,3 +16,12 @@ $(FUZZ_BIN): $(FUZZ_SRCS) user/lib/capture.h user/lib/err.h bpf/kvmmt.h
 	$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Werror -Ibpf -Iuser/lib \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$(FUZZ_SRCS) -o $@ -lz
+
+# A capture writer driver for event kinds this host cannot produce.
+CAPSYNTH	:= $(O)/tests/kvmmt-capsynth
+
+all: $(CAPSYNTH)
+
+$(CAPSYNTH): tests/integration/capture-synth.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INCLUDES) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)

@@ -173,7 +173,8 @@ void rep_print_text(FILE *f, const struct rep_model *m, const struct rep_file *r
 		hget(m, "kernel.machine"), hget(m, "cpu.vendor"), hget(m, "cpu.family"),
 		hget(m, "cpu.model"), hget(m, "cpu.model_name"));
 	fprintf(f, "kvm: backend %s, %s MMU, SPTE format %s, host PAT 0x%016" PRIx64 " (%s)\n",
-		hget(m, "kvm.backend"), !strcmp(hget(m, "kvm.tdp"), "1") ? "TDP" : "shadow",
+		hget(m, "kvm.backend"), !strcmp(hget(m, "kvm.tdp"), "1") ? "TDP" :
+		!strcmp(hget(m, "kvm.tdp"), "0") ? "shadow" : "unknown",
 		kvmmt_fmt_name(m->host.fmt), (uint64_t)m->host.host_pat,
 		hget(m, "host.pat_source"));
 	fprintf(f, "attach: %s; BTF %s bytes crc32 %s; build id %s; kvmmt %s\n",
