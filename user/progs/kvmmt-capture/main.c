@@ -32,7 +32,7 @@ static const char doc[] =
 "EXAMPLES:\n"
 "    kvmmt-capture -o bug.kmc                 # until Ctrl-C\n"
 "    kvmmt-capture -d 30 -o bug.kmc           # 30 seconds\n"
-"    kvmmt-capture -p 4242 -s 100M -o vm.kmc  # one VM, at most 100 MB\n"
+"    kvmmt-capture -p 4242 -s 100M -o vm.kmc  # one VM, at most 100 MiB\n"
 "    kvmmt-report bug.kmc                     # what it recorded\n";
 
 enum { OPT_RINGBUF = 0x100 };
