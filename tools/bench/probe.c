@@ -194,7 +194,12 @@ static void kvmmt_stop(struct pstate *s, bool capture, struct prow *r)
 	}
 	if (!kvmmt_dp_read_counters(s->dp, &cn, &e)) {
 		r->drops += cn.g[KVMMT_G_DROPS];
-		r->seen += capture ? s->cap_seen : cn.g[KVMMT_G_EVENTS];
+		double inst = 0;
+
+		for (size_t i = 0; i < cn.nr_vms; i++)
+			inst += cn.vms[i].c.c[KVMMT_C_INSTALLS];
+		/* Counters: installs it counted; capture: events the ring delivered. */
+		r->seen += capture ? s->cap_seen : inst;
 		r->nseen++;
 		kvmmt_counters_free(&cn);
 	}
@@ -502,8 +507,9 @@ static void probe_report(const struct pstate *s, struct table *t, json_object *o
 		   " added ns/install, slowdown and x floor compare its median with the"
 		   " unprobed median of this run; BPF run ns/install: the programs' own run"
 		   " time (bpf_stats) in one extra instrumented round");
-	table_note(t, "events/run: installs the VMM reports (nothing), perf's"
-		   " kvm_mmu_set_spte count, events the ring delivered (capture) or ftrace"
+	table_note(t, "events/run: installs the VMM reports (nothing), kvmmt counted"
+		   " (counters, every VM on the host), perf's kvm_mmu_set_spte count,"
+		   " events the ring delivered (capture) or ftrace"
 		   " recorded (trace-cmd); trace-cmd record cannot enable ftrace on this"
 		   " kernel, so its row records the same events into a tracefs instance,"
 		   " which is what trace-cmd record sets up");
