@@ -493,8 +493,12 @@ static int announce(const struct options *o, struct vmm *m)
 				JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
 		report_text(stdout, &r);
-	fflush(stdout);
-	if (o->ready_file)
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "kvmmt-testvmm: cannot write the report: %s\n",
+			strerror(errno));
+		ret = -1;
+	}
+	if (!ret && o->ready_file)
 		ret = write_ready_file(o->ready_file, j);
 	if (!ret && o->ready_fd >= 0) {
 		if (write(o->ready_fd, "ready\n", 6) != 6) {
@@ -524,6 +528,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (check_host(&o))
 		return 1;
+	/* A reader of --ready-fd or stdout that went away is an error, not a kill. */
+	signal(SIGPIPE, SIG_IGN);
 	o.vm.tdp = host_uses_tdp();
 
 	/* Blocked here, inherited blocked: children sigwait, we read a signalfd. */
