@@ -46,12 +46,14 @@ dp_stop() {
 	dp_pid=
 }
 
-# A private tracefs instance with kvm_mmu_set_spte and the tgid of each record.
+# A private tracefs instance with kvm_mmu_set_spte and the tgid of each
+# record, of test VMs only (other VMs on the host must not fill it).
 trace_start() {
 	tr_inst=/sys/kernel/tracing/instances/kvmmt-dp-$$
 	mkdir "$tr_inst" || fail "cannot create tracefs instance"
 	echo 8192 >"$tr_inst/buffer_size_kb"
 	echo 1 >"$tr_inst/options/record-tgid"
+	echo 'comm ~ "testvm*"' >"$tr_inst/events/kvmmmu/kvm_mmu_set_spte/filter"
 	echo 1 >"$tr_inst/events/kvmmmu/kvm_mmu_set_spte/enable"
 }
 
