@@ -10,6 +10,10 @@
 #include <unistd.h>
 #include "kvm_util.h"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 void test_assert_fail(const char *file, int line, const char *cond,
 		      const char *fmt, ...)
 {
@@ -97,11 +101,15 @@ void vm_memslot_add(struct vm *vm, uint32_t id, uint64_t gpa, uint64_t size,
 	struct memslot *s = &vm->slots[id];
 
 	TEST_ASSERT((int)id < vm->nr_slots, "slot %u out of range", id);
-	/* Populated up front so the rate measured is KVM's, not page allocation. */
 	s->host = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	TEST_ASSERT(s->host != MAP_FAILED, "mmap of %llu bytes for slot %u failed",
 		    (unsigned long long)size, id);
+	/* 4K host pages, so a TDP host cannot map one huge SPTE for many pages. */
+	madvise(s->host, size, MADV_NOHUGEPAGE);
+	/* Populated up front so the rate measured is KVM's, not page allocation. */
+	if (madvise(s->host, size, MADV_POPULATE_WRITE))
+		memset(s->host, 0, size);
 	s->id = id;
 	s->flags = flags;
 	s->gpa = gpa;
