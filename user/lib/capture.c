@@ -382,7 +382,8 @@ static void encode_event(struct kvmmt_capw *w, const struct kvmmt_cap_event *ce)
 		put_u8(&w->ev, mtb);
 	}
 	put_sv(&w->ev, (__s64)(ev->gfn - p->gfn));
-	put_sv(&w->ev, (__s64)(ev->pfn - p->pfn));
+	/* Guest-contiguous pages are often host-contiguous (huge pages): predict that. */
+	put_sv(&w->ev, (__s64)(ev->pfn - p->pfn - (ev->gfn - p->gfn)));
 	put_uv(&w->ev, resid ^ w->prev_resid);
 	put_sv(&w->ev, ev->value);
 	w->prev = *ev;
@@ -666,7 +667,7 @@ static int dec_events(struct dec *d, struct rd *r)
 {
 	struct kvmmt_cap_event ce = {};
 	struct kvmmt_event *ev = &ce.ev;
-	__u64 drops, n, i, resid = 0;
+	__u64 drops, n, i, resid = 0, gfn_delta;
 	__u8 mtb = 0;
 	int ret;
 
@@ -707,8 +708,9 @@ static int dec_events(struct dec *d, struct rd *r)
 			ev->attr = get_u8(r);
 			mtb = get_u8(r);
 		}
-		ev->gfn += unzz(get_uv(r));
-		ev->pfn += unzz(get_uv(r));
+		gfn_delta = unzz(get_uv(r));
+		ev->gfn += gfn_delta;
+		ev->pfn += gfn_delta + unzz(get_uv(r));
 		resid ^= get_uv(r);
 		ev->spte = resid ^ (ev->pfn << 12);
 		ev->value = (__s32)unzz(get_uv_max(r, UINT32_MAX, "event value out of range"));
