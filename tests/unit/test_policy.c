@@ -394,3 +394,27 @@ Test(policy, risk_names_round_trip)
 	cr_assert_eq(kvmmt_risk_parse("ALIASING", &r), 0);
 	cr_assert_eq(kvmmt_risk_parse("bogus", &r), -EINVAL);
 }
+
+Test(policy, restore_saved_ranges)
+{
+	struct kvmmt_policy_vm *again = kvmmt_policy_vm_new();
+	struct kvmmt_policy_summary a, b;
+
+	install(0x10, 1, 1, 1, honoured_wb);
+	install(0x11, 2, 1, 1, honoured_wc);
+	install(0x12, 3, 1, 1, honoured_wc);
+	kvmmt_policy_summary(vm, &a);
+	for (size_t i = 0; i < kvmmt_policy_nr_ranges(vm); i++)
+		cr_assert_eq(kvmmt_policy_restore(again, kvmmt_policy_range(vm, i), &err), 0);
+	kvmmt_policy_summary(again, &b);
+	cr_assert_eq(b.risk, KVMMT_RISK_ALIASING);
+	cr_assert_eq(b.nr_ranges, a.nr_ranges);
+	cr_assert_eq(b.conflict_pages, 2);
+	/* Restored state behaves like installed state: a zap clears it. */
+	cr_assert_eq(kvmmt_policy_zap(again, 0x10, 2, &err), 0);
+	kvmmt_policy_summary(again, &b);
+	cr_assert_eq(b.risk, KVMMT_RISK_NONE);
+	struct kvmmt_gfn_range bad = { .start = 5, .end = 5 };
+	cr_assert_eq(kvmmt_policy_restore(again, &bad, &err), -EINVAL);
+	kvmmt_policy_vm_free(again);
+}

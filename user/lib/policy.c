@@ -423,6 +423,21 @@ int kvmmt_policy_install(struct kvmmt_policy_vm *vm,
 	return 0;
 }
 
+int kvmmt_policy_restore(struct kvmmt_policy_vm *vm, const struct kvmmt_gfn_range *r,
+			 struct kvmmt_err *e)
+{
+	struct kvmmt_gfn_range nr = *r;
+
+	if (r->start >= r->end || (unsigned int)r->mt >= KVMMT_MT__MAX ||
+	    (unsigned int)r->host_mt >= KVMMT_MT__MAX)
+		return kvmmt_errf(e, -EINVAL, "saved range gfn 0x%llx-0x%llx is invalid",
+				  (unsigned long long)r->start, (unsigned long long)r->end);
+	nr.conflict = kvmmt_mt_conflict(nr.mt, nr.host_mt);
+	if (put(vm, &nr))
+		return kvmmt_errf(e, -ENOMEM, "out of memory restoring a range");
+	return 0;
+}
+
 int kvmmt_policy_zap(struct kvmmt_policy_vm *vm, __u64 gfn, int level,
 		     struct kvmmt_err *e)
 {

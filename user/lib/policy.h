@@ -140,6 +140,13 @@ struct kvmmt_policy_summary {
 	__u64 zaps;
 };
 
+/*
+ * Put back a range saved from an earlier run (kvmmt_policy_range()), as it
+ * was: its host type is not looked up again, its conflict is recomputed.
+ */
+int kvmmt_policy_restore(struct kvmmt_policy_vm *vm, const struct kvmmt_gfn_range *r,
+			 struct kvmmt_err *e);
+
 void kvmmt_policy_summary(const struct kvmmt_policy_vm *vm,
 			  struct kvmmt_policy_summary *s);
 size_t kvmmt_policy_nr_ranges(const struct kvmmt_policy_vm *vm);

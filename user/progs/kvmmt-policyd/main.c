@@ -418,6 +418,7 @@ static void cleanup(struct policyd *d)
 	kvmmt_dp_close(d->dp);
 	kvmmt_hostmap_free(&d->pat);
 	kvmmt_config_free(&d->cfg);
+	json_object_put(d->saved_risk);
 }
 
 int main(int argc, char **argv)
@@ -455,6 +456,8 @@ int main(int argc, char **argv)
 	err = state_load(&d, &e);
 	if (!err && d.nr_flags)
 		plog(LOG_INFO, "%zu manual flags restored from %s", d.nr_flags, d.cfg.state_dir);
+	if (!err)
+		risk_load(&d);
 	if (!err)
 		err = setup_signals(&d, &e);
 	if (!err)

@@ -25,6 +25,7 @@ struct vm {
 	char qmp_error[512];		/* why the last connect failed */
 	bool armed;			/* pause-before-switchover set */
 	char mig_status[32];		/* last MIGRATION status seen */
+	bool decided;			/* this migration was cancelled or continued */
 	struct kvmmt_policy_vm *model;
 	struct kvmmt_hostmap maps;	/* the VMM's device mappings */
 	enum kvmmt_risk risk;		/* last class logged */
@@ -58,6 +59,8 @@ struct policyd {
 	struct kvmmt_hostmap pat;
 	__u64 events, drops, blocked_total, allowed_total;
 	uint64_t watchdog_usec;
+	json_object *saved_risk;	/* risk.json of the previous run */
+	__u64 risk_sig;			/* of what risk.json holds now */
 	bool stop;
 };
 
@@ -69,6 +72,10 @@ void plog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int state_load(struct policyd *d, struct kvmmt_err *e);
 int state_save(struct policyd *d, struct kvmmt_err *e);
 const struct flag *flag_for(const struct policyd *d, const struct vm *vm);
+/* risk.json: the ranges that make VMs latent or aliasing, across restarts */
+void risk_load(struct policyd *d);
+void risk_restore(struct policyd *d, struct vm *vm);
+void risk_save(struct policyd *d);
 
 /* vm.c: discovery, risk and enforcement through QMP */
 double mono_now(void);

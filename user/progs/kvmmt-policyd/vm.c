@@ -188,6 +188,7 @@ struct vm *vm_get(struct policyd *d, pid_t pid)
 	kvmmt_policy_vm_set_host(vm->model, d->pat.n ? &d->pat : NULL, NULL);
 	if (d->dp)
 		read_maps(d, vm);
+	risk_restore(d, vm);
 	plog(LOG_INFO, "watching VM %s (pid %d)%s%s%s", vm->name, (int)pid,
 	     vm->qmp_path[0] ? ", QMP socket " : ", no QMP socket found",
 	     vm->qmp_path, flag_for(d, vm) ? ", flagged by hand" : "");
@@ -308,6 +309,10 @@ static void decide(struct policyd *d, struct vm *vm)
 	char why[600];
 	int err;
 
+	/* The event and a scan's query-migrate may both report pre-switchover. */
+	if (vm->decided)
+		return;
+
 	if (vm_blocking(d, vm, why, sizeof(why))) {
 		err = kvmmt_qmp_command(vm->qmp, "migrate_cancel", NULL, NULL, qmp_ms(d), &e);
 		if (err) {
@@ -315,6 +320,7 @@ static void decide(struct policyd *d, struct vm *vm)
 			     vm->name, (int)vm->pid, e.msg);
 			return;
 		}
+		vm->decided = true;
 		vm->blocked++;
 		d->blocked_total++;
 		plog(LOG_WARNING, "VM %s (pid %d): migration cancelled before switchover: %s",
@@ -329,15 +335,21 @@ static void decide(struct policyd *d, struct vm *vm)
 		     vm->name, (int)vm->pid, e.msg);
 		return;
 	}
+	vm->decided = true;
 	vm->allowed++;
 	d->allowed_total++;
 	plog(LOG_INFO, "VM %s (pid %d): migration allowed to switch over: %s", vm->name,
 	     (int)vm->pid, why);
 }
 
+static bool migration_idle(const char *status);
+
 static void set_status(struct vm *vm, const char *status)
 {
 	snprintf(vm->mig_status, sizeof(vm->mig_status), "%s", status);
+	/* One decision per migration: a new one starts undecided. */
+	if (!strcmp(status, "setup") || migration_idle(status))
+		vm->decided = false;
 }
 
 static int set_pause(struct policyd *d, struct vm *vm, bool on, struct kvmmt_err *e)
@@ -508,9 +520,7 @@ static void poll_migration(struct policyd *d, struct vm *vm)
 	}
 	/* Events queued during the query are handled first. */
 	vm_qmp_input(d, vm);
-	if (!vm->qmp || strcmp(status, "pre-switchover") || !strcmp(vm->mig_status, "cancelling"))
-		return;
-	if (!query_status(d, vm, status, sizeof(status)) || strcmp(status, "pre-switchover"))
+	if (!vm->qmp || strcmp(status, "pre-switchover"))
 		return;
 	set_status(vm, status);
 	decide(d, vm);
@@ -615,11 +625,12 @@ int vm_scan(struct policyd *d)
 		}
 		if (d->dp)
 			read_maps(d, vm);
+		vm_reassess(d, vm);
 		connect_qmp(d, vm);
 		poll_migration(d, vm);
-		vm_reassess(d, vm);
 		i++;
 	}
+	risk_save(d);
 	return 0;
 }
 
