@@ -298,8 +298,9 @@ fail:
 }
 
 /* Child process of VM @i: run it, say "done" on @done_fd, hold until told. */
-static void vm_child(const struct options *o, int i, pid_t parent,
-		     struct testvm_record *rec, int done_fd)
+static void __attribute__((noreturn))
+vm_child(const struct options *o, int i, pid_t parent,
+	 struct testvm_record *rec, int done_fd)
 {
 	sigset_t stop;
 	struct vm vm;
@@ -360,11 +361,12 @@ static int start_vms(struct vmm *m, const struct options *o)
 			return -1;
 		}
 		if (!m->pids[i]) {
+			/* The child keeps only its own end of its own pipe. */
 			close(p[0]);
 			close(m->sig_fd);
-			while (i--)
-				close(m->done_fds[i]);
-			vm_child(o, m->nr, parent, m->recs[m->nr], p[1]);
+			for (int j = 0; j < i; j++)
+				close(m->done_fds[j]);
+			vm_child(o, i, parent, m->recs[i], p[1]);
 		}
 		close(p[1]);
 		m->done_fds[i] = p[0];
