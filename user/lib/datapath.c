@@ -185,9 +185,10 @@ const char *kvmmt_probe_reason(const struct kvmmt_probe *p)
 }
 
 /*
- * libbpf reports through one process-wide callback; while this thread is
- * inside kvmmt_dp_open() its messages go to that data path's log instead
- * of stderr, and outside it they are dropped.
+ * libbpf reports through one process-wide callback, which kvmmt replaces
+ * for good: while this thread is inside kvmmt_dp_open() the messages go to
+ * that data path's log, and otherwise they are dropped, so libbpf never
+ * writes to the user's terminal.
  */
 static __thread struct kvmmt_dp *log_dp;
 
@@ -497,7 +498,6 @@ int kvmmt_dp_open(struct kvmmt_dp **out, const struct kvmmt_dp_opts *opts,
 		  struct kvmmt_err *e)
 {
 	static const struct kvmmt_dp_opts defaults;
-	libbpf_print_fn_t old_print;
 	struct kvmmt_dp *dp;
 	struct kvmmt_host host;
 	int err = -ENOENT, p;
@@ -539,7 +539,7 @@ int kvmmt_dp_open(struct kvmmt_dp **out, const struct kvmmt_dp_opts *opts,
 	}
 
 	log_dp = dp;
-	old_print = libbpf_set_print(libbpf_log);
+	libbpf_set_print(libbpf_log);
 	dp->vmlinux_btf = btf__load_vmlinux_btf();
 	if (dp->vmlinux_btf &&
 	    !btf_has(dp, "btf_trace_kvm_mmu_set_spte", BTF_KIND_TYPEDEF))
@@ -559,7 +559,6 @@ int kvmmt_dp_open(struct kvmmt_dp **out, const struct kvmmt_dp_opts *opts,
 		err = attach_rest(dp, opts, e);
 	else
 		open_failed(dp, err, e);
-	libbpf_set_print(old_print);
 	log_dp = NULL;
 	if (opts->log) {
 		memcpy(opts->log->p, dp->probes, sizeof(dp->probes));
