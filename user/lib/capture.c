@@ -817,6 +817,7 @@ int kvmmt_cap_decode(const void *data, size_t len, const struct kvmmt_cap_ops *o
 	int ret = 0;
 
 	memset(st, 0, sizeof(*st));
+	st->bytes = len;
 	if (len < FILE_HDR_LEN) {
 		if (len >= 8 && memcmp(p, KVMMT_CAP_MAGIC, 8))
 			return BAD(0, "not a kvmmt capture (bad magic)");

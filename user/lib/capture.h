@@ -156,6 +156,7 @@ struct kvmmt_cap_ops {
 
 struct kvmmt_cap_status {
 	__u16 version;
+	__u64 bytes;		/* length of the data decoded from */
 	bool complete;		/* the end record was read */
 	bool truncated;		/* the file ends inside a chunk */
 	__u64 good_bytes;	/* bytes up to the end of the last good chunk */

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <json-c/json.h>
 #include "report.h"
 
@@ -253,14 +252,11 @@ int main(int argc, char **argv)
 	struct rep_file rf = {};
 	FILE *tf = NULL, *sf;
 	struct kvmmt_err e = {};
-	struct stat sb;
 	int err, ret = 1;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &o);
 	rep_model_init(&r.m);
 	rf.path = o.path;
-	if (stat(o.path, &sb) == 0)
-		rf.size = sb.st_size;
 	if (o.perfetto) {
 		tf = open_out(o.perfetto);
 		if (!tf)
@@ -279,6 +275,7 @@ int main(int argc, char **argv)
 	/* Geometry first, so every event finds its memslot; errors surface below. */
 	kvmmt_cap_read(o.path, &geometry_ops, &r.m, NULL, NULL);
 	err = kvmmt_cap_read(o.path, &ops, &r, &rf.st, &e);
+	rf.size = rf.st.bytes;
 	if (o.events && o.json)
 		printf("%s]\n", r.listed ? "\n" : "");
 	if (err) {

@@ -187,6 +187,7 @@ int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
 	if (err)
 		return err;
 	m->snapshots++;
+	m->have_finish |= s->phase == KVMMT_CAP_FINISH;
 	for (i = 0; i < s->nr_vms; i++) {
 		const struct kvmmt_cap_vm *cv = &s->vms[i];
 		struct rep_vm *v = rep_vm_find(m, cv->vm.tgid);

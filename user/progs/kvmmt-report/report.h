@@ -60,6 +60,7 @@ struct rep_model {
 	bool have_end;
 	__u64 first_ns, last_ns;
 	unsigned int snapshots;
+	bool have_finish;		/* the end snapshot was read */
 	struct kvmmt_hostmap pat;	/* host PAT reservations, if recorded */
 	bool have_pat;
 	struct kvmmt_err perr;		/* first policy-model error, if any */

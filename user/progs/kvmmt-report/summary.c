@@ -83,7 +83,7 @@ static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_v
 		installs += v->installs[i];
 	fprintf(f, "\nVM pid %u (%s)%s%s\n", v->tgid, v->comm[0] ? v->comm : "?",
 		v->at_start ? "" : ", started during the capture",
-		v->at_end || !m->snapshots ? "" : ", gone before its end");
+		v->at_end || !m->have_finish ? "" : ", gone before its end");
 	if (v->at_start || v->at_end) {
 		fprintf(f, "  vCPUs %d, memslots %u, noncoherent DMA", r->online_vcpus, r->nr_slots);
 		if (v->at_start)
