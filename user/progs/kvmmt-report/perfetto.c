@@ -2,14 +2,15 @@
 /*
  * Chrome trace-event JSON (opens in ui.perfetto.dev and chrome://tracing):
  * one process track per VM, instant events on vCPU-thread tracks, and
- * counter tracks for installs by memory type and the noncoherent DMA count.
+ * counter tracks for installs by memory type, zaps and the noncoherent DMA
+ * count.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 #include "report.h"
 
-/* Install counters are sampled at most this often per VM, and at the end. */
+/* Install and zap counters are sampled at most this often per VM, and at the end. */
 #define COUNTER_PERIOD_NS	1000000ull
 
 struct vm_state {
@@ -83,6 +84,11 @@ static void emit_counter(struct rep_trace *t, const struct rep_vm *v, double ts_
 					       json_object_new_uint64(v->installs[i]));
 	json_object_object_add(o, "args", args);
 	emit(t, o);
+	o = base("C", "zaps", NULL, v->tgid, 0, ts_us);
+	args = json_object_new_object();
+	json_object_object_add(args, "zaps", json_object_new_uint64(v->zaps));
+	json_object_object_add(o, "args", args);
+	emit(t, o);
 }
 
 static struct vm_state *state(struct rep_trace *t, __u32 tgid)
@@ -151,7 +157,7 @@ void rep_trace_event(struct rep_trace *t, const struct rep_model *m,
 		json_object_object_add(o, "args", args);
 		emit(t, o);
 	}
-	if (ev->type != KVMMT_EV_INSTALL)
+	if (ev->type != KVMMT_EV_INSTALL && ev->type != KVMMT_EV_ZAP)
 		return;
 	s = state(t, ev->tgid);
 	if (s && (!s->sampled || ev->ts_ns - s->last_ns >= COUNTER_PERIOD_NS)) {
