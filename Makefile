@@ -117,10 +117,15 @@ demo:
 bench: all
 	tools/bench/run build
 
+MANPAGES := $(filter-out %kvmmt-testvmm.8,$(wildcard user/man/*.[1-8]))
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(PROG_BINS) $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0644 $(wildcard user/man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
+	for m in $(MANPAGES); do \
+		d=$(DESTDIR)$(PREFIX)/share/man/man$${m##*.}; \
+		install -d $$d && install -m 0644 $$m $$d/ || exit 1; \
+	done
 	$(if $(wildcard user/man/*.5),install -d $(DESTDIR)$(PREFIX)/share/man/man5 && \
 		install -m 0644 $(wildcard user/man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/)
 	$(if $(wildcard user/systemd/*),install -d $(DESTDIR)/lib/systemd/system && \
