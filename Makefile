@@ -104,14 +104,12 @@ $(O)/bpf $(O)/user/lib $(O)/bin:
 -include $(wildcard tools/*/build.mk tests/*/build.mk)
 
 deps:
-	tools/install-deps build
+	tools/install-deps test
 
 check:
 	tools/check
 
 demo:
-	tools/install-deps build
-	$(MAKE) all
 	tools/demo build
 
 bench: all
