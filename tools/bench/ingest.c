@@ -461,6 +461,8 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 	}
 	if (ir > 0)
 		json_object_object_add(out, "instructions_per_event", json_object_new_double(ir));
+	else if (cgwhy[0])
+		json_object_object_add(out, "instructions_missing", json_object_new_string(cgwhy));
 	row = table_row(&t);
 	table_set(&t, row, 0, "capture replay (kvmmt_cap_read, zlib)");
 	if (cap.n) {

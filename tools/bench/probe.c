@@ -63,6 +63,7 @@ struct prow {
 	char why[1024];
 	struct samples t;	/* wall seconds of the rounds per run */
 	struct samples cpu;	/* CPU seconds of the workload processes per run */
+	double cpu_round[BENCH_MAX_RUNS];	/* the same by round, 0 = no run */
 	struct samples prog_ns;	/* BPF run time per install (bpf_stats) */
 	double drops, seen, lost;
 	int nseen;		/* runs that contributed to seen */
@@ -282,7 +283,7 @@ static void prog_stats_reset(struct prog_stats *ps)
  * Run one workload in @mode. @stats: measure BPF run time (bpf_stats on),
  * otherwise time the workload with nothing but the tool attached.
  */
-static int run_mode(struct pstate *s, enum pmode m, bool stats)
+static int run_mode(struct pstate *s, enum pmode m, bool stats, int round)
 {
 	struct prow *r = &s->rows[m];
 	struct vmm_result vr;
@@ -337,6 +338,7 @@ static int run_mode(struct pstate *s, enum pmode m, bool stats)
 	} else if (!err) {
 		samples_add(&r->t, vr.touch_s);
 		samples_add(&r->cpu, vr.proc.cpu_s);
+		r->cpu_round[round] = vr.proc.cpu_s;
 	}
 
 	switch (m) {
@@ -450,12 +452,11 @@ static void probe_targets(const struct pstate *s, struct table *t, json_object *
 static void probe_report(const struct pstate *s, struct table *t, json_object *out,
 			 double installs)
 {
-	double base = samples_median(&s->rows[P_NONE].cpu), added[P__MAX];
+	double added[P__MAX];
 	json_object *rows = json_object_new_array();
 
 	for (int m = 0; m < P__MAX; m++) {
 		const struct prow *r = &s->rows[m];
-		double med = samples_median(&r->cpu);
 		int row = table_row(t);
 		json_object *o = json_object_new_object();
 
@@ -475,13 +476,22 @@ static void probe_report(const struct pstate *s, struct table *t, json_object *o
 		json_object_object_add(o, "cpu_s", samples_json(&r->cpu));
 		json_object_object_add(o, "wall_s", samples_json(&r->t));
 		if (m != P_NONE) {
-			added[m] = (med - base) / installs * 1e9;
-			table_set(t, row, 3, "%+.0f", added[m]);
-			table_set(t, row, 4, "%+.1f%%", (med / base - 1) * 100);
-			json_object_object_add(o, "added_ns_per_install",
-					       json_object_new_double(added[m]));
-			json_object_object_add(o, "slowdown_pct",
-					       json_object_new_double((med / base - 1) * 100));
+			struct samples d = { 0 }, q = { 0 };
+
+			/* Paired by round: drift in the machine's load cancels. */
+			for (int i = 0; i < BENCH_MAX_RUNS; i++) {
+				double b = s->rows[P_NONE].cpu_round[i], v = r->cpu_round[i];
+
+				if (b > 0 && v > 0) {
+					samples_add(&d, (v - b) / installs * 1e9);
+					samples_add(&q, (v / b - 1) * 100);
+				}
+			}
+			added[m] = samples_median(&d);
+			table_set_samples(t, row, 3, "%+.0f", &d, 1);
+			table_set(t, row, 4, "%+.1f%%", samples_median(&q));
+			json_object_object_add(o, "added_ns_per_install", samples_json(&d));
+			json_object_object_add(o, "slowdown_pct", samples_json(&q));
 		}
 		if (m > P_EMPTY && added[P_EMPTY] > 0)
 			table_set(t, row, 5, "%.2fx", added[m] / added[P_EMPTY]);
@@ -504,9 +514,10 @@ static void probe_report(const struct pstate *s, struct table *t, json_object *o
 		json_object_array_add(rows, o);
 	}
 	table_note(t, "CPU s/run: user+system time of the test VMM and its VM processes;"
-		   " added ns/install, slowdown and x floor compare its median with the"
-		   " unprobed median of this run; BPF run ns/install: the programs' own run"
-		   " time (bpf_stats) in one extra instrumented round");
+		   " added ns/install and slowdown: against the unprobed run of the same"
+		   " round, median [min..max] over rounds; x floor: median added over the"
+		   " floor's; BPF run ns/install: the programs' own run time (bpf_stats)"
+		   " in one extra instrumented round");
 	table_note(t, "events/run: installs the VMM reports (nothing), kvmmt counted"
 		   " (counters, every VM on the host), perf's kvm_mmu_set_spte count,"
 		   " events the ring delivered (capture) or ftrace"
@@ -580,11 +591,11 @@ int bench_probe(const struct bench_cfg *c, json_object *out)
 			if (s->rows[m].missing)
 				continue;
 			vlog(c, "round %d: %s", i + 1, pmode_name[m]);
-			run_mode(s, m, false);
+			run_mode(s, m, false, i);
 		}
 	for (int m = 0; m < P__MAX; m++)
 		if (has_prog_time(m) && !s->rows[m].missing)
-			run_mode(s, m, true);
+			run_mode(s, m, true, 0);
 
 	probe_report(s, &t, out, installs);
 	json_object_object_add(out, "installs_per_run", json_object_new_double(installs));
