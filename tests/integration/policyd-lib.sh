@@ -49,10 +49,25 @@ start_vm() {
 	fail "QEMU for $1 did not come up: $(cat "$DIR/$1.qemu.log")"
 }
 
+# start_vm_own_monitor NAME: a VM with a single monitor, NAME.mgmt.sock, that
+# belongs to its owner: kvmmt-policyd must leave it alone (qmp_match).
+start_vm_own_monitor() {
+	qemu-system-x86_64 -accel kvm -S -display none -m 64 -nodefaults -name "$1" \
+		-qmp "unix:$DIR/$1.mgmt.sock,server=on,wait=off" >"$DIR/$1.qemu.log" 2>&1 &
+	PIDS="$PIDS $!"
+	VM_PIDS="$VM_PIDS $!"
+	eval "PID_$1=$!"
+	for _ in $(seq 100); do
+		qmp "$DIR/$1.mgmt.sock" query-status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "QEMU for $1 did not come up: $(cat "$DIR/$1.qemu.log")"
+}
+
 write_config() {
 	cat >"$DIR/policyd.conf" <<-CONF
 	# test configuration
-	qmp_prefer = .kvmmt.sock
+	qmp_match = .kvmmt.sock
 	datapath = off
 	interval = 0.3
 	CONF
@@ -94,7 +109,8 @@ vm_field() {
 import json, sys
 for v in json.load(sys.stdin)["vms"]:
     if v["name"] == sys.argv[1]:
-        print(json.dumps(v[sys.argv[2]]).strip("\""))' "$1" "$2"
+        x = v[sys.argv[2]]
+        print(x if isinstance(x, str) else json.dumps(x))' "$1" "$2"
 }
 
 migrate() { qmp "$DIR/$1.test.sock" migrate '{"uri": "exec:cat > /dev/null"}' >/dev/null; }

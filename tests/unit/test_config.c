@@ -49,6 +49,7 @@ Test(config, defaults)
 	cr_assert_str_eq(c.state_dir, "/var/lib/kvmmt");
 	cr_assert_eq(c.datapath, KVMMT_DP_AUTO);
 	cr_assert(c.enforce);
+	cr_assert_str_eq(c.qmp_match, "kvmmt");
 }
 
 Test(config, full_file)
@@ -62,7 +63,7 @@ Test(config, full_file)
 			   "control_socket = /run/k.sock\n"
 			   "metrics_textfile = /var/lib/node_exporter/kvmmt.prom\n"
 			   "metrics_listen = 127.0.0.1:9717\n"
-			   "qmp_prefer = kvmmt\n"
+			   "qmp_match = .policyd.\n"
 			   "pat_memtype_list =\n"
 			   "datapath = off\n"
 			   "enforce = no\n"
@@ -75,6 +76,7 @@ Test(config, full_file)
 	cr_assert_float_eq(c.qmp_timeout_s, 3, 1e-9);
 	cr_assert_str_eq(c.state_dir, "/srv/kvmmt");
 	cr_assert_str_eq(c.metrics_listen, "127.0.0.1:9717");
+	cr_assert_str_eq(c.qmp_match, ".policyd.");
 	cr_assert_str_eq(c.pat_list, "");
 	cr_assert_eq(c.datapath, KVMMT_DP_OFF);
 	cr_assert(!c.enforce);

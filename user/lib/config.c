@@ -21,6 +21,8 @@ void kvmmt_config_defaults(struct kvmmt_policyd_config *c)
 	strcpy(c->pat_list, "/sys/kernel/debug/x86/pat_memtype_list");
 	c->datapath = KVMMT_DP_AUTO;
 	c->enforce = true;
+	/* Never take a monitor meant for someone else by default. */
+	strcpy(c->qmp_match, "kvmmt");
 	c->log_level = LOG_INFO;
 }
 
@@ -151,12 +153,12 @@ static int set_metrics_listen(struct ctx *x, const char *key, char *v)
 	return 0;
 }
 
-static int set_qmp_prefer(struct ctx *x, const char *key, char *v)
+static int set_qmp_match(struct ctx *x, const char *key, char *v)
 {
-	if (strlen(v) >= sizeof(x->c->qmp_prefer))
+	if (strlen(v) >= sizeof(x->c->qmp_match))
 		return fail(x, "%s: value is longer than %zu characters", key,
-			    sizeof(x->c->qmp_prefer) - 1);
-	strcpy(x->c->qmp_prefer, v);
+			    sizeof(x->c->qmp_match) - 1);
+	strcpy(x->c->qmp_match, v);
 	return 0;
 }
 
@@ -211,7 +213,7 @@ static const struct {
 	{ "control_socket", set_control_socket },
 	{ "metrics_textfile", set_metrics_textfile },
 	{ "metrics_listen", set_metrics_listen },
-	{ "qmp_prefer", set_qmp_prefer },
+	{ "qmp_match", set_qmp_match },
 	{ "pat_memtype_list", set_pat_list },
 	{ "datapath", set_datapath },
 	{ "enforce", set_enforce },

@@ -36,7 +36,7 @@ struct kvmmt_policyd_config {
 	char control_socket[KVMMT_SUN_PATH_MAX];
 	char metrics_textfile[PATH_MAX];	/* "" = none */
 	char metrics_listen[64];		/* "127.0.0.1:PORT", "" = none */
-	char qmp_prefer[64];		/* substring choosing among QMP sockets */
+	char qmp_match[64];		/* a usable QMP socket's file name holds this */
 	char pat_list[PATH_MAX];	/* pat_memtype_list, "" = do not read */
 	enum kvmmt_dp_mode datapath;
 	bool enforce;			/* attach to QMP and decide migrations */

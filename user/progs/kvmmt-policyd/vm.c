@@ -136,14 +136,19 @@ static void identify(struct policyd *d, struct vm *vm)
 		return;
 	}
 	vm->qmp_path[0] = 0;
-	for (int i = 0; i < np && d->cfg.qmp_prefer[0]; i++) {
-		if (strstr(paths[i], d->cfg.qmp_prefer)) {
+	for (int i = 0; i < np; i++) {
+		const char *base = strrchr(paths[i], '/');
+
+		base = base ? base + 1 : paths[i];
+		if (!d->cfg.qmp_match[0] || strstr(base, d->cfg.qmp_match)) {
 			strcpy(vm->qmp_path, paths[i]);
 			return;
 		}
 	}
 	if (np)
-		strcpy(vm->qmp_path, paths[0]);
+		snprintf(vm->qmp_error, sizeof(vm->qmp_error),
+			 "none of its %d QMP sockets has \"%s\" in its file name (qmp_match)",
+			 np, d->cfg.qmp_match);
 }
 
 static bool watched(const struct policyd *d, pid_t pid)
@@ -189,9 +194,11 @@ struct vm *vm_get(struct policyd *d, pid_t pid)
 	if (d->dp)
 		read_maps(d, vm);
 	risk_restore(d, vm);
-	plog(LOG_INFO, "watching VM %s (pid %d)%s%s%s", vm->name, (int)pid,
-	     vm->qmp_path[0] ? ", QMP socket " : ", no QMP socket found",
-	     vm->qmp_path, flag_for(d, vm) ? ", flagged by hand" : "");
+	plog(LOG_INFO, "watching VM %s (pid %d)%s%s%s%s", vm->name, (int)pid,
+	     vm->qmp_path[0] ? ", QMP socket " : ", no QMP socket for kvmmt-policyd",
+	     vm->qmp_path[0] ? vm->qmp_path : vm->qmp_error[0] ? ": " : "",
+	     vm->qmp_path[0] ? "" : vm->qmp_error,
+	     flag_for(d, vm) ? ", flagged by hand" : "");
 	return vm;
 }
 
@@ -680,10 +687,10 @@ void vms_reidentify(struct policyd *d)
 		kvmmt_policy_vm_set_host(vm->model, d->pat.n ? &d->pat : NULL, &vm->maps);
 		if (vm->qmp)
 			continue;
-		identify(d, vm);
 		vm->qmp_retry_at = 0;
 		vm->qmp_failures = 0;
 		vm->qmp_error[0] = 0;
+		identify(d, vm);
 	}
 }
 
