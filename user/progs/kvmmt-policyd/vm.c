@@ -225,19 +225,23 @@ struct vm *vm_find(struct policyd *d, const char *target)
 	return NULL;
 }
 
-static void describe_why(unsigned int why, int noncoherent, char *buf, size_t n)
+/* Why guest types can take effect, e.g. "noncoherent DMA count 1". */
+static void describe_why(const struct kvmmt_policy_summary *s, char *buf, size_t n)
 {
-	snprintf(buf, n, "guest memory types honoured (%s%s%s%s%s)",
-		 why & KVMMT_WHY_INSTALL ? "SPTEs without IPAT" : "",
-		 (why & KVMMT_WHY_INSTALL) && (why & ~KVMMT_WHY_INSTALL) ? ", " : "",
-		 why & KVMMT_WHY_NONCOHERENT ? "noncoherent DMA registered" : "",
-		 (why & KVMMT_WHY_NONCOHERENT) && (why & KVMMT_WHY_SLOT) ? ", " : "",
-		 why & KVMMT_WHY_SLOT ? "a memslot has the noncoherent DMA flag" : "");
-	(void)noncoherent;
+	size_t len = 0;
+
+	buf[0] = 0;
+	if (s->why & KVMMT_WHY_INSTALL)
+		len += snprintf(buf + len, n - len, "SPTEs whose type depends on the guest");
+	if ((s->why & KVMMT_WHY_NONCOHERENT) && len < n)
+		len += snprintf(buf + len, n - len, "%snoncoherent DMA count %d",
+				len ? ", " : "", s->noncoherent);
+	if ((s->why & KVMMT_WHY_SLOT) && len < n)
+		snprintf(buf + len, n - len, "%sa memslot flagged for noncoherent DMA",
+			 len ? ", " : "");
 }
 
-static void risk_detail(const struct vm *vm, const struct kvmmt_policy_summary *s,
-			char *buf, size_t n)
+static void risk_detail(const struct kvmmt_policy_summary *s, char *buf, size_t n)
 {
 	char why[200];
 
@@ -246,8 +250,9 @@ static void risk_detail(const struct vm *vm, const struct kvmmt_policy_summary *
 		snprintf(buf, n, "every mapping forced write-back, guest types ignored");
 		break;
 	case KVMMT_RISK_LATENT:
-		describe_why(s->why, vm->noncoherent, why, sizeof(why));
-		snprintf(buf, n, "%s, no conflicting host mapping seen", why);
+		describe_why(s, why, sizeof(why));
+		snprintf(buf, n, "guest memory types honoured (%s), no conflicting host mapping seen",
+			 why);
 		break;
 	default:
 		snprintf(buf, n, "%llu guest pages in %zu ranges mapped with a type that conflicts with the host's",
@@ -267,7 +272,7 @@ bool vm_blocking(const struct policyd *d, const struct vm *vm, char *why, size_t
 		return true;
 	}
 	kvmmt_policy_summary(vm->model, &s);
-	risk_detail(vm, &s, detail, sizeof(detail));
+	risk_detail(&s, detail, sizeof(detail));
 	snprintf(why, n, "risk class %s (%s)", kvmmt_risk_name(s.risk), detail);
 	return d->cfg.block[s.risk];
 }
@@ -280,7 +285,7 @@ void vm_reassess(struct policyd *d, struct vm *vm)
 	kvmmt_policy_summary(vm->model, &s);
 	if (s.risk == vm->risk)
 		return;
-	risk_detail(vm, &s, detail, sizeof(detail));
+	risk_detail(&s, detail, sizeof(detail));
 	plog(s.risk > vm->risk ? LOG_WARNING : LOG_NOTICE,
 	     "VM %s (pid %d): risk class %s -> %s: %s; migration %s", vm->name,
 	     (int)vm->pid, kvmmt_risk_name(vm->risk), kvmmt_risk_name(s.risk), detail,
