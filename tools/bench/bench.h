@@ -133,12 +133,10 @@ struct vmm_result {
 
 /*
  * Run kvmmt-testvmm with @load, optionally under @wrap (a command prefix
- * such as perf stat), with @extra arguments appended. Returns 0 or -errno
- * with a reason in @why.
+ * such as perf stat). Returns 0 or -errno with a reason in @why.
  */
 int vmm_run(const struct bench_cfg *c, const struct bench_load *load,
-	    char *const wrap[], char *const extra[], struct vmm_result *r,
-	    char *why, size_t whylen);
+	    char *const wrap[], struct vmm_result *r, char *why, size_t whylen);
 /* Start it in the background holding its VMs (for the steady-state bench). */
 pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load,
 		     int hold_s, const char *ready_file);

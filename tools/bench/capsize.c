@@ -75,7 +75,7 @@ static int kvmmt_record(const struct bench_cfg *c, const struct bench_load *l,
 		return -EIO;
 	}
 	usleep(200000);
-	err = vmm_run(c, l, NULL, NULL, &vr, why, len);
+	err = vmm_run(c, l, NULL, &vr, why, len);
 	kill(pid, SIGINT);
 	proc_wait(pid, &pr, t0);
 	if (err)
@@ -115,7 +115,7 @@ static int ftrace_record(const struct bench_cfg *c, const struct bench_load *l,
 		err = ftrace_start(c, expect, why, len);
 		if (err)
 			return err;
-		err = vmm_run(c, l, NULL, NULL, &vr, why, len);
+		err = vmm_run(c, l, NULL, &vr, why, len);
 		ftrace_stop(&fc);
 		if (err) {
 			ftrace_remove();

@@ -328,7 +328,7 @@ static int run_mode(struct pstate *s, enum pmode m, bool stats, int round)
 		sfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		prog_stats_of(owner, &before);
 	}
-	err = vmm_run(s->c, &s->c->load, wrap, NULL, &vr, why, sizeof(why));
+	err = vmm_run(s->c, &s->c->load, wrap, &vr, why, sizeof(why));
 	if (stats) {
 		prog_stats_of(owner, &after);
 		if (sfd >= 0)
@@ -562,7 +562,7 @@ int bench_probe(const struct bench_cfg *c, json_object *out)
 	if (s->path < KVMMT_PATH_TP_BTF || s->path > KVMMT_PATH_TP)
 		s->path = KVMMT_PATH_TP_BTF;
 
-	err = vmm_run(c, &c->load, NULL, NULL, &warm, why, sizeof(why));
+	err = vmm_run(c, &c->load, NULL, &warm, why, sizeof(why));
 	if (err) {
 		for (int m = 0; m < P__MAX; m++) {
 			int r = table_row(&t);

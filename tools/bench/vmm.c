@@ -40,48 +40,53 @@ static int vmm_parse(const char *txt, struct vmm_result *r, char *why, size_t le
 	return 0;
 }
 
-static void load_args(const struct bench_load *l, char a[4][24])
+/* The command line of one test-VMM run and the strings it points into. */
+struct vmm_cmd {
+	char path[512];
+	char num[4][24];
+	char *argv[48];
+};
+
+static int vmm_cmd(const struct bench_cfg *c, const struct bench_load *l,
+		   char *const wrap[], char *const extra[], struct vmm_cmd *v)
 {
-	snprintf(a[0], 24, "%d", l->vms);
-	snprintf(a[1], 24, "%d", l->slots);
-	snprintf(a[2], 24, "%d", l->pages);
-	snprintf(a[3], 24, "%d", l->repeat);
+	const int nums[4] = { l->vms, l->slots, l->pages, l->repeat };
+	static const char *const opt[4] = { "--vms", "--slots", "--pages", "--repeat" };
+	int n = 0;
+
+	bin_path(c, TESTVMM, v->path, sizeof(v->path));
+	if (!is_exec(v->path))
+		return -ENOENT;
+	for (int i = 0; wrap && wrap[i] && n < 16; i++)
+		v->argv[n++] = wrap[i];
+	v->argv[n++] = v->path;
+	for (int i = 0; i < 4; i++) {
+		snprintf(v->num[i], sizeof(v->num[i]), "%d", nums[i]);
+		v->argv[n++] = (char *)opt[i];
+		v->argv[n++] = v->num[i];
+	}
+	for (int i = 0; extra && extra[i] && n < 46; i++)
+		v->argv[n++] = extra[i];
+	v->argv[n] = NULL;
+	return 0;
 }
 
 int vmm_run(const struct bench_cfg *c, const struct bench_load *load,
-	    char *const wrap[], char *const extra[], struct vmm_result *r,
-	    char *why, size_t len)
+	    char *const wrap[], struct vmm_result *r, char *why, size_t len)
 {
-	char path[512], a[4][24], *argv[48], *out = NULL;
-	int n = 0, err;
+	char *json[] = { "--json", NULL }, *out = NULL;
+	struct vmm_cmd v;
+	int err;
 
 	memset(r, 0, sizeof(*r));
-	bin_path(c, TESTVMM, path, sizeof(path));
-	if (!is_exec(path)) {
+	if (vmm_cmd(c, load, wrap, json, &v)) {
 		snprintf(why, len, "missing component: tools/testvmm (%s not built)",
-			 path);
+			 v.path);
 		return -ENOENT;
 	}
-	load_args(load, a);
-	for (int i = 0; wrap && wrap[i] && n < 16; i++)
-		argv[n++] = wrap[i];
-	argv[n++] = path;
-	argv[n++] = "--vms";
-	argv[n++] = a[0];
-	argv[n++] = "--slots";
-	argv[n++] = a[1];
-	argv[n++] = "--pages";
-	argv[n++] = a[2];
-	argv[n++] = "--repeat";
-	argv[n++] = a[3];
-	argv[n++] = "--json";
-	for (int i = 0; extra && extra[i] && n < 46; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-
-	err = proc_run(argv, &out, &r->proc);
+	err = proc_run(v.argv, &out, &r->proc);
 	if (err) {
-		snprintf(why, len, "cannot run %s: %s", path, strerror(-err));
+		snprintf(why, len, "cannot run %s: %s", v.path, strerror(-err));
 		free(out);
 		return err;
 	}
@@ -100,28 +105,13 @@ int vmm_run(const struct bench_cfg *c, const struct bench_load *load,
 pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load,
 		     int hold_s, const char *ready_file)
 {
-	char path[512], a[4][24], hold[24], *argv[24];
-	int n = 0;
+	char hold[24];
+	char *extra[] = { "--hold", hold, "--ready-file", (char *)ready_file, NULL };
+	struct vmm_cmd v;
 
-	bin_path(c, TESTVMM, path, sizeof(path));
-	if (!is_exec(path))
-		return -ENOENT;
-	load_args(load, a);
 	snprintf(hold, sizeof(hold), "%d", hold_s);
-	argv[n++] = path;
-	argv[n++] = "--vms";
-	argv[n++] = a[0];
-	argv[n++] = "--slots";
-	argv[n++] = a[1];
-	argv[n++] = "--pages";
-	argv[n++] = a[2];
-	argv[n++] = "--repeat";
-	argv[n++] = a[3];
-	argv[n++] = "--hold";
-	argv[n++] = hold;
-	argv[n++] = "--ready-file";
-	argv[n++] = (char *)ready_file;
-	argv[n] = NULL;
+	if (vmm_cmd(c, load, NULL, extra, &v))
+		return -ENOENT;
 	unlink(ready_file);
-	return proc_spawn(argv, -1, -1);
+	return proc_spawn(v.argv, -1, -1);
 }
