@@ -325,33 +325,35 @@ static void decide(struct policyd *d, struct vm *vm)
 	if (vm->decided)
 		return;
 
-	if (vm_blocking(d, vm, why, sizeof(why))) {
-		err = kvmmt_qmp_command(vm->qmp, "migrate_cancel", NULL, NULL, qmp_ms(d), &e);
-		if (err) {
-			plog(LOG_ERR, "VM %s (pid %d): cannot cancel migration at pre-switchover: %s",
-			     vm->name, (int)vm->pid, e.msg);
-			return;
-		}
-		vm->decided = true;
-		vm->blocked++;
-		d->blocked_total++;
-		plog(LOG_WARNING, "VM %s (pid %d): migration cancelled before switchover: %s",
-		     vm->name, (int)vm->pid, why);
-		return;
-	}
-	err = kvmmt_qmp_command(vm->qmp, "migrate-continue",
-				json_tokener_parse("{\"state\": \"pre-switchover\"}"),
+	static const struct {
+		const char *cmd, *args, *verb, *done;
+		int prio;
+	} act[2] = {
+		{ "migrate-continue", "{\"state\": \"pre-switchover\"}", "continue",
+		  "migration allowed to switch over", LOG_INFO },
+		{ "migrate_cancel", NULL, "cancel",
+		  "migration cancelled before switchover", LOG_WARNING },
+	};
+	bool block = vm_blocking(d, vm, why, sizeof(why));
+
+	err = kvmmt_qmp_command(vm->qmp, act[block].cmd,
+				act[block].args ? json_tokener_parse(act[block].args) : NULL,
 				NULL, qmp_ms(d), &e);
 	if (err) {
-		plog(LOG_ERR, "VM %s (pid %d): cannot continue migration at pre-switchover: %s",
-		     vm->name, (int)vm->pid, e.msg);
+		plog(LOG_ERR, "VM %s (pid %d): cannot %s the migration at pre-switchover: %s",
+		     vm->name, (int)vm->pid, act[block].verb, e.msg);
 		return;
 	}
 	vm->decided = true;
-	vm->allowed++;
-	d->allowed_total++;
-	plog(LOG_INFO, "VM %s (pid %d): migration allowed to switch over: %s", vm->name,
-	     (int)vm->pid, why);
+	if (block) {
+		vm->blocked++;
+		d->blocked_total++;
+	} else {
+		vm->allowed++;
+		d->allowed_total++;
+	}
+	plog(act[block].prio, "VM %s (pid %d): %s: %s", vm->name, (int)vm->pid,
+	     act[block].done, why);
 }
 
 static bool migration_idle(const char *status);
