@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "capture-prog.h"
 #include "memtype.h"
 #include "policy.h"
@@ -26,8 +27,10 @@ static const char doc[] =
 "Recording stops after --duration, at --max-size, or on Ctrl-C (SIGINT,\n"
 "SIGTERM). The file is written as FILE.partial and renamed to FILE when\n"
 "complete; a capture that is killed leaves FILE.partial, which kvmmt-report\n"
-"reads up to its last complete chunk. Events the ring buffer had to drop are\n"
-"counted in the file. Needs root (CAP_BPF and CAP_PERFMON).\n"
+"reads up to its last complete chunk. An existing FILE is kept as FILE.old\n"
+"(like perf record); an existing FILE.partial is never overwritten. Events\n"
+"the ring buffer had to drop are counted in the file. Needs root (CAP_BPF\n"
+"and CAP_PERFMON).\n"
 "\n"
 "EXAMPLES:\n"
 "    kvmmt-capture -o bug.kmc                 # until Ctrl-C\n"
@@ -144,6 +147,48 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
+	return 0;
+}
+
+/*
+ * Refuse, before anything is loaded, an output that would destroy something
+ * the user did not ask to replace: a directory or device at FILE (rename
+ * would fail at the end, or replace the device node) or the FILE.partial of
+ * an earlier capture that was cut short.
+ */
+static int check_output(const char *out, char *msg, size_t len)
+{
+	struct stat st;
+
+	if (!stat(out, &st) && !S_ISREG(st.st_mode)) {
+		snprintf(msg, len, "%s exists and is not a regular file; choose another -o", out);
+		return -EEXIST;
+	}
+	snprintf(msg, len, "%s%s", out, KVMMT_CAP_PARTIAL_SUFFIX);
+	if (!lstat(msg, &st)) {
+		snprintf(msg, len, "%s%s already exists (a capture cut short, or one still "
+			 "running): read it with kvmmt-report, then move it away or choose "
+			 "another -o", out, KVMMT_CAP_PARTIAL_SUFFIX);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/* Keep an earlier capture at FILE as FILE.old, as perf record does with perf.data. */
+static int keep_old(const char *out, bool *kept, struct kvmmt_err *e)
+{
+	char old[PATH_MAX];
+	struct stat st;
+
+	*kept = false;
+	if (stat(out, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	if (snprintf(old, sizeof(old), "%s.old", out) >= (int)sizeof(old))
+		return kvmmt_errf(e, -ENAMETOOLONG, "%s.old: file name too long", out);
+	if (rename(out, old))
+		return kvmmt_errf(e, -errno, "cannot keep the existing %s as %s: %s", out, old,
+				  strerror(errno));
+	*kept = true;
 	return 0;
 }
 
@@ -457,10 +502,15 @@ int main(int argc, char **argv)
 	struct kvmmt_host h;
 	struct facts f = {};
 	struct sigaction sa = { .sa_handler = on_signal };
-	char cmd[1024] = "";
+	char cmd[1024] = "", msg[PATH_MAX + 160];
+	bool kept = false;
 	int err, ret = 1;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &o);
+	if (check_output(o.out, msg, sizeof(msg))) {
+		fprintf(stderr, "kvmmt-capture: %s\n", msg);
+		return 1;
+	}
 	for (int i = 0; i < argc; i++)
 		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s", i ? " " : "",
 			 argv[i]);
@@ -521,9 +571,13 @@ int main(int argc, char **argv)
 	end.end_ns = now_ns(CLOCK_MONOTONIC);
 	end.events = st.events;
 	end.drops = read_drops(&c);
-	err = kvmmt_capw_close(c.w, &end, &c.e);
+	err = keep_old(o.out, &kept, &c.e) ?: kvmmt_capw_close(c.w, &end, &c.e);
 	if (err) {
 		fprintf(stderr, "kvmmt-capture: %s\n", c.e.msg);
+		if (kept) {
+			snprintf(msg, sizeof(msg), "%s.old", o.out);
+			rename(msg, o.out);
+		}
 		goto out;
 	}
 	kvmmt_capw_stats(c.w, &st);
@@ -533,6 +587,8 @@ int main(int argc, char **argv)
 			(unsigned long long)st.bytes,
 			st.events ? (double)st.bytes / st.events : 0.0,
 			(unsigned long long)end.drops);
+	if (!o.quiet && kept)
+		fprintf(stderr, "kvmmt-capture: the previous %s is now %s.old\n", o.out, o.out);
 	ret = 0;
 	goto out;
 fail:
