@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <json-c/json.h>
 #include "report.h"
 
@@ -237,11 +238,38 @@ static FILE *open_out(const char *path)
 
 static int close_out(FILE *f, const char *path)
 {
-	if (ferror(f) | fclose(f)) {
-		fprintf(stderr, "kvmmt-report: cannot write %s\n", path);
-		return -EIO;
+	int err = ferror(f) ? EIO : 0;
+
+	if (fclose(f) && !err)
+		err = errno;
+	if (err) {
+		fprintf(stderr, "kvmmt-report: cannot write %s: %s\n", path, strerror(err));
+		return -err;
 	}
 	return 0;
+}
+
+/* A full disk or a closed pipe must not end in exit status 0. */
+static int flush_stdout(void)
+{
+	int err = fflush(stdout) ? errno : ferror(stdout) ? EIO : 0;
+
+	if (err)
+		fprintf(stderr, "kvmmt-report: cannot write to standard output: %s\n",
+			strerror(err));
+	return err ? -err : 0;
+}
+
+/* An export written over the capture it reads would destroy the capture. */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!a || !b)
+		return false;
+	if (!strcmp(a, b))
+		return true;
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 int main(int argc, char **argv)
@@ -255,6 +283,12 @@ int main(int argc, char **argv)
 	int err, ret = 1;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &o);
+	if (same_file(o.perfetto, o.path) || same_file(o.svg, o.path) ||
+	    same_file(o.perfetto, o.svg)) {
+		fprintf(stderr, "kvmmt-report: %s would be overwritten: give --perfetto and --svg "
+			"their own output files\n", same_file(o.perfetto, o.svg) ? o.svg : o.path);
+		return 1;
+	}
 	rep_model_init(&r.m);
 	rf.path = o.path;
 	if (o.perfetto) {
@@ -311,6 +345,8 @@ int main(int argc, char **argv)
 		else
 			rep_print_text(stdout, &r.m, &rf);
 	}
+	if (flush_stdout())
+		goto cleanup;
 	ret = 0;
 cleanup:
 	if (r.trace)
