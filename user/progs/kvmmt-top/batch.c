@@ -194,7 +194,7 @@ static int print_json(const struct top_model *m, struct kvmmt_err *e)
 
 static int print_text(const struct top_model *m, struct kvmmt_err *e)
 {
-	char line[512], cell[TOP_CELL_LEN];
+	char line[2048], cell[TOP_CELL_LEN];
 	size_t i;
 	int n, c;
 
@@ -257,10 +257,16 @@ int top_batch(struct top_model *m, struct kvmmt_err *e)
 		err = top_model_sample(m, e);
 		if (err)
 			return err;
+		errno = 0;
 		err = o->json ? print_json(m, e) : print_text(m, e);
+		if (!err && (fflush(stdout) || ferror(stdout)))
+			err = kvmmt_errf(e, errno ? -errno : -EIO, "cannot write to stdout: %s.",
+					 strerror(errno ? errno : EIO));
+		/* the reader went away (kvmmt-top --json | head -1): a normal end */
+		if (err == -EPIPE)
+			return 0;
 		if (err)
 			return err;
-		fflush(stdout);
 	}
 	return 0;
 }

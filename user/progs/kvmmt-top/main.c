@@ -187,9 +187,8 @@ int main(int argc, char **argv)
 	char why[128];
 	int err;
 
-	argp_err_exit_status = 2;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
-		return 2;
+		return argp_err_exit_status;
 
 	install_signals();
 	err = top_model_open(&m, &opts, &e);
