@@ -84,6 +84,14 @@ struct kvmmt_counters {
 	__u64 g[KVMMT_G__MAX];
 };
 
+/*
+ * Snapshot of the in-kernel counters since open, summed over CPUs:
+ * inst[] one entry per (tgid, memslot id or KVMMT_SLOT_UNKNOWN,
+ * kvmmt_spte_attr() bits, level 1..3); vms[] one entry per tgid with
+ * enum kvmmt_ctr counters; g[] enum kvmmt_gstat. Entries are unordered.
+ * The memslot is known on the fentry, tp_btf and raw_tp paths (for
+ * installs following a fault), never on tp. Free with kvmmt_counters_free().
+ */
 int kvmmt_dp_read_counters(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 			   struct kvmmt_err *e);
 void kvmmt_counters_free(struct kvmmt_counters *c);
@@ -100,6 +108,15 @@ struct kvmmt_vm_list {
 	size_t n;
 };
 
+/*
+ * Runs the VM iterator now: one entry per VM (struct kvm) held open by a
+ * process (its group leader's tgid and comm), each VM once even if the
+ * process holds several fds of it, with its memslots of every address
+ * space (at most KVMMT_ITER_MAX_SLOTS; vm.valid has KVMMT_VF_TRUNCATED
+ * beyond) and vm.nr_slots == nr_slots. noncoherent_dma and disabled_quirks
+ * are meaningful only with KVMMT_VF_NONCOHERENT / KVMMT_VF_QUIRKS in
+ * vm.valid. Free with kvmmt_vm_list_free().
+ */
 int kvmmt_dp_read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
 		      struct kvmmt_err *e);
 void kvmmt_vm_list_free(struct kvmmt_vm_list *l);
