@@ -17,7 +17,7 @@
 #include "capture.h"
 
 #define BENCH_MAX_RUNS	64
-#define BENCH_MAX_COLS	10
+#define BENCH_MAX_COLS	12
 #define BENCH_MAX_ROWS	16
 #define BENCH_MAX_COUNTS	4
 
