@@ -203,15 +203,47 @@ static void follow_selection(struct tui *t)
 		t->first = t->sel - rows + 1;
 }
 
+/*
+ * Leave out the columns that do not fit, rarest first, so that RISK stays
+ * on an 80-column terminal; the sort column always stays. MIGRATION is last
+ * and may be cut at the right edge.
+ */
+static void fit_columns(const struct top_model *m, bool show[COL__MAX])
+{
+	static const enum top_col drop[] = {
+		COL_WP, COL_WT, COL_UCM, COL_VCPUS, COL_MEM, COL_MIGR, COL_ZAPS,
+		COL_GTYPES, COL_NCDMA, COL_WC, COL_UC, COL_WB,
+	};
+	int c, width = -1;
+	size_t i;
+
+	for (c = 0; c < COL__MAX; c++) {
+		show[c] = true;
+		width += abs(top_cols[c].width) + 1;
+	}
+	width -= abs(top_cols[COL_MIGR].width) - (int)strlen(top_cols[COL_MIGR].title);
+	for (i = 0; i < sizeof(drop) / sizeof(drop[0]) && width > COLS; i++) {
+		if (drop[i] == m->opts->sort)
+			continue;
+		show[drop[i]] = false;
+		width -= drop[i] == COL_MIGR ? (int)strlen(top_cols[COL_MIGR].title) + 1 :
+					       abs(top_cols[drop[i]].width) + 1;
+	}
+}
+
 static void draw_list(struct tui *t)
 {
 	const struct top_model *m = t->m;
 	char line[512], cell[TOP_CELL_LEN];
+	bool show[COL__MAX];
 	size_t i;
 	int c, x, y;
 
+	fit_columns(m, show);
 	line[0] = '\0';
 	for (c = 0; c < COL__MAX; c++) {
+		if (!show[c])
+			continue;
 		top_fmt_title(m, c, cell, sizeof(cell));
 		if (c == (int)m->opts->sort)
 			strcat(cell, m->opts->reverse ? "^" : "v");
@@ -229,10 +261,12 @@ static void draw_list(struct tui *t)
 		attr_t sel = i == t->sel ? A_REVERSE : A_NORMAL;
 
 		for (c = 0, x = 0; c < COL__MAX && x < COLS; c++) {
+			if (!show[c])
+				continue;
 			line[0] = '\0';
 			top_fmt_cell(m, &m->vms[i], c, cell, sizeof(cell));
 			top_append_cell(line, sizeof(line), c, cell);
-			if (c)
+			if (x)
 				mvaddch(y, x++, ' ' | sel);
 			if (x >= COLS)
 				break;
@@ -331,7 +365,7 @@ static void draw_detail(struct tui *t)
 	}
 	y++;
 	put_line(y++, style(t, PAIR_TITLE),
-		 "SLOT AS GFN RANGE                         SIZE  FLAGS                  HOST ADDRESS           WB      WC      UC      WT      WP     UC-      4K      2M      1G");
+		 "SLOT AS GFN RANGE                         SIZE  FLAGS                  HOST ADDRESS            WB      WC      UC      WT      WP     UC-      4K      2M      1G");
 	for (s = 0; s < r->nr_slots && y < LINES - 1; s++) {
 		const struct kvmmt_slot_row *sl = &r->slots[s];
 		char range[48];
