@@ -208,6 +208,15 @@ static struct json_object *j_u64(__u64 v)
 	return json_object_new_uint64(v);
 }
 
+/* Seconds to the nanosecond, printed as such (not 2.7674201379999999). */
+static struct json_object *j_seconds(double s)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.9f", s);
+	return json_object_new_double_s(s, buf);
+}
+
 static struct json_object *types_json(const __u64 *by_mt)
 {
 	struct json_object *o = json_object_new_object();
@@ -278,7 +287,7 @@ static struct json_object *vm_json(const struct rep_model *m, const struct rep_v
 	for (i = 0; i < v->nr_nc; i++) {
 		struct json_object *c = json_object_new_object();
 
-		json_object_object_add(c, "t_s", json_object_new_double(rep_rel_s(m, v->nc[i].ts_ns)));
+		json_object_object_add(c, "t_s", j_seconds(rep_rel_s(m, v->nc[i].ts_ns)));
 		json_object_object_add(c, "count", json_object_new_int(v->nc[i].count));
 		json_object_array_add(a, c);
 	}
@@ -312,7 +321,7 @@ int rep_print_json(FILE *f, const struct rep_model *m, const struct rep_file *rf
 	json_object_object_add(o, "truncated", json_object_new_boolean(rf->st.truncated));
 	json_object_object_add(o, "decoded_bytes", j_u64(rf->st.good_bytes));
 	json_object_object_add(o, "chunks", j_u64(rf->st.chunks));
-	json_object_object_add(o, "duration_s", json_object_new_double(duration_s(m)));
+	json_object_object_add(o, "duration_s", j_seconds(duration_s(m)));
 	json_object_object_add(o, "stop_reason", json_object_new_string(
 		m->have_end ? kvmmt_cap_stop_name(m->end.stop_reason) : "interrupted"));
 	json_object_object_add(root, "capture", o);
@@ -381,7 +390,7 @@ struct json_object *rep_event_json(const struct rep_model *m, const struct kvmmt
 	const struct kvmmt_event *ev = &ce->ev;
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "t_s", json_object_new_double(rep_rel_s(m, ev->ts_ns)));
+	json_object_object_add(o, "t_s", j_seconds(rep_rel_s(m, ev->ts_ns)));
 	json_object_object_add(o, "ts_ns", j_u64(ev->ts_ns));
 	json_object_object_add(o, "type", json_object_new_string(rep_ev_names[ev->type]));
 	json_object_object_add(o, "pid", json_object_new_int64(ev->tgid));
