@@ -56,11 +56,12 @@ int main(int argc, char **argv)
 		.fmt = KVMMT_FMT_EPT, .host_pat = KVMMT_LINUX_PAT, .start_ns = 1000000,
 		.start_realtime_ns = 1800000000000000000ull, .kv = kv, .nr_kv = 3,
 	};
+	/* listed out of gfn order, as KVM's memslot tree may yield them */
 	struct kvmmt_slot_rec slots[2] = {
-		{ .kind = KVMMT_REC_SLOT, .id = 0, .kvm_id = 1, .base_gfn = 0, .npages = 0x1000,
-		  .userspace_addr = 0x7f0000000000ull },
 		{ .kind = KVMMT_REC_SLOT, .id = 1, .kvm_id = 1, .flags = KVMMT_MEM_NON_COHERENT_DMA,
 		  .base_gfn = 0x100000, .npages = 0x800, .userspace_addr = 0x7f1000000000ull },
+		{ .kind = KVMMT_REC_SLOT, .id = 0, .kvm_id = 1, .base_gfn = 0, .npages = 0x1000,
+		  .userspace_addr = 0x7f0000000000ull },
 	};
 	struct kvmmt_cap_vm vm = {
 		.vm = { .kind = KVMMT_REC_VM, .tgid = 42, .kvm_id = 1, .online_vcpus = 2,

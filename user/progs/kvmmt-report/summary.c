@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /* The report itself: text for people, one JSON document for tools. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
@@ -72,8 +73,26 @@ static void print_types(FILE *f, const __u64 *by_mt)
 		fprintf(f, "none");
 }
 
+/* Memslots in guest-physical order (address space, then gfn), unknown ones last. */
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct rep_slot *x = *(const struct rep_slot *const *)a;
+	const struct rep_slot *y = *(const struct rep_slot *const *)b;
+
+	if (x->known != y->known)
+		return x->known ? -1 : 1;
+	if (!x->known || x->rec.as_id == y->rec.as_id) {
+		__u64 gx = x->known ? x->rec.base_gfn : x->rec.id;
+		__u64 gy = y->known ? y->rec.base_gfn : y->rec.id;
+
+		return gx < gy ? -1 : gx > gy;
+	}
+	return x->rec.as_id < y->rec.as_id ? -1 : 1;
+}
+
 static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_vm *v)
 {
+	const struct rep_slot **order;
 	struct kvmmt_policy_summary ps;
 	__u64 installs = 0;
 	unsigned int i;
@@ -100,8 +119,13 @@ static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_v
 		(uint64_t)v->installs_level[3], (uint64_t)v->zaps);
 	fprintf(f, "  %-5s %-3s %-18s %-18s %-6s %-10s %-8s %s\n", "SLOT", "AS",
 		"GFN-START", "GFN-END", "FLAGS", "INSTALLS", "ZAPS", "TYPES");
+	order = calloc(v->nr_slots ? v->nr_slots : 1, sizeof(*order));
+	for (i = 0; order && i < v->nr_slots; i++)
+		order[i] = &v->slots[i];
+	if (order)
+		qsort(order, v->nr_slots, sizeof(*order), slot_cmp);
 	for (i = 0; i < v->nr_slots; i++) {
-		const struct rep_slot *s = &v->slots[i];
+		const struct rep_slot *s = order ? order[i] : &v->slots[i];
 		__u64 n = 0;
 		unsigned int t;
 
@@ -118,6 +142,7 @@ static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_v
 		print_types(f, s->installs);
 		fputc('\n', f);
 	}
+	free(order);
 	if (!v->nc_events) {
 		fprintf(f, "  noncoherent DMA changes: none\n");
 	} else {
