@@ -427,33 +427,38 @@ static void probe_targets(const struct pstate *s, struct table *t, json_object *
 	double be = prog_ev_median(s, P_BPFTRACE), rpi = runs_per_install(s);
 	const struct prow *cap = &s->rows[P_KVMMT_CAP];
 
-	if (ke >= 0 && fe >= 0 && added[P_EMPTY] > 0 && added[P_KVMMT] > -1e300) {
+	if (ke >= 0 && fe > 0) {
 		/*
-		 * Dispatch is common to both; the floor's CPU cost measures it,
-		 * bpf_stats measures what kvmmt's programs add on top.
+		 * In-kernel cost per event = dispatch D (common to both) + program
+		 * run time, so ke / fe is an upper bound on the ratio. Past 1.5x,
+		 * only a dispatch cost of at least (ke - 1.5 fe) / 0.5 could bring
+		 * it under; the floor's whole measured CPU cost bounds D from above.
 		 */
-		double extra = (ke - fe) * rpi;
-		double est = (added[P_EMPTY] + extra) / added[P_EMPTY];
-		double direct = added[P_KVMMT] / added[P_EMPTY];
+		double upper = ke / fe, need = (ke - 1.5 * fe) / 0.5;
+		double dmax = added[P_EMPTY] > 0 && rpi > 0 ? added[P_EMPTY] / rpi : 0;
+		bool met = upper <= 1.5 || dmax >= need;
 
-		table_note(t, "target in-kernel cost <= 1.5x floor: %s (%.2fx: floor %+.0f"
-			   " ns/install plus kvmmt's extra BPF run time, %.0f ns/event x %.1f"
-			   " events/install; direct CPU ratio %.2fx)", est <= 1.5 ? "MET" : "MISSED",
-			   est, added[P_EMPTY], ke - fe, rpi, direct);
-		json_object_object_add(out, "floor_ratio", json_object_new_double(est));
-		json_object_object_add(out, "floor_ratio_direct", json_object_new_double(direct));
-		json_object_object_add(out, "target_floor_met", json_object_new_boolean(est <= 1.5));
+		table_note(t, "target in-kernel cost <= 1.5x floor: %s (BPF run %.0f vs %.0f"
+			   " ns/event, %.2fx without the shared dispatch; 1.5x would need a"
+			   " dispatch of >= %.0f ns/event; the floor's whole CPU cost is %+.0f"
+			   " ns/event)",
+			   met ? "MET" : "MISSED", ke, fe, upper, need < 0 ? 0 : need, dmax);
+		json_object_object_add(out, "floor_ratio_upper", json_object_new_double(upper));
+		json_object_object_add(out, "target_floor_met", json_object_new_boolean(met));
 	} else {
 		table_note(t, "target in-kernel cost <= 1.5x floor: not measured (%s)",
-			   s->rows[P_KVMMT].missing ? "no kvmmt row" :
-			   "floor cost not above noise");
+			   s->rows[P_KVMMT].missing ? "no kvmmt row" : "no bpf_stats sample");
 	}
 	if (ke >= 0 && be >= 0) {
+		const struct samples *k = &s->rows[P_KVMMT].prog_ev, *b = &s->rows[P_BPFTRACE].prog_ev;
 		bool met = ke < be;
+		bool overlap = samples_min(k) <= samples_max(b) && samples_min(b) <= samples_max(k);
 
-		table_note(t, "target in-kernel cost < bpftrace: %s (BPF run %.0f vs %.0f"
+		table_note(t, "target in-kernel cost < bpftrace: %s%s (BPF run %.0f vs %.0f"
 			   " ns/event; CPU added %+.0f vs %+.0f ns/install)",
-			   met ? "MET" : "MISSED", ke, be, added[P_KVMMT], added[P_BPFTRACE]);
+			   met ? "MET" : "MISSED",
+			   overlap ? " by the medians, the rounds overlap" : "", ke, be,
+			   added[P_KVMMT], added[P_BPFTRACE]);
 		json_object_object_add(out, "target_bpftrace_met", json_object_new_boolean(met));
 	} else {
 		table_note(t, "target in-kernel cost < bpftrace: not measured (%s)",
@@ -478,6 +483,7 @@ static void probe_report(const struct pstate *s, struct table *t, json_object *o
 			 double installs)
 {
 	double added[P__MAX];
+	bool floor_clear = false;	/* the floor's cost stands above the noise */
 	json_object *rows = json_object_new_array();
 
 	for (int m = 0; m < P__MAX; m++) {
@@ -513,16 +519,18 @@ static void probe_report(const struct pstate *s, struct table *t, json_object *o
 				}
 			}
 			added[m] = samples_median(&d);
+			if (m == P_EMPTY)
+				floor_clear = d.n && samples_min(&d) > 0;
 			table_set_samples(t, row, 3, "%+.0f", &d, 1);
 			table_set(t, row, 4, "%+.1f%%", samples_median(&q));
 			json_object_object_add(o, "added_ns_per_install", samples_json(&d));
 			json_object_object_add(o, "slowdown_pct", samples_json(&q));
 		}
-		if (m > P_EMPTY && added[P_EMPTY] > 0)
+		if (m > P_EMPTY && floor_clear)
 			table_set(t, row, 5, "%.2fx", added[m] / added[P_EMPTY]);
 		if (r->prog_ns.n) {
-			table_set(t, row, 6, "%.0f", prog_median(s, m));
-			table_set(t, row, 7, "%.0f", prog_ev_median(s, m));
+			table_set_samples(t, row, 6, "%.0f", &r->prog_ns, 1);
+			table_set_samples(t, row, 7, "%.0f", &r->prog_ev, 1);
 			json_object_object_add(o, "bpf_run_ns_per_install",
 					       json_object_new_double(prog_median(s, m)));
 			json_object_object_add(o, "bpf_run_ns_per_event",
@@ -544,9 +552,9 @@ static void probe_report(const struct pstate *s, struct table *t, json_object *o
 	table_note(t, "CPU s/run: user+system time of the test VMM and its VM processes;"
 		   " added ns/install and slowdown: against the unprobed run of the same"
 		   " round, median [min..max] over rounds; x floor: median added over the"
-		   " floor's; BPF ns/install and ns/event: the programs' own run time"
+		   " floor's, shown when every round put the floor above zero; BPF ns/install and ns/event: the programs' own run time"
 		   " (bpf_stats, which adds its own clock reads to every row alike) per"
-		   " install and per program run, in one extra instrumented round");
+		   " install and per program run, in up to three extra instrumented rounds");
 	table_note(t, "events/run: installs the VMM reports (nothing), kvmmt counted"
 		   " (counters, every VM on the host), perf's kvm_mmu_set_spte count,"
 		   " events the ring delivered (capture) or ftrace"
@@ -623,9 +631,11 @@ int bench_probe(const struct bench_cfg *c, json_object *out)
 			vlog(c, "round %d: %s", i + 1, pmode_name[m]);
 			run_mode(s, m, false, i);
 		}
-	for (int m = 0; m < P__MAX; m++)
-		if (has_prog_time(m) && !s->rows[m].missing)
-			run_mode(s, m, true, 0);
+	/* Instrumented rounds: bpf_stats on, interleaved like the others. */
+	for (int i = 0; i < (c->runs < 3 ? c->runs : 3); i++)
+		for (int m = 0; m < P__MAX; m++)
+			if (has_prog_time(m) && !s->rows[m].missing)
+				run_mode(s, m, true, 0);
 
 	probe_report(s, &t, out, installs);
 	json_object_object_add(out, "installs_per_run", json_object_new_double(installs));
