@@ -4,6 +4,7 @@
  * watching 1, 10 and 50 held test VMs. CPU is utime+stime from
  * /proc/PID/stat over a window after a warm-up; RSS is VmRSS at its end.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -115,14 +116,35 @@ static void measure_slices(struct watcher *w, int i, double window)
 /* VMs alive on the host now (anyone's): open kvm-vm files. */
 static int host_vms(void)
 {
-	char cmd[] = "for f in /proc/[0-9]*/fd/*; do readlink \"$f\"; done 2>/dev/null"
-		     " | grep -c '^anon_inode:kvm-vm$'";
-	char *argv[] = { "sh", "-c", cmd, NULL }, *out = NULL;
-	int n = -1;
+	DIR *proc = opendir("/proc");
+	struct dirent *p;
+	int n = 0;
 
-	if (!proc_run(argv, &out, NULL) && out)
-		n = atoi(out);
-	free(out);
+	if (!proc)
+		return -1;
+	while ((p = readdir(proc))) {
+		char dir[300], link[600], target[64];
+		struct dirent *f;
+		DIR *fds;
+
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%s/fd", p->d_name);
+		fds = opendir(dir);
+		while (fds && (f = readdir(fds))) {
+			ssize_t l;
+
+			snprintf(link, sizeof(link), "%s/%s", dir, f->d_name);
+			l = readlink(link, target, sizeof(target) - 1);
+			if (l > 0) {
+				target[l] = 0;
+				n += !strcmp(target, "anon_inode:kvm-vm");
+			}
+		}
+		if (fds)
+			closedir(fds);
+	}
+	closedir(proc);
 	return n;
 }
 
