@@ -192,6 +192,16 @@ static int print_json(const struct top_model *m, struct kvmmt_err *e)
 	return err;
 }
 
+/* The last column is padded to its width; a line of text ends without blanks. */
+static void put_trimmed(char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && line[n - 1] == ' ')
+		line[--n] = '\0';
+	puts(line);
+}
+
 static int print_text(const struct top_model *m, struct kvmmt_err *e)
 {
 	char line[2048], cell[TOP_CELL_LEN];
@@ -207,14 +217,15 @@ static int print_text(const struct top_model *m, struct kvmmt_err *e)
 		top_fmt_title(m, c, cell, sizeof(cell));
 		top_append_cell(line, sizeof(line), c, cell);
 	}
-	printf("\n%s\n", line);
+	putchar('\n');
+	put_trimmed(line);
 	for (i = 0; i < m->nr_vms; i++) {
 		line[0] = '\0';
 		for (c = 0; c < COL__MAX; c++) {
 			top_fmt_cell(m, &m->vms[i], c, cell, sizeof(cell));
 			top_append_cell(line, sizeof(line), c, cell);
 		}
-		puts(line);
+		put_trimmed(line);
 	}
 	if (puts("") < 0)
 		return kvmmt_errf(e, -errno, "cannot write to stdout: %s.", strerror(errno));
