@@ -22,7 +22,8 @@ static const char doc[] =
 "  capture  bytes/event and CPU time of kvmmt-capture against trace.dat\n"
 "  daemon   kvmmt-top and kvmmt-policyd CPU and RSS with 1, 10 and 50 VMs\n"
 "A row whose component is missing says which one; no number is invented.\n"
-"Needs root (BPF, tracefs, /dev/kvm).\n"
+"Each table ends with its targets, MET, MISSED or not measured. Needs root\n"
+"(BPF, tracefs, /dev/kvm); exits 0 when every table was printed.\n"
 "\n"
 "EXAMPLES:\n"
 "    kvmmt-bench -b build/bin            # all tables (a few minutes)\n"
@@ -41,10 +42,11 @@ static const struct argp_option opts[] = {
 	{ "quick", 'q', NULL, 0, "Small workloads and 3 rounds: a smoke run", 0 },
 	{ "json", 'j', NULL, 0, "Print one JSON document instead of tables", 0 },
 	{ "verbose", 'v', NULL, 0, "Say what is running on stderr", 0 },
-	{ "vms", OPT_VMS, "N", 0, "Probe workload: VMs (default 2)", 1 },
-	{ "slots", OPT_SLOTS, "N", 0, "Probe workload: data memslots per VM (default 2)", 1 },
-	{ "pages", OPT_PAGES, "N", 0, "Probe workload: pages per VM (default 16384)", 1 },
-	{ "repeat", OPT_REPEAT, "N", 0, "Probe workload: rounds per VM (default 4)", 1 },
+	{ "vms", OPT_VMS, "N", 0, "Workload: test VMs (default 2)", 1 },
+	{ "slots", OPT_SLOTS, "N", 0, "Workload: data memslots per VM (default 2)", 1 },
+	{ "pages", OPT_PAGES, "N", 0, "Workload: pages per VM (default 16384, --quick 2048;"
+	  " the capture benchmark also runs 4 times as many)", 1 },
+	{ "repeat", OPT_REPEAT, "N", 0, "Probe workload: rounds per VM (default 4, --quick 2)", 1 },
 	{ "vm-counts", OPT_VM_COUNTS, "LIST", 0, "Daemon benchmark: held VMs per step (default 1,10,50)", 2 },
 	{ "window", OPT_WINDOW, "SECONDS", 0, "Daemon benchmark: measuring window (default 10, --quick 4)", 2 },
 	{ "ingest-child", OPT_INGEST_CHILD, "N", OPTION_HIDDEN, "", 0 },
