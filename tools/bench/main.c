@@ -33,11 +33,21 @@ static const char doc[] =
 
 static const char args_doc[] = "[probe|ingest|capture|daemon]...";
 
-enum { OPT_VMS = 0x100, OPT_SLOTS, OPT_PAGES, OPT_REPEAT, OPT_INGEST_CHILD, OPT_VM_COUNTS, OPT_WINDOW };
+enum {
+	OPT_VMS = 0x100,
+	OPT_SLOTS,
+	OPT_PAGES,
+	OPT_REPEAT,
+	OPT_INGEST_CHILD,
+	OPT_VM_COUNTS,
+	OPT_WINDOW,
+};
 
 static const struct argp_option opts[] = {
-	{ "bin", 'b', "DIR", 0, "Directory with the kvmmt binaries (default: this program's)", 0 },
-	{ "tmp", 't', "DIR", 0, "Scratch directory for captures and traces (default: a new one in /tmp)", 0 },
+	{ "bin", 'b', "DIR", 0,
+	  "Directory with the kvmmt binaries (default: this program's)", 0 },
+	{ "tmp", 't', "DIR", 0,
+	  "Scratch directory for captures and traces (default: a new one in /tmp)", 0 },
 	{ "runs", 'r', "N", 0, "Rounds per measured row (default 7, --quick 3)", 0 },
 	{ "quick", 'q', NULL, 0, "Small workloads and 3 rounds: a smoke run", 0 },
 	{ "json", 'j', NULL, 0, "Print one JSON document instead of tables", 0 },
@@ -47,8 +57,10 @@ static const struct argp_option opts[] = {
 	{ "pages", OPT_PAGES, "N", 0, "Workload: pages per VM (default 16384, --quick 2048;"
 	  " the capture benchmark also runs 4 times as many)", 1 },
 	{ "repeat", OPT_REPEAT, "N", 0, "Probe workload: rounds per VM (default 4, --quick 2)", 1 },
-	{ "vm-counts", OPT_VM_COUNTS, "LIST", 0, "Daemon benchmark: held VMs per step (default 1,10,50)", 2 },
-	{ "window", OPT_WINDOW, "SECONDS", 0, "Daemon benchmark: measuring window (default 10, --quick 4)", 2 },
+	{ "vm-counts", OPT_VM_COUNTS, "LIST", 0,
+	  "Daemon benchmark: held VMs per step (default 1,10,50)", 2 },
+	{ "window", OPT_WINDOW, "SECONDS", 0,
+	  "Daemon benchmark: measuring window (default 10, --quick 4)", 2 },
 	{ "ingest-child", OPT_INGEST_CHILD, "N", OPTION_HIDDEN, "", 0 },
 	{ 0 },
 };
