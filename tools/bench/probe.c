@@ -553,8 +553,9 @@ static void probe_report(const struct pstate *s, struct table *t, json_object *o
 		   " added ns/install and slowdown: against the unprobed run of the same"
 		   " round, median [min..max] over rounds; x floor: median added over the"
 		   " floor's, shown when every round put the floor above zero; BPF"
-		   " ns/install and ns/event: the programs' own run time (bpf_stats, which adds its own clock reads to every row alike) per"
-		   " install and per program run, in up to three extra instrumented rounds");
+		   " ns/install and ns/event: the programs' own run time (bpf_stats, which"
+		   " adds its own clock reads to every row alike) per install and per"
+		   " program run, in up to three extra instrumented rounds");
 	table_note(t, "events/run: installs the VMM reports (nothing), kvmmt counted"
 		   " (counters, every VM on the host), perf's kvm_mmu_set_spte count,"
 		   " events the ring delivered (capture) or ftrace"
