@@ -13,3 +13,15 @@ $(O)/tests/kvmmt-dpdump: $(O)/tests/integration/datapath-dump.o $(LIB)
 
 $(O)/tests/kvmmt-dptestrun: $(O)/tests/integration/datapath-testrun.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# policyd-* glue: a NOTIFY_SOCKET listener and a QMP client on user/lib/qmp.c
+POLICYD_TEST_BINS := $(O)/tests/notify-listen $(O)/tests/qmp-call
+
+all: $(POLICYD_TEST_BINS)
+tests: $(POLICYD_TEST_BINS)
+
+$(O)/tests/notify-listen: $(O)/tests/integration/notify-listen.o
+	$(CC) $(LDFLAGS) -o $@ $<
+
+$(O)/tests/qmp-call: $(O)/tests/integration/qmp-call.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)

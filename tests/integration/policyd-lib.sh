@@ -1,11 +1,19 @@
 # SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 # Shared glue for the policyd-* integration tests (sourced, not run).
-# Each test gets its own directory from mktemp, so parallel runs do not clash.
+# Each test gets its own directory from mktemp, with its own control socket,
+# state directory and QMP socket names, so parallel runs and other daemons or
+# VMs on the host do not clash: the daemon watches only the test's VM pids
+# (--pid) and takes only monitors named with the test's own tag (qmp_match);
+# the tag lacks "kvmmt", so a daemon on the host with the default qmp_match
+# leaves the test VMs' monitors alone.
 
 BIN=${KVMMT_BUILD:?}/bin
-HERE=$(cd "$(dirname "$0")" && pwd)
+TESTBIN=$KVMMT_BUILD/tests
 POLICYD=$BIN/kvmmt-policyd
+QMP_CALL=$TESTBIN/qmp-call
+NOTIFY_LISTEN=$TESTBIN/notify-listen
 DIR=$(mktemp -d /tmp/kvmmt-policyd.XXXXXX)
+TAG=policyd-test-${DIR##*.}
 CTL=$DIR/ctl.sock
 STATE=$DIR/state
 LOG=$DIR/daemon.log
@@ -22,31 +30,49 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# wait_until SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds;
+# fails (returns 1) once SECONDS have passed.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+require_tools() {
+	command -v jq >/dev/null || skip "jq is not installed (JSON test glue)"
+	[ -x "$POLICYD" ] || fail "$POLICYD is not built"
+	[ -x "$QMP_CALL" ] || fail "$QMP_CALL is not built"
+}
+
 require_qemu_kvm() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (QMP sockets, /dev/kvm)"
 	[ -c /dev/kvm ] || skip "no /dev/kvm"
 	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-	command -v python3 >/dev/null || skip "python3 is not installed (QMP test glue)"
-	[ -x "$POLICYD" ] || fail "$POLICYD is not built"
+	require_tools
 }
 
-qmp() { python3 "$HERE/policyd-qmp.py" "$@"; }
+qmp() { "$QMP_CALL" "$@"; }
+
+# start_time PID: field 22 of /proc/PID/stat (after the parenthesised comm).
+start_time() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }
+
+qemu_up() { qmp "$1" query-status >/dev/null 2>&1; }
 
 # start_vm NAME: a stopped VM with two QMP monitors, one for the daemon
-# (".kvmmt" is preferred by the test configuration) and one for the test.
+# (named with $TAG, which the test configuration matches) and one for the test.
 start_vm() {
 	qemu-system-x86_64 -accel kvm -S -display none -m 64 -nodefaults -name "$1" \
-		-qmp "unix:$DIR/$1.kvmmt.sock,server=on,wait=off" \
+		-qmp "unix:$DIR/$1.$TAG.sock,server=on,wait=off" \
 		-qmp "unix:$DIR/$1.test.sock,server=on,wait=off" \
 		>"$DIR/$1.qemu.log" 2>&1 &
 	PIDS="$PIDS $!"
 	VM_PIDS="$VM_PIDS $!"
 	eval "PID_$1=$!"
-	for _ in $(seq 100); do
-		[ -S "$DIR/$1.test.sock" ] && qmp "$DIR/$1.test.sock" query-status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "QEMU for $1 did not come up: $(cat "$DIR/$1.qemu.log")"
+	wait_until 30 qemu_up "$DIR/$1.test.sock" ||
+		fail "QEMU for $1 did not come up: $(cat "$DIR/$1.qemu.log")"
 }
 
 # start_vm_own_monitor NAME: a VM with a single monitor, NAME.mgmt.sock, that
@@ -57,60 +83,60 @@ start_vm_own_monitor() {
 	PIDS="$PIDS $!"
 	VM_PIDS="$VM_PIDS $!"
 	eval "PID_$1=$!"
-	for _ in $(seq 100); do
-		qmp "$DIR/$1.mgmt.sock" query-status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "QEMU for $1 did not come up: $(cat "$DIR/$1.qemu.log")"
+	wait_until 30 qemu_up "$DIR/$1.mgmt.sock" ||
+		fail "QEMU for $1 did not come up: $(cat "$DIR/$1.qemu.log")"
 }
 
 write_config() {
 	cat >"$DIR/policyd.conf" <<-CONF
 	# test configuration
-	qmp_match = .kvmmt.sock
+	qmp_match = $TAG
 	datapath = off
 	interval = 0.3
 	CONF
 }
 
+daemon_up() {
+	kill -0 "$DAEMON" 2>/dev/null || fail "kvmmt-policyd exited at start"
+	[ -S "$CTL" ] && ctl status >/dev/null 2>&1
+}
+
+# start_daemon [OPTION...]: the daemon on this test's configuration, control
+# socket and state, watching only this test's VMs; returns once it answers.
 start_daemon() {
-	# Only this test's VMs: other VMs on the host are not touched.
 	"$POLICYD" -c "$DIR/policyd.conf" --state-dir "$STATE" --control-socket "$CTL" \
 		$(for p in $VM_PIDS; do echo "--pid $p"; done) "$@" >>"$LOG" 2>&1 &
 	DAEMON=$!
 	PIDS="$PIDS $DAEMON"
-	for _ in $(seq 100); do
-		[ -S "$CTL" ] && ctl status >/dev/null 2>&1 && return 0
-		kill -0 "$DAEMON" 2>/dev/null || fail "kvmmt-policyd exited at start"
-		sleep 0.1
-	done
-	fail "kvmmt-policyd did not open $CTL"
+	wait_until 30 daemon_up || fail "kvmmt-policyd did not open $CTL"
+}
+
+# stop_daemon: SIGTERM, and wait for the exit; returns its exit status.
+stop_daemon() {
+	kill -TERM "$DAEMON"
+	wait_until 30 eval '! kill -0 "$DAEMON" 2>/dev/null' || fail "kvmmt-policyd ignored SIGTERM"
+	wait "$DAEMON"
 }
 
 ctl() { "$POLICYD" ctl -S "$CTL" "$@"; }
 
+# vm_json NAME: the VM's object in "ctl status --json", or nothing.
+vm_json() { ctl status --json | jq -c --arg n "$1" '.vms[] | select(.name == $n)'; }
+
+armed() { [ "$(vm_json "$1" | jq -r .armed)" = true ]; }
+
 # wait_armed NAME...: the daemon holds each VM's monitor with the capability set.
 wait_armed() {
 	for n in "$@"; do
-		for _ in $(seq 100); do
-			ctl status --json | python3 -c '
-import json, sys
-vms = json.load(sys.stdin)["vms"]
-sys.exit(0 if any(v["name"] == sys.argv[1] and v["armed"] for v in vms) else 1)' "$n" && continue 2
-			sleep 0.1
-		done
-		fail "VM $n was not armed by kvmmt-policyd"
+		wait_until 30 armed "$n" || fail "VM $n was not armed by kvmmt-policyd"
 	done
 }
 
-# vm_field NAME FIELD: one field of a VM in "ctl status --json".
-vm_field() {
-	ctl status --json | python3 -c '
-import json, sys
-for v in json.load(sys.stdin)["vms"]:
-    if v["name"] == sys.argv[1]:
-        x = v[sys.argv[2]]
-        print(x if isinstance(x, str) else json.dumps(x))' "$1" "$2"
-}
+# vm_field NAME FIELD: one field of a VM in "ctl status --json" (strings
+# raw, anything else as JSON).
+vm_field() { vm_json "$1" | jq -r --arg f "$2" '.[$f] | if type == "string" then . else tojson end'; }
 
 migrate() { qmp "$DIR/$1.test.sock" migrate '{"uri": "exec:cat > /dev/null"}' >/dev/null; }
+
+# finished NAME [SECONDS]: wait for the end of NAME's migration; print its status.
+finished() { qmp "$DIR/$1.test.sock" wait-migration cancelled,completed,failed "${2:-60}"; }
