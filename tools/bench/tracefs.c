@@ -14,8 +14,26 @@
 #include "bench.h"
 
 #define TRACEFS		"/sys/kernel/tracing"
-#define INSTANCE	"kvmmt-bench"
-#define IDIR		TRACEFS "/instances/" INSTANCE
+
+/* kvmmt-bench-PID, so two runs at once do not share a buffer. */
+static const char *instance(void)
+{
+	static char name[32];
+
+	if (!name[0])
+		snprintf(name, sizeof(name), "kvmmt-bench-%d", getpid());
+	return name;
+}
+
+/* Path of @file inside the instance, in a static buffer. */
+static const char *ipath(const char *file)
+{
+	static char p[256];
+
+	snprintf(p, sizeof(p), TRACEFS "/instances/%s%s%s", instance(),
+		 file[0] ? "/" : "", file);
+	return p;
+}
 
 /* The tracepoints kvmmt's data path attaches to. */
 const char *const bench_events[] = {
@@ -52,8 +70,8 @@ static int enable(int on)
 	int err = 0;
 
 	for (int i = 0; bench_events[i]; i++) {
-		snprintf(p, sizeof(p), IDIR "/events/kvmmmu/%s/enable", bench_events[i]);
-		err = put(p, on ? "1" : "0") ?: err;
+		snprintf(p, sizeof(p), "events/kvmmmu/%s/enable", bench_events[i]);
+		err = put(ipath(p), on ? "1" : "0") ?: err;
 	}
 	return err;
 }
@@ -61,7 +79,7 @@ static int enable(int on)
 void ftrace_remove(void)
 {
 	enable(0);
-	rmdir(IDIR);
+	rmdir(ipath(""));
 }
 
 int ftrace_start(const struct bench_cfg *c, double expect_installs, char *why,
@@ -78,9 +96,9 @@ int ftrace_start(const struct bench_cfg *c, double expect_installs, char *why,
 		return -ENOENT;
 	}
 	ftrace_remove();
-	if (mkdir(IDIR, 0755) && errno != EEXIST) {
+	if (mkdir(ipath(""), 0755) && errno != EEXIST) {
 		err = -errno;
-		snprintf(why, len, "cannot create tracefs instance " IDIR ": %s",
+		snprintf(why, len, "cannot create tracefs instance %s: %s", ipath(""),
 			 strerror(errno));
 		return err;
 	}
@@ -94,10 +112,10 @@ int ftrace_start(const struct bench_cfg *c, double expect_installs, char *why,
 	if (need > 1 << 20)
 		need = 1 << 20;
 	snprintf(kb, sizeof(kb), "%.0f", need);
-	err = put(IDIR "/buffer_size_kb", kb) ?: enable(1) ?:
-	      put(IDIR "/tracing_on", "1");
+	err = put(ipath("buffer_size_kb"), kb) ?: enable(1) ?:
+	      put(ipath("tracing_on"), "1");
 	if (err) {
-		snprintf(why, len, "cannot enable kvmmmu events in " IDIR ": %s",
+		snprintf(why, len, "cannot enable kvmmmu events in %s: %s", ipath(""),
 			 strerror(-err));
 		ftrace_remove();
 	}
@@ -115,8 +133,8 @@ int ftrace_stop(struct ftrace_count *fc)
 		FILE *f;
 		double v;
 
-		snprintf(p, sizeof(p), IDIR "/per_cpu/cpu%ld/stats", cpu);
-		f = fopen(p, "r");
+		snprintf(p, sizeof(p), "per_cpu/cpu%ld/stats", cpu);
+		f = fopen(ipath(p), "r");
 		if (!f)
 			continue;
 		while (fgets(line, sizeof(line), f)) {
@@ -132,7 +150,7 @@ int ftrace_stop(struct ftrace_count *fc)
 
 int ftrace_extract(const char *out, struct proc_result *r, char *why, size_t len)
 {
-	char *argv[] = { "trace-cmd", "extract", "-B", INSTANCE, "-o",
+	char *argv[] = { "trace-cmd", "extract", "-B", (char *)instance(), "-o",
 			 (char *)out, NULL };
 	const char *m = tool_missing("trace-cmd");
 	char *msg = NULL;
@@ -153,7 +171,7 @@ int ftrace_extract(const char *out, struct proc_result *r, char *why, size_t len
 			*--last = 0;
 		while (last && last > msg && last[-1] != '\n')
 			last--;
-		snprintf(why, len, "trace-cmd extract -B " INSTANCE " failed: %s",
+		snprintf(why, len, "trace-cmd extract -B %s failed: %s", instance(),
 			 last && *last ? last : "no message");
 		free(msg);
 		return err ?: -EIO;
