@@ -246,7 +246,7 @@ static json_object *do_status(struct policyd *d)
 		json_object_array_add(flags, o);
 	}
 	json_object_object_add(r, "datapath", json_object_new_string(
-		d->dp ? kvmmt_path_name(kvmmt_dp_path(d->dp)) : "none"));
+		d->dp ? kvmmt_path_name(kvmmt_dp_path(d->dp)) : "off"));
 	json_object *block = json_object_new_array();
 
 	for (int c = 0; c < KVMMT_RISK__MAX; c++)
@@ -410,32 +410,83 @@ static error_t ctl_parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static const char *str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static bool is_true(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+/* A flag that names no running VM (by name, or by pid when it has no name). */
+static bool flag_running(json_object *f, json_object *vms)
+{
+	json_object *pid;
+	bool by_pid = json_object_object_get_ex(f, "pid", &pid);
+
+	for (size_t i = 0; i < json_object_array_length(vms); i++) {
+		json_object *v = json_object_array_get_idx(vms, i);
+
+		if (by_pid ? !strcmp(str(v, "pid"), json_object_get_string(pid))
+			   : !strcmp(str(v, "name"), str(f, "name")))
+			return true;
+	}
+	return false;
+}
+
 static void print_status(json_object *r)
 {
-	json_object *vms, *v;
+	json_object *vms, *flags, *v;
+	size_t n;
 
 	json_object_object_get_ex(r, "vms", &vms);
-	json_object_object_get_ex(r, "datapath", &v);
-	printf("data path: %s; blocking classes:", json_object_get_string(v));
+	json_object_object_get_ex(r, "flags", &flags);
+	printf("data path: %s; blocking classes:", str(r, "datapath"));
 	json_object_object_get_ex(r, "block", &v);
 	for (size_t i = 0; i < json_object_array_length(v); i++)
 		printf(" %s", json_object_get_string(json_object_array_get_idx(v, i)));
-	printf("%s\n", json_object_array_length(v) ? "" : " none (manual flags only)");
-	printf("%-8s %-20s %-9s %-8s %-9s %-15s %s\n", "PID", "NAME", "RISK", "FLAGGED",
-	       "MIGRATION", "STATUS", "QMP");
-	for (size_t i = 0; i < json_object_array_length(vms); i++) {
-		json_object *o = json_object_array_get_idx(vms, i), *x;
-		const char *f[7] = { "pid", "name", "risk", "flagged", "migration_blocked",
-				     "migration_status", "qmp_connected" };
-		const char *s[7];
+	printf("%s; %s\n", json_object_array_length(v) ? "" : " none (manual flags only)",
+	       is_true(r, "enforce") ? "enforcing through QMP" : "observing only (enforce = no)");
+	n = json_object_array_length(vms);
+	if (!n) {
+		printf("no VMs watched\n");
+	} else {
+		printf("%-8s %-20s %-9s %-8s %-9s %-15s %s\n", "PID", "NAME", "RISK", "FLAGGED",
+		       "MIGRATION", "STATUS", "QMP");
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(vms, i);
 
-		for (int k = 0; k < 7; k++) {
-			s[k] = json_object_object_get_ex(o, f[k], &x) ? json_object_get_string(x) : "";
-		}
-		printf("%-8s %-20s %-9s %-8s %-9s %-15s %s\n", s[0], s[1], s[2],
-		       !strcmp(s[3], "true") ? "yes" : "no",
-		       !strcmp(s[4], "true") ? "blocked" : "allowed", s[5],
-		       !strcmp(s[6], "true") ? "held" : "not held");
+		printf("%-8s %-20s %-9s %-8s %-9s %-15s %s\n", str(o, "pid"), str(o, "name"),
+		       str(o, "risk"), is_true(o, "flagged") ? "yes" : "no",
+		       is_true(o, "migration_blocked") ? "blocked" : "allowed",
+		       str(o, "migration_status"), is_true(o, "qmp_connected") ? "held" : "not held");
+	}
+	/* The reasons behind the table, one line per VM and column that needs one. */
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(vms, i);
+
+		if (is_true(o, "migration_blocked"))
+			printf("%s (pid %s): migration blocked: %s\n", str(o, "name"), str(o, "pid"),
+			       str(o, "why"));
+		if (is_true(r, "enforce") && !is_true(o, "qmp_connected") && *str(o, "qmp_error"))
+			printf("%s (pid %s): QMP not held: %s\n", str(o, "name"), str(o, "pid"),
+			       str(o, "qmp_error"));
+	}
+	for (size_t i = 0; i < json_object_array_length(flags); i++) {
+		json_object *f = json_object_array_get_idx(flags, i);
+
+		if (flag_running(f, vms))
+			continue;
+		printf("flagged, not running: %s%s%s%s\n", *str(f, "name") ? "" : "pid ",
+		       *str(f, "name") ? str(f, "name") : str(f, "pid"),
+		       *str(f, "reason") ? ": " : "", str(f, "reason"));
 	}
 }
 

@@ -443,11 +443,15 @@ int main(int argc, char **argv)
 		kvmmt_config_free(&d.cfg);
 		return 0;
 	}
+	/* Only root may use the control socket, so a daemon of another user could not be controlled. */
+	if (geteuid() != 0) {
+		fprintf(stderr, "kvmmt-policyd: must run as root (it attaches to QEMU monitors, loads BPF and serves a root-only control socket)\n");
+		kvmmt_config_free(&d.cfg);
+		return 1;
+	}
 	log_init(a.verbose ? LOG_DEBUG : d.cfg.log_level);
 	d.only = a.pids;
 	d.nr_only = a.nr_pids;
-	if (geteuid() != 0)
-		plog(LOG_WARNING, "not running as root: VMs of other users and the BPF data path may be out of reach");
 	err = mkdir_p(d.cfg.state_dir, 0700);
 	if (err) {
 		plog(LOG_ERR, "cannot create state directory %s: %s", d.cfg.state_dir, strerror(-err));
