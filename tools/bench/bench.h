@@ -98,6 +98,8 @@ struct proc_result {
 	long maxrss_kib;
 };
 
+/* On SIGINT/SIGTERM/SIGHUP: stop the children, remove the tracefs instance. */
+void proc_stop_on_signals(void);
 /* fork+exec @argv with stdout/stderr to the given fds (-1 = /dev/null). */
 pid_t proc_spawn(char *const argv[], int out_fd, int err_fd);
 int proc_wait(pid_t pid, struct proc_result *r, double started);
@@ -173,6 +175,8 @@ int ftrace_stop(struct ftrace_count *fc);
 /* trace-cmd extract of the instance into @out. */
 int ftrace_extract(const char *out, struct proc_result *r, char *why, size_t len);
 void ftrace_remove(void);
+/* The same from a signal handler: only rmdir(2), which disables its events. */
+void ftrace_remove_async(void);
 
 void vlog(const struct bench_cfg *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -225,6 +225,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvmmt-bench: cannot create a scratch directory: %m\n");
 		return 1;
 	}
+	proc_stop_on_signals();
+	ftrace_remove_async();	/* fixes the instance path before any signal */
 	a.c.runs = a.runs ?: (a.c.quick ? 3 : 7);
 	if (!a.c.nvm_counts) {
 		static const int dflt[] = { 1, 10, 50 };

@@ -25,6 +25,16 @@ static const char *instance(void)
 	return name;
 }
 
+void ftrace_remove_async(void)
+{
+	static char dir[128];
+
+	/* Built before any signal can arrive: ftrace_start() calls instance(). */
+	if (!dir[0])
+		snprintf(dir, sizeof(dir), TRACEFS "/instances/%s", instance());
+	rmdir(dir);
+}
+
 /* Path of @file inside the instance, in a static buffer. */
 static const char *ipath(const char *file)
 {

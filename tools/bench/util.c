@@ -219,12 +219,49 @@ void table_free(struct table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * Children run in process groups of their own (so a stop signal reaches
+ * whatever they fork); remember them so an interrupted bench stops them.
+ */
+static volatile pid_t live[16];
+
+static void live_set(pid_t old, pid_t new)
+{
+	for (int i = 0; i < 16; i++)
+		if (live[i] == old) {
+			live[i] = new;
+			return;
+		}
+}
+
+static void on_stop_signal(int sig)
+{
+	for (int i = 0; i < 16; i++)
+		if (live[i] > 0)
+			kill(-live[i], SIGTERM);
+	ftrace_remove_async();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void proc_stop_on_signals(void)
+{
+	signal(SIGINT, on_stop_signal);
+	signal(SIGTERM, on_stop_signal);
+	signal(SIGHUP, on_stop_signal);
+}
+
 pid_t proc_spawn(char *const argv[], int out_fd, int err_fd)
 {
 	pid_t pid = fork();
 
+	if (pid > 0)
+		live_set(0, pid);
 	if (pid)
 		return pid;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	int null = open("/dev/null", O_RDWR);
 
 	dup2(null, 0);
@@ -245,6 +282,7 @@ int proc_wait(pid_t pid, struct proc_result *r, double started)
 	while (wait4(pid, &st, 0, &ru) < 0)
 		if (errno != EINTR)
 			return -errno;
+	live_set(pid, 0);
 	if (r) {
 		r->status = st;
 		r->wall_s = now_s() - started;
@@ -322,6 +360,7 @@ int proc_stop(pid_t pid, int sig, double timeout_s, struct proc_result *r)
 		pid_t w = waitpid(pid, &st, WNOHANG);
 
 		if (w == pid) {
+			live_set(pid, 0);
 			if (r) {
 				memset(r, 0, sizeof(*r));
 				r->status = st;
