@@ -113,7 +113,7 @@ demo:
 	tools/demo build
 
 bench: all
-	tools/bench/run build
+	tools/bench/run $(O)
 
 MANPAGES := $(filter-out %kvmmt-testvmm.8,$(wildcard user/man/*.[1-8]))
 
