@@ -125,6 +125,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 		if (*end || pid < 1 || pid > 4194304)
 			argp_error(state, "--pid: \"%s\" is not a process id", arg);
+		if (kill(pid, 0) && errno == ESRCH)
+			argp_error(state, "--pid: no process %ld is running", pid);
 		if (a->nr_pids == MAX_PIDS)
 			argp_error(state, "--pid: at most %d processes", MAX_PIDS);
 		a->pids[a->nr_pids++] = pid;
