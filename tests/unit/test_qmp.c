@@ -13,12 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include "qmp.h"
 
+/* Bounds for waits that normally end at once; generous for a loaded host. */
+#define TIMEOUT_MS	10000
+
 static struct kvmmt_err err;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
 
 static enum kvmmt_qmp_kind kind_of(const char *s)
 {
@@ -162,15 +175,17 @@ Test(qmp, replies_matched_by_id_with_events_interleaved)
 {
 	json_object *ret = NULL, *ev, *v;
 	struct kvmmt_qmp *q = NULL;
+	long long deadline;
 	char path[128];
 	pthread_t th;
 	int lfd;
 
 	listen_peer(&lfd, path, sizeof(path));
 	pthread_create(&th, NULL, accept_then_peer, &lfd);
-	cr_assert_eq(kvmmt_qmp_connect(&q, path, 2000, &err), 0, "%s", err.msg);
+	cr_assert_eq(kvmmt_qmp_connect(&q, path, TIMEOUT_MS, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(kvmmt_qmp_version(q), "7.2.0");
-	cr_assert_eq(kvmmt_qmp_command(q, "query-migrate", NULL, &ret, 2000, &err), 0, "%s", err.msg);
+	cr_assert_eq(kvmmt_qmp_command(q, "query-migrate", NULL, &ret, TIMEOUT_MS, &err), 0, "%s",
+		     err.msg);
 	cr_assert(json_object_object_get_ex(ret, "status", &v));
 	cr_assert_str_eq(json_object_get_string(v), "active");
 	json_object_put(ret);
@@ -179,17 +194,18 @@ Test(qmp, replies_matched_by_id_with_events_interleaved)
 	cr_assert_not_null(ev);
 	cr_assert_str_eq(kvmmt_qmp_migration_status(ev), "setup");
 	json_object_put(ev);
-	for (int i = 0; i < 100 && !(ev = kvmmt_qmp_next_event(q)); i++) {
+	deadline = now_ms() + TIMEOUT_MS;
+	while (!(ev = kvmmt_qmp_next_event(q)) && now_ms() < deadline) {
 		struct pollfd p = { .fd = kvmmt_qmp_fd(q), .events = POLLIN };
 
-		poll(&p, 1, 10);
+		poll(&p, 1, 100);
 		cr_assert_eq(kvmmt_qmp_read(q, &err), 0, "%s", err.msg);
 	}
 	cr_assert_not_null(ev);
 	cr_assert_str_eq(kvmmt_qmp_migration_status(ev), "pre-switchover");
 	json_object_put(ev);
 	cr_assert_null(kvmmt_qmp_next_event(q));
-	cr_assert_eq(kvmmt_qmp_command(q, "migrate_cancel", NULL, NULL, 2000, &err), -EREMOTEIO);
+	cr_assert_eq(kvmmt_qmp_command(q, "migrate_cancel", NULL, NULL, TIMEOUT_MS, &err), -EREMOTEIO);
 	cr_assert(strstr(err.msg, "no migration"), "%s", err.msg);
 	pthread_join(th, NULL);
 	/* The peer hung up. */
@@ -222,6 +238,7 @@ Test(qmp, real_qemu_session)
 	json_object *ret = NULL, *v;
 	struct kvmmt_qmp *q = NULL;
 	int status, rc = -1;
+	long long deadline;
 	pid_t pid;
 
 	if (access("/usr/bin/qemu-system-x86_64", X_OK))
@@ -231,24 +248,26 @@ Test(qmp, real_qemu_session)
 	snprintf(arg, sizeof(arg), "unix:%s,server=on,wait=off", path);
 	pid = fork();
 	if (!pid) {
+		/* QEMU goes with the test process, even when an assertion ends it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execl("/usr/bin/qemu-system-x86_64", "qemu-system-x86_64", "-accel",
 		      access("/dev/kvm", R_OK | W_OK) ? "tcg" : "kvm", "-S", "-display",
 		      "none", "-m", "64", "-nodefaults", "-qmp", arg, NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 100 && rc; i++) {
-		rc = kvmmt_qmp_connect(&q, path, 2000, &err);
-		if (rc)
-			usleep(50000);
-	}
+	/* Until QEMU has created its socket and greets. */
+	deadline = now_ms() + 3 * TIMEOUT_MS;
+	while ((rc = kvmmt_qmp_connect(&q, path, TIMEOUT_MS, &err)) && now_ms() < deadline)
+		usleep(50000);
 	cr_assert_eq(rc, 0, "%s", err.msg);
-	cr_assert_eq(kvmmt_qmp_command(q, "query-status", NULL, &ret, 2000, &err), 0, "%s", err.msg);
+	cr_assert_eq(kvmmt_qmp_command(q, "query-status", NULL, &ret, TIMEOUT_MS, &err), 0, "%s",
+		     err.msg);
 	json_object_object_get_ex(ret, "status", &v);
 	cr_assert_str_eq(json_object_get_string(v), "prelaunch");
 	json_object_put(ret);
-	cr_assert_eq(kvmmt_qmp_command(q, "no-such-command", NULL, NULL, 2000, &err), -EREMOTEIO);
+	cr_assert_eq(kvmmt_qmp_command(q, "no-such-command", NULL, NULL, TIMEOUT_MS, &err), -EREMOTEIO);
 	cr_assert(strstr(err.msg, "no-such-command"), "%s", err.msg);
-	cr_assert_eq(kvmmt_qmp_command(q, "quit", NULL, NULL, 2000, &err), 0, "%s", err.msg);
+	cr_assert_eq(kvmmt_qmp_command(q, "quit", NULL, NULL, TIMEOUT_MS, &err), 0, "%s", err.msg);
 	kvmmt_qmp_close(q);
 	waitpid(pid, &status, 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
