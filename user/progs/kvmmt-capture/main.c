@@ -44,7 +44,7 @@ static const struct argp_option options[] = {
 	{ "output", 'o', "FILE", 0, "Write the capture to FILE (default kvmmt.kmc)", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: until Ctrl-C)", 0 },
 	{ "max-size", 's', "SIZE", 0, "Stop when the file reaches SIZE bytes (suffix K, M, G)", 0 },
-	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process (repeatable)", 0 },
+	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process; repeat or use commas", 0 },
 	{ "ringbuf", OPT_RINGBUF, "KIB", 0,
 	  "Ring buffer size in KiB, a power of two (default 4096)", 0 },
 	{ "quiet", 'q', NULL, 0, "No progress line and no closing summary", 0 },
@@ -119,15 +119,21 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				   arg);
 		break;
 	case 'p':
-		errno = 0;
-		v = strtol(arg, &end, 10);
-		if (errno || end == arg || *end || v <= 0 || v > INT_MAX)
+		if (!arg[strspn(arg, ",")])
 			argp_error(state, "invalid pid '%s': expected a positive process id", arg);
-		if (o->nr_pids == MAX_PIDS)
-			argp_error(state, "too many -p options: at most %d", MAX_PIDS);
-		if (kill(v, 0) && errno == ESRCH)
-			argp_error(state, "no process with pid %ld", v);
-		o->pids[o->nr_pids++] = v;
+		for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			errno = 0;
+			v = strtol(tok, &end, 10);
+			if (errno || end == tok || *end || v <= 0 || v > INT_MAX)
+				argp_error(state, "invalid pid '%s': expected a positive process id",
+					   tok);
+			if (o->nr_pids == MAX_PIDS)
+				argp_error(state, "too many pids: at most %d", MAX_PIDS);
+			if (kill(v, 0) && errno == ESRCH)
+				argp_error(state, "no process with pid %ld", v);
+			o->pids[o->nr_pids++] = v;
+		}
 		break;
 	case OPT_RINGBUF:
 		errno = 0;

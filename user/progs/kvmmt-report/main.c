@@ -38,7 +38,7 @@ enum { OPT_PERFETTO = 0x100, OPT_SVG };
 static const struct argp_option options[] = {
 	{ "json", 'j', NULL, 0, "Print one JSON document (with -e: a JSON array of events)", 0 },
 	{ "events", 'e', NULL, 0, "List decoded events instead of the summary", 0 },
-	{ "pid", 'p', "PID", 0, "Only events of this VMM process (repeatable)", 1 },
+	{ "pid", 'p', "PID", 0, "Only events of this VMM process; repeat or use commas", 1 },
 	{ "type", 't', "TYPES", 0, "Only these event types: install,zap,noncoherent,memslot", 1 },
 	{ "memtype", 'm', "TYPES", 0, "Only installs of these memory types, e.g. UC,WC", 1 },
 	{ "slot", 's', "ID", 0, "Only events in this memslot", 1 },
@@ -106,11 +106,17 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		o->events = true;
 		break;
 	case 'p':
-		if (parse_u64(arg, &v) || !v || v > INT_MAX)
+		if (!arg[strspn(arg, ",")])
 			argp_error(state, "invalid pid '%s': expected a positive process id", arg);
-		if (o->filt.nr_pids == (int)(sizeof(o->filt.pids) / sizeof(o->filt.pids[0])))
-			argp_error(state, "too many -p options: at most 64");
-		o->filt.pids[o->filt.nr_pids++] = v;
+		for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			if (parse_u64(tok, &v) || !v || v > INT_MAX)
+				argp_error(state, "invalid pid '%s': expected a positive process id",
+					   tok);
+			if (o->filt.nr_pids == (int)(sizeof(o->filt.pids) / sizeof(o->filt.pids[0])))
+				argp_error(state, "too many pids: at most 64");
+			o->filt.pids[o->filt.nr_pids++] = v;
+		}
 		break;
 	case 't':
 		parse_list(state, arg, &o->filt.types, false);

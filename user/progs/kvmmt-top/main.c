@@ -82,6 +82,8 @@ static void parse_pids(struct argp_state *state, struct top_opts *o, char *arg)
 	char *save = NULL, *tok;
 	long pid;
 
+	if (!arg[strspn(arg, ",")])
+		argp_error(state, "invalid pid '%s': expected a positive process id", arg);
 	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (parse_long(tok, 1, INT_MAX, &pid))
 			argp_error(state, "invalid pid '%s': expected a positive process id", tok);
