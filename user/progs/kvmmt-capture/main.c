@@ -434,10 +434,15 @@ static void progress(const struct cap *c, __u64 drops, double elapsed, bool last
 {
 	struct kvmmt_capw_stats st;
 
+	const char *term = getenv("TERM");
+	/* erase the rest of the line, except on terminals without escapes */
+	bool plain = !term || !strcmp(term, "dumb");
+
 	kvmmt_capw_stats(c->w, &st);
-	fprintf(stderr, "\r\033[Kkvmmt-capture: %llu events, %.1f KiB, %llu drops, %.1f s%s",
-		(unsigned long long)st.events, st.bytes / 1024.0, (unsigned long long)drops,
-		elapsed, last ? "\n" : "");
+	fprintf(stderr, "\r%skvmmt-capture: %llu events, %.1f KiB, %llu drops, %.1f s%s%s",
+		plain ? "" : "\033[K", (unsigned long long)st.events, st.bytes / 1024.0,
+		(unsigned long long)drops, elapsed, plain && !last ? "    " : "",
+		last ? "\n" : "");
 }
 
 static int run(struct cap *c, struct kvmmt_cap_end *end)
