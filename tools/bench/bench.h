@@ -183,6 +183,8 @@ void vlog(const struct bench_cfg *c, const char *fmt, ...)
 
 /* The hidden --ingest-child mode that callgrind runs. */
 int bench_ingest_child(size_t n);
+/* The hidden --replay-child mode: a capture file through the model. */
+int bench_replay_child(const char *path);
 
 #pragma weak kvmmt_dp_open
 #pragma weak kvmmt_dp_close

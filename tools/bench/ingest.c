@@ -304,14 +304,15 @@ out:
 }
 
 /*
- * Instructions per event inside kvmmt_bench_ingest_run(), counted by
- * callgrind on a child running --ingest-child: deterministic where wall
- * time on a shared machine is not.
+ * Instructions per event inside function @fn, counted by callgrind on this
+ * program re-run with @child (a hidden mode doing @n events): deterministic
+ * where wall time on a shared machine is not.
  */
-static int callgrind_ir(const struct bench_cfg *c, size_t n, double *ir,
+static int callgrind_ir(const struct bench_cfg *c, const char *fn,
+			const char *child, const char *arg, double n, double *ir,
 			char *why, size_t len)
 {
-	char self[512], nbuf[32], outf[512], opt[600], *out = NULL;
+	char self[512], toggle[128], outf[512], opt[600], *out = NULL;
 	struct proc_result r;
 	const char *m = tool_missing("valgrind");
 	ssize_t sl;
@@ -327,12 +328,11 @@ static int callgrind_ir(const struct bench_cfg *c, size_t n, double *ir,
 	if (sl <= 0)
 		return -errno;
 	self[sl] = 0;
-	snprintf(nbuf, sizeof(nbuf), "%zu", n);
+	snprintf(toggle, sizeof(toggle), "--toggle-collect=%s", fn);
 	snprintf(outf, sizeof(outf), "%s/callgrind.out", c->tmp);
 	snprintf(opt, sizeof(opt), "--callgrind-out-file=%s", outf);
-	char *argv[] = { "valgrind", "--tool=callgrind", opt,
-			 "--toggle-collect=kvmmt_bench_ingest_run", self,
-			 "--ingest-child", nbuf, NULL };
+	char *argv[] = { "valgrind", "--tool=callgrind", opt, toggle, self,
+			 (char *)child, (char *)arg, NULL };
 
 	if (proc_run(argv, &out, &r) || !WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
 		snprintf(why, len, "valgrind --tool=callgrind failed");
@@ -357,6 +357,29 @@ static int callgrind_ir(const struct bench_cfg *c, size_t n, double *ir,
 	}
 	*ir = v / n;
 	return 0;
+}
+
+/* Replay a capture into the model; callgrind counts inside it only. */
+__attribute__((noinline)) int kvmmt_bench_replay_run(struct sink *k, const char *path)
+{
+	struct kvmmt_cap_ops ops = { .event = replay_event };
+	struct kvmmt_cap_status st;
+	struct kvmmt_err e = { 0 };
+
+	return kvmmt_cap_read(path, &ops, k, &st, &e);
+}
+
+/* The hidden --replay-child mode. */
+int bench_replay_child(const char *path)
+{
+	struct sink k;
+	int err;
+
+	if (sink_init(&k))
+		return 1;
+	err = kvmmt_bench_replay_run(&k, path);
+	sink_free(&k);
+	return err ? 1 : 0;
 }
 
 /* The hidden --ingest-child mode: one pass, nothing printed. */
@@ -389,8 +412,9 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 	};
 	size_t n = c->quick ? 500000 : 4000000;
 	struct samples mem = { 0 }, cap = { 0 }, vt_us = { 0 };
-	double ir = -1, per_vm, per_range, ranges, vt_per_vm = -1;
+	double ir = -1, ir_replay = -1, per_vm, per_range, ranges, vt_per_vm = -1;
 	char why[1024] = "", cgwhy[1024] = "", capwhy[1024] = "", vtwhy[1024] = "";
+	char cgrwhy[1024] = "";
 	char path[600];
 	struct stream s = { 0 };
 	struct table t;
@@ -442,7 +466,15 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 			samples_add(&cap, st.events / (cpu_now() - t0));
 		sink_free(&k);
 	}
-	callgrind_ir(c, c->quick ? 50000 : 200000, &ir, cgwhy, sizeof(cgwhy));
+	size_t cgn = c->quick ? 50000 : 200000;
+	char cgarg[32];
+
+	snprintf(cgarg, sizeof(cgarg), "%zu", cgn);
+	callgrind_ir(c, "kvmmt_bench_ingest_run", "--ingest-child", cgarg, cgn, &ir,
+		     cgwhy, sizeof(cgwhy));
+	if (path[0])
+		callgrind_ir(c, "kvmmt_bench_replay_run", "--replay-child", path, s.n,
+			     &ir_replay, cgrwhy, sizeof(cgrwhy));
 	vmtable_costs(c, VT_VMS, &vt_us, &vt_per_vm, vtwhy, sizeof(vtwhy));
 	memory_costs(&per_vm, &per_range, &ranges);
 
@@ -469,6 +501,13 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 		table_set_samples(&t, row, 1, "%.2f", &cap, 1e-6);
 		table_set(&t, row, 2, "%.0f", 1e9 / samples_median(&cap));
 		json_object_object_add(out, "replay_events_per_s", samples_json(&cap));
+		if (ir_replay > 0) {
+			table_set(&t, row, 3, "%.0f (callgrind)", ir_replay);
+			json_object_object_add(out, "replay_instructions_per_event",
+					       json_object_new_double(ir_replay));
+		} else if (cgrwhy[0]) {
+			table_missing(&t, row, 3, cgrwhy);
+		}
 	} else {
 		table_missing(&t, row, 1, capwhy[0] ? capwhy : why);
 	}

@@ -39,6 +39,7 @@ enum {
 	OPT_PAGES,
 	OPT_REPEAT,
 	OPT_INGEST_CHILD,
+	OPT_REPLAY_CHILD,
 	OPT_VM_COUNTS,
 	OPT_WINDOW,
 };
@@ -62,6 +63,7 @@ static const struct argp_option opts[] = {
 	{ "window", OPT_WINDOW, "SECONDS", 0,
 	  "Daemon benchmark: measuring window (default 10, --quick 4)", 2 },
 	{ "ingest-child", OPT_INGEST_CHILD, "N", OPTION_HIDDEN, "", 0 },
+	{ "replay-child", OPT_REPLAY_CHILD, "FILE", OPTION_HIDDEN, "", 0 },
 	{ 0 },
 };
 
@@ -69,6 +71,7 @@ struct args {
 	struct bench_cfg c;
 	int runs;
 	int ingest_child;
+	const char *replay_child;
 	struct bench_load load;
 	char bin[PATH_MAX];
 };
@@ -140,6 +143,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case OPT_WINDOW:
 		a->c.window_s = parse_int(arg, 1, 3600, "--window", st);
 		break;
+	case OPT_REPLAY_CHILD:
+		a->replay_child = arg;
+		break;
 	case OPT_INGEST_CHILD:
 		a->ingest_child = parse_int(arg, 1, 1 << 28, "--ingest-child", st);
 		break;
@@ -206,6 +212,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (a.ingest_child)
 		return bench_ingest_child(a.ingest_child);
+	if (a.replay_child)
+		return bench_replay_child(a.replay_child);
 	if (!a.c.bin) {
 		ssize_t n = readlink("/proc/self/exe", a.bin, sizeof(a.bin) - 1);
 
