@@ -61,31 +61,27 @@ start_time() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }
 
 qemu_up() { qmp "$1" query-status >/dev/null 2>&1; }
 
-# start_vm NAME: a stopped VM with two QMP monitors, one for the daemon
-# (named with $TAG, which the test configuration matches) and one for the test.
-start_vm() {
-	qemu-system-x86_64 -accel kvm -S -display none -m 64 -nodefaults -name "$1" \
-		-qmp "unix:$DIR/$1.$TAG.sock,server=on,wait=off" \
-		-qmp "unix:$DIR/$1.test.sock,server=on,wait=off" \
-		>"$DIR/$1.qemu.log" 2>&1 &
+# qemu_vm NAME SOCKET...: a stopped VM with one QMP monitor on each SOCKET;
+# returns once the last one answers.
+qemu_vm() {
+	local name=$1 s qmp=()
+	shift
+	for s in "$@"; do qmp+=(-qmp "unix:$s,server=on,wait=off"); done
+	qemu-system-x86_64 -accel kvm -S -display none -m 64 -nodefaults -name "$name" \
+		"${qmp[@]}" >"$DIR/$name.qemu.log" 2>&1 &
 	PIDS="$PIDS $!"
 	VM_PIDS="$VM_PIDS $!"
-	eval "PID_$1=$!"
-	wait_until 30 qemu_up "$DIR/$1.test.sock" ||
-		fail "QEMU for $1 did not come up: $(cat "$DIR/$1.qemu.log")"
+	eval "PID_$name=$!"
+	wait_until 30 qemu_up "$s" || fail "QEMU for $name did not come up: $(cat "$DIR/$name.qemu.log")"
 }
 
-# start_vm_own_monitor NAME: a VM with a single monitor, NAME.mgmt.sock, that
-# belongs to its owner: kvmmt-policyd must leave it alone (qmp_match).
-start_vm_own_monitor() {
-	qemu-system-x86_64 -accel kvm -S -display none -m 64 -nodefaults -name "$1" \
-		-qmp "unix:$DIR/$1.mgmt.sock,server=on,wait=off" >"$DIR/$1.qemu.log" 2>&1 &
-	PIDS="$PIDS $!"
-	VM_PIDS="$VM_PIDS $!"
-	eval "PID_$1=$!"
-	wait_until 30 qemu_up "$DIR/$1.mgmt.sock" ||
-		fail "QEMU for $1 did not come up: $(cat "$DIR/$1.qemu.log")"
-}
+# start_vm NAME: a monitor for the daemon (named with $TAG, which the test
+# configuration matches) and one for the test, NAME.test.sock.
+start_vm() { qemu_vm "$1" "$DIR/$1.$TAG.sock" "$DIR/$1.test.sock"; }
+
+# start_vm_own_monitor NAME: a single monitor, NAME.mgmt.sock, that belongs
+# to its owner: kvmmt-policyd must leave it alone (qmp_match).
+start_vm_own_monitor() { qemu_vm "$1" "$DIR/$1.mgmt.sock"; }
 
 write_config() {
 	cat >"$DIR/policyd.conf" <<-CONF
