@@ -89,6 +89,8 @@ static void parse_pids(struct argp_state *state, struct top_opts *o, char *arg)
 			argp_error(state, "invalid pid '%s': expected a positive process id", tok);
 		if (o->nr_pids == TOP_MAX_PIDS)
 			argp_error(state, "too many pids: at most %d", TOP_MAX_PIDS);
+		if (kill(pid, 0) && errno == ESRCH)
+			argp_error(state, "no process with pid %ld", pid);
 		o->pids[o->nr_pids++] = pid;
 	}
 }
@@ -189,6 +191,8 @@ int main(int argc, char **argv)
 	char why[128];
 	int err;
 
+	/* getopt's own messages name the program as ours do, not by its path */
+	argv[0] = program_invocation_short_name;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
 		return argp_err_exit_status;
 
