@@ -526,6 +526,8 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int err = 1;
 
+	/* getopt's own messages name the program as ours do, not by its path */
+	argv[0] = program_invocation_short_name;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 1;
 	if (check_host(&o))

@@ -517,6 +517,8 @@ int main(int argc, char **argv)
 	bool kept = false;
 	int err, ret = 1;
 
+	/* getopt's own messages name the program as ours do, not by its path */
+	argv[0] = program_invocation_short_name;
 	argp_parse(&argp, argc, argv, 0, NULL, &o);
 	if (check_output(o.out, msg, sizeof(msg))) {
 		fprintf(stderr, "kvmmt-capture: %s\n", msg);

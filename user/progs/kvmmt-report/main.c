@@ -288,6 +288,8 @@ int main(int argc, char **argv)
 	struct kvmmt_err e = {};
 	int err, ret = 1;
 
+	/* getopt's own messages name the program as ours do, not by its path */
+	argv[0] = program_invocation_short_name;
 	argp_parse(&argp, argc, argv, 0, NULL, &o);
 	if (same_file(o.perfetto, o.path) || same_file(o.svg, o.path) ||
 	    same_file(o.perfetto, o.svg)) {
