@@ -43,7 +43,7 @@ enum {
 static const struct argp_option options[] = {
 	{ "batch", 'b', NULL, 0, "Batch mode: print refreshes to stdout, no terminal UI", 0 },
 	{ "iterations", 'n', "COUNT", 0, "Stop after COUNT refreshes (default: run until stopped)", 0 },
-	{ "delay", 'd', "SECONDS", 0, "Seconds between refreshes (default 1, 0.1 to 3600)", 0 },
+	{ "delay", 'd', "SECONDS", 0, "Refresh every SECONDS, 0.1 to 3600 (default 1)", 0 },
 	{ "json", 'j', NULL, 0, "Batch mode, one JSON object per refresh and line (schema: kvmmt-top(8))", 0 },
 	{ "pid", 'p', "PID", 0, "Only the VM(s) of this VMM process; repeat or use commas", 0 },
 	{ "guest", 'g', "REGEX", 0, "Only VMs whose name matches this extended regex", 0 },
