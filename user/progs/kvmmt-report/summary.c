@@ -118,7 +118,7 @@ static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_v
 		(uint64_t)v->installs_level[1], (uint64_t)v->installs_level[2],
 		(uint64_t)v->installs_level[3], (uint64_t)v->zaps);
 	fprintf(f, "  %-5s %-3s %-18s %-18s %-6s %-10s %-8s %s\n", "SLOT", "AS",
-		"GFN-START", "GFN-END", "FLAGS", "INSTALLS", "ZAPS", "TYPES");
+		"GFN-FIRST", "GFN-LAST", "FLAGS", "INSTALLS", "ZAPS", "TYPES");
 	order = calloc(v->nr_slots ? v->nr_slots : 1, sizeof(*order));
 	for (i = 0; order && i < v->nr_slots; i++)
 		order[i] = &v->slots[i];
@@ -134,7 +134,8 @@ static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_v
 		if (s->known)
 			fprintf(f, "  %-5u %-3u 0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-4x ",
 				s->rec.id, s->rec.as_id, (uint64_t)s->rec.base_gfn,
-				(uint64_t)(s->rec.base_gfn + s->rec.npages), s->rec.flags);
+				(uint64_t)(s->rec.base_gfn + s->rec.npages - !!s->rec.npages),
+				s->rec.flags);
 		else
 			fprintf(f, "  %-5u %-3s %-18s %-18s %-6s ", s->rec.id, "?",
 				"(not in a", "snapshot)", "?");

@@ -113,7 +113,7 @@ static void draw_conflicts(FILE *f, const struct rep_vm *v, const struct rep_slo
 		fprintf(f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"4\" fill=\"#d50000\">"
 			"<title>aliasing: gfn 0x%llx-0x%llx %s in guest, %s on host</title></rect>\n",
 			x0, y - 6, x1 - x0, (unsigned long long)g->start,
-			(unsigned long long)g->end, kvmmt_mt_name(g->mt), kvmmt_mt_name(g->host_mt));
+			(unsigned long long)g->end - 1, kvmmt_mt_name(g->mt), kvmmt_mt_name(g->host_mt));
 	}
 }
 
