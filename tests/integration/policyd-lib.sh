@@ -101,7 +101,7 @@ daemon_up() {
 # socket and state, watching only this test's VMs; returns once it answers.
 start_daemon() {
 	"$POLICYD" -c "$DIR/policyd.conf" --state-dir "$STATE" --control-socket "$CTL" \
-		$(for p in $VM_PIDS; do echo "--pid $p"; done) "$@" >>"$LOG" 2>&1 &
+		${VM_PIDS:+--pid $(echo $VM_PIDS | tr ' ' ,)} "$@" >>"$LOG" 2>&1 &
 	DAEMON=$!
 	PIDS="$PIDS $DAEMON"
 	wait_until 30 daemon_up || fail "kvmmt-policyd did not open $CTL"

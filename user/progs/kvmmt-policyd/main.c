@@ -39,7 +39,7 @@ static const char doc[] =
 "  kvmmt-policyd                          run with /etc/kvmmt/policyd.conf\n"
 "  kvmmt-policyd --check-config -c FILE   validate a configuration and exit\n"
 "  kvmmt-policyd --datapath=off -i 1      manual flags only, scan every second\n"
-"  kvmmt-policyd -p 4242 -p 4343          watch two QEMU processes only\n"
+"  kvmmt-policyd -p 4242,4343             watch two QEMU processes only\n"
 "  kvmmt-policyd ctl flag vmA \"noncoherent GPU\"\n"
 "  kvmmt-policyd ctl status --json";
 
@@ -64,7 +64,7 @@ static const struct argp_option opts[] = {
 	{ "metrics-listen", OPT_METRICS_LISTEN, "127.0.0.1:PORT", 0, "Serve metrics over HTTP on loopback", 0 },
 	{ "datapath", OPT_DATAPATH, "MODE", 0, "BPF data path: auto (default), on (required) or off", 0 },
 	{ "no-enforce", OPT_NO_ENFORCE, NULL, 0, "Observe and report only: never attach to QMP", 0 },
-	{ "pid", 'p', "PID", 0, "Watch only this VMM process (repeatable; default: all)", 0 },
+	{ "pid", 'p', "PID[,PID...]", 0, "Watch only these VMM processes (repeatable; default: all)", 0 },
 	{ "verbose", 'v', NULL, 0, "Log at debug level", 0 },
 	{ "check-config", OPT_CHECK, NULL, 0, "Validate the configuration and exit", 0 },
 	{ 0 },
@@ -120,16 +120,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		add_override(a, "enforce", "no");
 		break;
 	case 'p': {
-		char *end;
-		long pid = strtol(arg, &end, 10);
+		char *save = NULL, *tok;
 
-		if (*end || pid < 1 || pid > 4194304)
+		if (!arg[strspn(arg, ",")])
 			argp_error(state, "--pid: \"%s\" is not a process id", arg);
-		if (kill(pid, 0) && errno == ESRCH)
-			argp_error(state, "--pid: no process %ld is running", pid);
-		if (a->nr_pids == MAX_PIDS)
-			argp_error(state, "--pid: at most %d processes", MAX_PIDS);
-		a->pids[a->nr_pids++] = pid;
+		for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			char *end;
+			long pid = strtol(tok, &end, 10);
+
+			if (*end || pid < 1 || pid > 4194304)
+				argp_error(state, "--pid: \"%s\" is not a process id", tok);
+			if (kill(pid, 0) && errno == ESRCH)
+				argp_error(state, "--pid: no process %ld is running", pid);
+			if (a->nr_pids == MAX_PIDS)
+				argp_error(state, "--pid: at most %d processes", MAX_PIDS);
+			a->pids[a->nr_pids++] = pid;
+		}
 		break;
 	}
 	case 'v':
