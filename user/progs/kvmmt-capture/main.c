@@ -2,6 +2,7 @@
 /* kvmmt-capture: record KVM memory-type events into a self-describing file. */
 #include <argp.h>
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -164,8 +165,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
  */
 static int check_output(const char *out, char *msg, size_t len)
 {
+	char dir[PATH_MAX];
 	struct stat st;
 
+	snprintf(dir, sizeof(dir), "%s", out);
+	if (access(strchr(dir, '/') ? dirname(dir) : ".", W_OK)) {
+		int err = errno;
+
+		snprintf(msg, len, "cannot write %s: %s", out, strerror(err));
+		return -err;
+	}
 	if (!stat(out, &st) && !S_ISREG(st.st_mode)) {
 		snprintf(msg, len, "%s exists and is not a regular file; choose another -o", out);
 		return -EEXIST;
