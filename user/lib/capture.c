@@ -931,20 +931,20 @@ int kvmmt_cap_read(const char *path, const struct kvmmt_cap_ops *ops, void *ctx,
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return kvmmt_errf(e, -errno, "cannot open %s: %s", path, strerror(errno));
+		return kvmmt_errf(e, -errno, "cannot open it: %s", strerror(errno));
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		ret = kvmmt_errf(e, -EINVAL, "%s is not a regular file", path);
+		ret = kvmmt_errf(e, -EINVAL, "not a regular file");
 		close(fd);
 		return ret;
 	}
 	if (!sb.st_size) {
 		close(fd);
-		return kvmmt_errf(e, -EBADMSG, "byte offset 0: %s is empty", path);
+		return kvmmt_errf(e, -EBADMSG, "byte offset 0: the file is empty");
 	}
 	map = mmap(NULL, sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
-		return kvmmt_errf(e, -errno, "cannot map %s: %s", path, strerror(errno));
+		return kvmmt_errf(e, -errno, "cannot map it: %s", strerror(errno));
 	ret = kvmmt_cap_decode(map, sb.st_size, ops, ctx, status, e);
 	munmap(map, sb.st_size);
 	return ret;

@@ -172,7 +172,7 @@ struct kvmmt_cap_status {
  */
 int kvmmt_cap_decode(const void *buf, size_t len, const struct kvmmt_cap_ops *ops,
 		     void *ctx, struct kvmmt_cap_status *status, struct kvmmt_err *e);
-/* The same for a file, mapped read-only. */
+/* The same for a file, mapped read-only; messages in @e leave @path to the caller. */
 int kvmmt_cap_read(const char *path, const struct kvmmt_cap_ops *ops, void *ctx,
 		   struct kvmmt_cap_status *status, struct kvmmt_err *e);
 
