@@ -24,6 +24,7 @@ struct cap_run {
 struct cap_tool {
 	const char *name;
 	struct cap_run run[2];	/* small, large */
+	struct samples bpe, bpi;	/* bytes per event and per install */
 	struct samples cpu_per_mev;
 	int retries;
 	char why[1024];
@@ -184,8 +185,8 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 		"user/lib capture (kvmmt_cap_read not in libkvmmt.a)",
 		tool[0].why, sizeof(tool[0].why));
 
-	/* Sizes barely vary between rounds; three give the CPU spread. */
-	int rounds = c->runs < 3 ? c->runs : 3;
+	/* Each round records four runs: five rounds keep the table in budget. */
+	int rounds = c->runs < 5 ? c->runs : 5;
 
 	for (int r = 0; r < rounds; r++)
 		for (int k = 0; k < 2; k++) {
@@ -202,18 +203,19 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 				fail = (k ? ftrace_record : kvmmt_record)(c, &l[s], file,
 					&tl->run[s], tl->why, sizeof(tl->why)) != 0;
 			}
-			if (fail) {
-				tl->ok = false;
+			if (fail)
 				continue;
-			}
 			tl->ok = true;
-			/* Marginal CPU: start-up (BPF loading, metadata) cancels out. */
-			double cpu = tl->run[1].cpu_s - tl->run[0].cpu_s;
-			double ev = tl->run[1].events - tl->run[0].events;
-
-			if (ev > 0)
-				samples_add(&tl->cpu_per_mev, cpu / ev * 1e6);
 			tl->retries += tl->run[0].retries + tl->run[1].retries;
+			struct cap_run *a = &tl->run[0], *b = &tl->run[1];
+
+			if (b->events <= a->events || b->installs <= a->installs)
+				continue;
+			/* Differences: fixed headers and start-up CPU cancel out. */
+			samples_add(&tl->bpe, (b->bytes - a->bytes) / (b->events - a->events));
+			samples_add(&tl->bpi, (b->bytes - a->bytes) / (b->installs - a->installs));
+			samples_add(&tl->cpu_per_mev, (b->cpu_s - a->cpu_s) /
+				    (b->events - a->events) * 1e6);
 		}
 
 	for (int k = 0; k < 2; k++) {
@@ -224,7 +226,7 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 
 		table_set(&t, row, 0, "%s", tl->name);
 		json_object_object_add(o, "recorder", json_object_new_string(tl->name));
-		if (!tl->ok || b->events <= a->events) {
+		if (!tl->bpe.n) {
 			const char *why = tl->why[0] ? tl->why :
 					  "no recording with more events in the large run";
 
@@ -233,11 +235,9 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 			json_object_array_add(rows, o);
 			continue;
 		}
-		bpe[k] = (b->bytes - a->bytes) / (b->events - a->events);
-		double bpi = (b->bytes - a->bytes) / (b->installs - a->installs);
-
-		table_set(&t, row, 1, "%.1f", bpe[k]);
-		table_set(&t, row, 2, "%.1f", bpi);
+		bpe[k] = samples_median(&tl->bpe);
+		table_set_samples(&t, row, 1, "%.1f", &tl->bpe, 1);
+		table_set_samples(&t, row, 2, "%.1f", &tl->bpi, 1);
 		table_set(&t, row, 3, "%.2f", b->events / b->installs);
 		table_set(&t, row, 4, "%.0f", a->bytes - bpe[k] * a->events);
 		table_set_samples(&t, row, 5, "%.2f", &tl->cpu_per_mev, 1);
@@ -245,8 +245,8 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 			  a->events / 1e6);
 		table_set(&t, row, 7, "%.0f", a->drops + b->drops);
 		json_object_object_add(o, "lost", json_object_new_double(a->drops + b->drops));
-		json_object_object_add(o, "bytes_per_event", json_object_new_double(bpe[k]));
-		json_object_object_add(o, "bytes_per_install", json_object_new_double(bpi));
+		json_object_object_add(o, "bytes_per_event", samples_json(&tl->bpe));
+		json_object_object_add(o, "bytes_per_install", samples_json(&tl->bpi));
 		json_object_object_add(o, "events_small", json_object_new_double(a->events));
 		json_object_object_add(o, "events_large", json_object_new_double(b->events));
 		json_object_object_add(o, "bytes_small", json_object_new_double(a->bytes));
@@ -255,7 +255,7 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 		json_object_array_add(rows, o);
 	}
 	table_note(&t, "runs: kvmmt-testvmm --vms %d --slots %d --pages %d and %d,"
-		   " --repeat 1; %d rounds; sizes are from the last round",
+		   " --repeat 1; %d rounds; events/install and fixed parts from the last",
 		   c->load.vms, c->load.slots, l[0].pages, l[1].pages, rounds);
 	table_note(&t, "both recorders see every VM on the host: another VM's events"
 		   " during a run count too (events/install above 1 per recorded event"
