@@ -415,6 +415,7 @@ struct json_object *rep_event_json(const struct rep_model *m, const struct kvmmt
 {
 	const struct kvmmt_event *ev = &ce->ev;
 	struct json_object *o = json_object_new_object();
+	char hex[24];
 
 	json_object_object_add(o, "t_s", j_seconds(rep_rel_s(m, ev->ts_ns)));
 	json_object_object_add(o, "ts_ns", j_u64(ev->ts_ns));
@@ -428,6 +429,9 @@ struct json_object *rep_event_json(const struct rep_model *m, const struct kvmmt
 	json_object_object_add(o, "pfn", j_u64(ev->pfn));
 	json_object_object_add(o, "level", json_object_new_int(ev->level));
 	json_object_object_add(o, "spte", j_u64(ev->spte));
+	/* the same as text: readers that parse numbers as doubles (jq 1.6) round above 2^53 */
+	snprintf(hex, sizeof(hex), "0x%016llx", (unsigned long long)ev->spte);
+	json_object_object_add(o, "spte_hex", json_object_new_string(hex));
 	json_object_object_add(o, "attr", json_object_new_int(ev->attr));
 	if (ev->type == KVMMT_EV_INSTALL) {
 		json_object_object_add(o, "memtype", json_object_new_string(mt_name(ce->mt)));
