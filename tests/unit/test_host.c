@@ -98,6 +98,40 @@ Test(host, cpuinfo_amd_and_arm64)
 	cr_assert_eq(h.cpu_model, -1);
 }
 
+Test(host, cpu_flags)
+{
+	static const char ci[] = "vendor_id\t: AuthenticAMD\n"
+				 "flags\t\t: fpu vme svm npt lbrv\nbugs\t\t: sysret_ss_attrs\n";
+
+	cr_assert(kvmmt_host_cpu_has(ci, "svm"));
+	cr_assert(kvmmt_host_cpu_has(ci, "lbrv"));	/* last word */
+	cr_assert(kvmmt_host_cpu_has(ci, "fpu"));	/* first word */
+	cr_assert_not(kvmmt_host_cpu_has(ci, "vmx"));
+	cr_assert_not(kvmmt_host_cpu_has(ci, "sv"));	/* whole words only */
+	cr_assert_not(kvmmt_host_cpu_has(ci, "sysret_ss_attrs"));	/* not a flag */
+	cr_assert(kvmmt_host_cpu_has("vendor_id : X\n", "vmx"));	/* unknown: trust sysfs */
+}
+
+/* Both built in (a distro-like kernel on an AMD CPU): the CPU decides. */
+Test(host, builtin_intel_and_amd)
+{
+	struct kvmmt_host h;
+
+	put("/sys/module/kvm_intel/parameters/ept", "Y\n");
+	put("/sys/module/kvm_amd/parameters/npt", "1\n");
+	put("/proc/cpuinfo", "vendor_id : AuthenticAMD\nflags : fpu svm\n");
+	cr_assert_eq(kvmmt_host_probe_at(&h, root, NULL), 0);
+	cr_assert_str_eq(h.backend, "svm");
+	cr_assert_eq(h.fmt, KVMMT_FMT_NPT);
+	put("/proc/cpuinfo", "vendor_id : GenuineIntel\nflags : fpu vmx\n");
+	cr_assert_eq(kvmmt_host_probe_at(&h, root, NULL), 0);
+	cr_assert_str_eq(h.backend, "vmx");
+	cr_assert_eq(h.fmt, KVMMT_FMT_EPT);
+	put("/proc/cpuinfo", "vendor_id : GenuineIntel\nflags : fpu hypervisor\n");
+	cr_assert_eq(kvmmt_host_probe_at(&h, root, NULL), 0);
+	cr_assert_str_eq(h.backend, "none");
+}
+
 Test(host, capeff)
 {
 	__u64 caps;

@@ -164,8 +164,9 @@ const char *kvmmt_probe_reason(const struct kvmmt_probe *p)
 	if (!p->err)
 		return NULL;
 	switch (p->err) {
-	case -EPERM:
 	case -EACCES:
+		return "the BPF verifier rejected the program on this kernel";
+	case -EPERM:
 		if (p->path == KVMMT_PATH_FENTRY)
 			return "the kernel refuses to load BPF trampoline programs (fentry/fexit) here: a kernel policy (lockdown, an LSM, or a build without trampoline support) forbids them";
 		return "not permitted: needs root (CAP_BPF and CAP_PERFMON) or a kernel that allows BPF tracing";
@@ -192,22 +193,47 @@ const char *kvmmt_probe_reason(const struct kvmmt_probe *p)
  */
 static __thread struct kvmmt_dp *log_dp;
 
+/*
+ * The verifier's reason: the last line of its log before the statistics
+ * ("processed N insns ...", "verification time ..."), or NULL.
+ */
+static const char *verifier_reason(char *vlog)
+{
+	char *end = strstr(vlog, "-- END PROG LOAD LOG --"), *line = NULL;
+
+	if (!end)
+		return NULL;
+	*end = '\0';
+	for (char *l = strtok(vlog, "\n"); l; l = strtok(NULL, "\n")) {
+		if (!strncmp(l, "processed ", 10) || !strncmp(l, "verification time", 17) ||
+		    !strncmp(l, "stack depth", 11) || strstr(l, "-- BEGIN"))
+			continue;
+		line = l;
+	}
+	return line;
+}
+
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[sizeof(log_dp->log)];
+	static __thread char msg[16384];
+	const char *why;
 	size_t n;
 
 	if (!log_dp || level == LIBBPF_DEBUG)
 		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strcspn(line, "\n");
-	line[n] = '\0';
-	if (!n || strstr(line, "-- BEGIN") || strstr(line, "-- END"))
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	why = verifier_reason(msg);
+	n = strlen(log_dp->log);
+	if (why && n) {
+		/* the load failure came first; add what the verifier said */
+		snprintf(log_dp->log + n, sizeof(log_dp->log) - n, ": %.200s", why);
 		return 0;
-	/* Keep the first reason: later lines are libbpf unwinding. */
-	if (!log_dp->log[0])
-		snprintf(log_dp->log, sizeof(log_dp->log), "%s",
-			 strncmp(line, "libbpf: ", 8) ? line : line + 8);
+	}
+	if (why || n)	/* keep the first reason: later lines are unwinding */
+		return 0;
+	msg[strcspn(msg, "\n")] = '\0';
+	snprintf(log_dp->log, sizeof(log_dp->log), "%.1000s",
+		 strncmp(msg, "libbpf: ", 8) ? msg : msg + 8);
 	return 0;
 }
 
@@ -485,7 +511,7 @@ static int open_failed(struct kvmmt_dp *dp, int err, struct kvmmt_err *e)
 	const struct kvmmt_probe *last = &dp->probes[dp->nr_probes - 1];
 
 	if (err == -EPERM || err == -EACCES)
-		return kvmmt_errf(e, -EPERM, "%s: %s (%s)", last->method,
+		return kvmmt_errf(e, err, "%s: %s (%s)", last->method,
 				  kvmmt_probe_reason(last), last->detail);
 	if (err == -ENOENT)
 		return kvmmt_errf(e, -ENOENT,

@@ -122,14 +122,20 @@ static void read_params(struct kvmmt_host *h, const char *root,
 	      cmp_param);
 }
 
-static void probe_backend(struct kvmmt_host *h, const char *root)
+/*
+ * A built-in kvm_intel or kvm_amd has a /sys/module directory even when it
+ * found no VMX/SVM and stayed idle (both exist on a kernel with both built
+ * in), so the CPU flag decides; PVM needs neither.
+ */
+static void probe_backend(struct kvmmt_host *h, const char *root,
+			  const char *cpuinfo)
 {
 	static const struct {
-		const char *module, *backend;
+		const char *module, *backend, *cpu_flag;
 	} backends[] = {
-		{ "kvm_intel", "vmx" },
-		{ "kvm_amd", "svm" },
-		{ "kvm_pvm", "pvm" },
+		{ "kvm_pvm", "pvm", NULL },
+		{ "kvm_intel", "vmx", "vmx" },
+		{ "kvm_amd", "svm", "svm" },
 	};
 	char path[128];
 
@@ -140,6 +146,8 @@ static void probe_backend(struct kvmmt_host *h, const char *root)
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		snprintf(path, sizeof(path), "/sys/module/%s", backends[i].module);
 		if (!exists_at(root, path))
+			continue;
+		if (backends[i].cpu_flag && !kvmmt_host_cpu_has(cpuinfo, backends[i].cpu_flag))
 			continue;
 		snprintf(h->backend, sizeof(h->backend), "%s", backends[i].backend);
 		read_params(h, root, backends[i].module);
@@ -158,6 +166,31 @@ static void probe_backend(struct kvmmt_host *h, const char *root)
 		h->tdp = true;
 		h->fmt = KVMMT_FMT_S2;
 	}
+}
+
+bool kvmmt_host_cpu_has(const char *cpuinfo, const char *flag)
+{
+	size_t len = strlen(flag);
+	const char *line = cpuinfo;
+
+	while (line && *line) {
+		const char *eol = strchrnul(line, '\n');
+		const char *p = memchr(line, ':', eol - line);
+
+		if (p && !strncmp(line, "flags", 5)) {
+			while (++p < eol) {
+				const char *w = p;
+
+				while (p < eol && *p != ' ')
+					p++;
+				if ((size_t)(p - w) == len && !strncmp(w, flag, len))
+					return true;
+			}
+			return false;
+		}
+		line = *eol ? eol + 1 : eol;
+	}
+	return true;	/* no flags line: trust /sys/module */
 }
 
 void kvmmt_host_parse_cpuinfo(struct kvmmt_host *h, const char *text)
@@ -327,10 +360,10 @@ int kvmmt_host_probe_at(struct kvmmt_host *h, const char *root,
 	if (read_small(root, "/proc/cpuinfo", buf, sizeof(buf)) > 0)
 		kvmmt_host_parse_cpuinfo(h, buf);
 	else
-		h->cpu_family = h->cpu_model = -1;
+		h->cpu_family = h->cpu_model = -1, buf[0] = '\0';
 	h->btf = exists_at(root, "/sys/kernel/btf/vmlinux");
 	h->kvm_dev = exists_at(root, "/dev/kvm");
-	probe_backend(h, root);
+	probe_backend(h, root, buf);
 	probe_privileges(h, root);
 	probe_pat(h, root);
 	probe_lockdown(h, root);

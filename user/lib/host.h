@@ -58,6 +58,8 @@ bool kvmmt_host_privileged(void);
 
 /* Parsers behind kvmmt_host_probe_at(), over file contents. */
 void kvmmt_host_parse_cpuinfo(struct kvmmt_host *h, const char *text);
+/* Whether the first "flags" line of @cpuinfo lists @flag (true without one). */
+bool kvmmt_host_cpu_has(const char *cpuinfo, const char *flag);
 /* CapEff from /proc/PID/status; -EINVAL if absent. */
 int kvmmt_host_parse_capeff(const char *status, __u64 *capeff);
 
