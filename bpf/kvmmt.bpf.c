@@ -23,6 +23,11 @@ const volatile bool capture = false;
 const volatile bool filter = false;
 /* false on the FENTRY path: make_spte counts installs, tracepoints must not */
 const volatile bool tp_installs = true;
+/*
+ * The TDP MMU fires kvm_mmu_set_spte too when it maps a leaf, so
+ * kvm_tdp_mmu_spte_changed counts installs only on kernels without it.
+ */
+const volatile bool tdp_installs = false;
 
 /* x86: SPTE_MMU_PRESENT_MASK (bit 11, since 5.13); arm64 stage 2: valid bit */
 #define X86_SPTE_PRESENT	(1ULL << 11)
@@ -277,7 +282,7 @@ static __always_inline void on_tdp_changed(__u64 gfn, int level, __u64 old,
 	if (!tgid)
 		return;
 	ctr_add(tgid, KVMMT_C_TDP_CHANGES);
-	if (is && tp_installs &&
+	if (is && tp_installs && tdp_installs &&
 	    (!was || ((old ^ new) & SPTE_PFN_MASK) ||
 	     kvmmt_spte_attr(fmt, old, level) != kvmmt_spte_attr(fmt, new, level)))
 		count_install(tgid, gfn, new, level, stashed_slot(tgid, gfn));

@@ -88,7 +88,7 @@ static __u64 ctr_of(struct kvmmt_bpf *skel, __u32 tgid, int ctr)
 	return percpu_sum(bpf_map__fd(skel->maps.vm_ctrs), &tgid, KVMMT_C__MAX, ctr);
 }
 
-static struct kvmmt_bpf *load(bool tp_installs)
+static struct kvmmt_bpf *load(bool tp_installs, bool tdp_installs)
 {
 	struct kvmmt_bpf *skel = kvmmt_bpf__open();
 	struct bpf_program *p;
@@ -97,6 +97,7 @@ static struct kvmmt_bpf *load(bool tp_installs)
 		return NULL;
 	skel->rodata->fmt = KVMMT_FMT_EPT;
 	skel->rodata->tp_installs = tp_installs;
+	skel->rodata->tdp_installs = tdp_installs;
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, p == skel->progs.raw_tdp_changed);
 	if (kvmmt_bpf__load(skel)) {
@@ -117,7 +118,7 @@ int main(void)
 		return 77;
 	}
 	libbpf_set_print(NULL);
-	skel = load(true);
+	skel = load(true, true);
 	if (!skel) {
 		printf("FAIL: cannot load raw_tp/kvm_tdp_mmu_spte_changed: %s\n",
 		       strerror(errno));
@@ -153,17 +154,25 @@ int main(void)
 	}
 	kvmmt_bpf__destroy(skel);
 
-	/* With fexit/make_spte counting installs, the tracepoint must not. */
-	skel = load(false);
-	if (!skel || run_case(skel, &cases[0])) {
-		printf("FAIL: cannot load or run with tp_installs off\n");
-		return 1;
+	/*
+	 * With fexit/make_spte (tp_installs off) or kvm_mmu_set_spte (which the
+	 * TDP MMU fires too; tdp_installs off) counting installs, this
+	 * tracepoint must not; it still counts zaps.
+	 */
+	for (int off = 0; off < 2; off++) {
+		skel = load(off != 0, false);
+		if (!skel || run_case(skel, &cases[0]) || run_case(skel, &cases[4])) {
+			printf("FAIL: cannot load or run with installs from elsewhere\n");
+			return 1;
+		}
+		if (ctr_of(skel, tgid, KVMMT_C_INSTALLS) ||
+		    ctr_of(skel, tgid, KVMMT_C_ZAPS) != 1 ||
+		    ctr_of(skel, tgid, KVMMT_C_TDP_CHANGES) != 2) {
+			printf("FAIL: installs counted twice (tp_installs %d)\n", off);
+			failed = 1;
+		}
+		kvmmt_bpf__destroy(skel);
 	}
-	if (ctr_of(skel, tgid, KVMMT_C_INSTALLS) || ctr_of(skel, tgid, KVMMT_C_TDP_CHANGES) != 1) {
-		printf("FAIL: tp_installs=false still counts installs from the tracepoint\n");
-		failed = 1;
-	}
-	kvmmt_bpf__destroy(skel);
 	printf("%s\n", failed ? "FAIL" : "PASS: TDP SPTE changes counted as KVM makes them");
 	return failed;
 }

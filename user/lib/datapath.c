@@ -377,7 +377,8 @@ static const char *errstr(int err)
 }
 
 static void set_rodata(struct kvmmt_dp *dp, enum kvmmt_path path,
-		       const struct kvmmt_dp_opts *opts)
+		       const struct kvmmt_dp_opts *opts, const struct planned *pl,
+		       size_t n)
 {
 	__u32 rb = getpagesize();
 
@@ -385,6 +386,10 @@ static void set_rodata(struct kvmmt_dp *dp, enum kvmmt_path path,
 	dp->skel->rodata->capture = opts->capture;
 	dp->skel->rodata->filter = opts->nr_pids > 0;
 	dp->skel->rodata->tp_installs = path != KVMMT_PATH_FENTRY;
+	dp->skel->rodata->tdp_installs = true;
+	for (size_t i = 0; i < n; i++)
+		if (pl[i].present && !strcmp(pl[i].d->name, "set_spte"))
+			dp->skel->rodata->tdp_installs = false;
 	if (opts->capture)
 		rb = (opts->ringbuf_kib ? opts->ringbuf_kib : 4096) * 1024;
 	bpf_map__set_max_entries(dp->skel->maps.events, rb);
@@ -450,7 +455,7 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 			  dp->log[0] ? dp->log : errstr(err));
 		return err;
 	}
-	set_rodata(dp, path, opts);
+	set_rodata(dp, path, opts, pl, n);
 	bpf_object__for_each_program(prog, dp->skel->obj)
 		bpf_program__set_autoload(prog, false);
 	bpf_program__set_autoload(dp->skel->progs.kvmmt_vms, true);
