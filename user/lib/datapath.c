@@ -322,7 +322,7 @@ static void plan_one(const struct kvmmt_dp *dp, struct planned *pl,
 /*
  * The programs of @path, install sources first. FENTRY takes installs and
  * noncoherent DMA from its fexit programs and everything else (faults,
- * zaps, shadow pages, memslots) from tp_btf.
+ * zaps, TDP changes, shadow pages, memslots) from tp_btf.
  */
 static size_t plan_path(const struct kvmmt_dp *dp, enum kvmmt_path path,
 			struct planned *pl)
@@ -333,7 +333,8 @@ static size_t plan_path(const struct kvmmt_dp *dp, enum kvmmt_path path,
 		for (i = 0; i < ARRAY_LEN(fentry_progs); i++)
 			plan_one(dp, &pl[n++], &fentry_progs[i], path);
 		for (i = 0; i < ARRAY_LEN(tp_progs); i++)
-			if (!tp_progs[i].installs && strcmp(tp_progs[i].name, "nc"))
+			if (strcmp(tp_progs[i].name, "set_spte") &&
+			    strcmp(tp_progs[i].name, "nc"))
 				plan_one(dp, &pl[n++], &tp_progs[i], KVMMT_PATH_TP_BTF);
 		return n;
 	}
