@@ -30,8 +30,8 @@ top_json() {	# top_json PID FILE
 	sed 's/^/KT: # /' "$2" | cut -c1-400
 }
 
-json_int() {	# json_int KEY FILE: first integer value of KEY
-	grep -o "\"$1\": *-\{0,1\}[0-9]*" "$2" | head -n 1 | grep -o '\-\{0,1\}[0-9]*$'
+json_vm_int() {	# json_vm_int KEY FILE: KEY of the last VM row (after the totals)
+	grep -o "\"$1\": *-\{0,1\}[0-9]*" "$2" | tail -n 1 | grep -o '\-\{0,1\}[0-9]*$'
 }
 
 wait_line() {	# wait_line WORD FILE
@@ -60,8 +60,8 @@ kvmmt_top_nc() {
 	top_json "$pid" /tmp/top0
 	exec 3>&-
 	wait
-	nc1=$(json_int noncoherent_dma /tmp/top1)
-	nc0=$(json_int noncoherent_dma /tmp/top0)
+	nc1=$(json_vm_int noncoherent_dma /tmp/top1)
+	nc0=$(json_vm_int noncoherent_dma /tmp/top0)
 	flags=$(grep -o '"flags": *8[,}]' /tmp/top1 | head -n 1)
 	echo "noncoherent_dma held=$nc1 released=$nc0 flagged slot: ${flags:-none}" >/tmp/out
 	if [ "$nc1" = 1 ] && [ "$nc0" = 0 ] && [ -n "$flags" ]; then
