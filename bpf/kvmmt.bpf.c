@@ -493,47 +493,17 @@ int tp_zap_page(struct trace_event_raw_kvm_mmu_page_class *r)
 	return 0;
 }
 
-SEC("tp/kvmmmu/fast_page_fault")
-int tp_fast_pf(void *r)
-{
-	on_simple(KVMMT_C_FAST_PF);
-	return 0;
-}
+/* Perf tracepoints that only bump a per-VM counter. */
+#define TP_COUNT(name, sys, event, ctr)				\
+	SEC("tp/" sys "/" event)				\
+	int tp_##name(void *r) { on_simple(ctr); return 0; }
 
-SEC("tp/kvmmmu/kvm_mmu_sync_page")
-int tp_sync_page(void *r)
-{
-	on_simple(KVMMT_C_SYNC);
-	return 0;
-}
-
-SEC("tp/kvmmmu/kvm_mmu_unsync_page")
-int tp_unsync_page(void *r)
-{
-	on_simple(KVMMT_C_UNSYNC);
-	return 0;
-}
-
-SEC("tp/kvmmmu/kvm_mmu_split_huge_page")
-int tp_split(void *r)
-{
-	on_simple(KVMMT_C_SPLITS);
-	return 0;
-}
-
-SEC("tp/kvmmmu/kvm_mmu_zap_all_fast")
-int tp_zap_all(void *r)
-{
-	on_simple(KVMMT_C_ZAP_ALL);
-	return 0;
-}
-
-SEC("tp/kvmmmu/kvm_mmu_memtype")
-int tp_memtype(void *r)
-{
-	on_simple(KVMMT_C_MEMTYPE);
-	return 0;
-}
+TP_COUNT(fast_pf, "kvmmmu", "fast_page_fault", KVMMT_C_FAST_PF)
+TP_COUNT(sync_page, "kvmmmu", "kvm_mmu_sync_page", KVMMT_C_SYNC)
+TP_COUNT(unsync_page, "kvmmmu", "kvm_mmu_unsync_page", KVMMT_C_UNSYNC)
+TP_COUNT(split, "kvmmmu", "kvm_mmu_split_huge_page", KVMMT_C_SPLITS)
+TP_COUNT(zap_all, "kvmmmu", "kvm_mmu_zap_all_fast", KVMMT_C_ZAP_ALL)
+TP_COUNT(memtype, "kvmmmu", "kvm_mmu_memtype", KVMMT_C_MEMTYPE)
 
 SEC("tp/kvm/kvm_noncoherent_dma")
 int tp_nc(struct trace_event_raw_kvm_noncoherent_dma *r)
