@@ -5,6 +5,7 @@
  * methods it reports are the kernel's own answers.
  */
 #include <argp.h>
+#include <sysexits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -272,9 +273,9 @@ int main(int argc, char **argv)
 	struct check_opts o = {};
 	static struct check_result r;
 
-	argp_err_exit_status = 2;
+	argp_err_exit_status = EX_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
-		return 2;
+		return EX_USAGE;
 	run_checks(&r, &o);
 	if (r.host_rc) {
 		fprintf(stderr, "kvmmt-check: %s\n", r.host_err.msg);
