@@ -50,6 +50,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KVMMT_VM_FAST);
+	__type(key, __u32);
+	__type(value, struct kvmmt_vm_fast);
+} vm_fast SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, KVMMT_G__MAX);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -112,23 +119,40 @@ static __always_inline __u32 current_tgid(void)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
-/* Returns the tgid to account to, or 0 if filtered out. */
+/*
+ * Returns the tgid to account to, or 0 if filtered out. SEEN (events
+ * before the filter) is counted only when there is a filter.
+ */
 static __always_inline __u32 watched_tgid(void)
 {
 	__u32 tgid = current_tgid();
 
-	gstat_inc(KVMMT_G_SEEN);
-	if (filter && !bpf_map_lookup_elem(&tgid_filter, &tgid))
-		return 0;
+	if (filter) {
+		gstat_inc(KVMMT_G_SEEN);
+		if (!bpf_map_lookup_elem(&tgid_filter, &tgid))
+			return 0;
+	}
 	return tgid;
 }
 
+/*
+ * Per-VM counters: the tgid's own entry of the per-CPU vm_fast array (an
+ * inlined array lookup, no insert), else the vm_ctrs hash.
+ */
 static __always_inline void ctr_add(__u32 tgid, __u32 idx)
 {
 	struct kvmmt_vm_ctrs *c, zero = {};
+	struct kvmmt_vm_fast *f;
+	__u32 k = tgid & (KVMMT_VM_FAST - 1);
 
 	if (idx >= KVMMT_C__MAX)
 		return;
+	f = bpf_map_lookup_elem(&vm_fast, &k);
+	if (f && (f->tgid == tgid || !f->tgid)) {
+		f->tgid = tgid;
+		f->c.c[idx]++;
+		return;
+	}
 	c = bpf_map_lookup_elem(&vm_ctrs, &tgid);
 	if (!c) {
 		if (bpf_map_update_elem(&vm_ctrs, &tgid, &zero, BPF_NOEXIST) &&
@@ -210,7 +234,7 @@ static __always_inline void count_install(__u32 tgid, __u64 gfn, __u64 spte,
 		(*cnt)++;	/* lost a race with an interrupting handler */
 	else if (!bpf_map_lookup_elem(&installs, &key))
 		gstat_inc(KVMMT_G_NOSPACE);
-	ctr_add(tgid, KVMMT_C_INSTALLS);
+	/* per-VM installs: the sum of this map's entries, in user space */
 	if (capture)
 		emit(KVMMT_EV_INSTALL, tgid, gfn, (spte & SPTE_PFN_MASK) >> 12,
 		     spte, slot, level, key.attr, 0);
@@ -227,26 +251,31 @@ static __always_inline void count_zap(__u32 tgid, __u64 gfn, __u64 old_spte,
 
 /* ---- shared handlers: one per kernel event, whatever the attach method */
 
-static __always_inline void on_requested(__u64 gfn,
-					 const struct kvm_memory_slot *slot)
+/* Counts the fault; returns the stash to fill (invalidated), or NULL. */
+static __always_inline struct fault_stash *on_requested(__u32 *tgid)
 {
-	__u32 tgid = watched_tgid(), zero = 0;
 	struct fault_stash *st;
+	__u32 zero = 0;
 
-	if (!tgid)
-		return;
-	ctr_add(tgid, KVMMT_C_REQUESTED);
+	*tgid = watched_tgid();
+	if (!*tgid)
+		return NULL;
+	ctr_add(*tgid, KVMMT_C_REQUESTED);
 	st = bpf_map_lookup_elem(&stash, &zero);
-	if (!st)
-		return;
-	st->valid = 0;
-	if (!slot)
-		return;
+	if (st)
+		st->valid = 0;
+	return st;
+}
+
+static __always_inline void stash_slot(struct fault_stash *st, __u32 tgid,
+				       __u64 gfn, __u16 id, __u64 base_gfn,
+				       __u64 npages)
+{
 	st->tgid = tgid;
-	st->slot = BPF_CORE_READ(slot, id);
-	st->base_gfn = BPF_CORE_READ(slot, base_gfn);
-	st->npages = BPF_CORE_READ(slot, npages);
-	st->valid = gfn - st->base_gfn < st->npages;
+	st->slot = id;
+	st->base_gfn = base_gfn;
+	st->npages = npages;
+	st->valid = gfn - base_gfn < npages;
 }
 
 static __always_inline __u16 stashed_slot(__u32 tgid, __u64 gfn)
@@ -424,8 +453,40 @@ static __always_inline void on_set_sptep(int level, __u64 gfn, u64 *sptep)
 TP_PAIR(set_spte, "kvm_mmu_set_spte", (int level, gfn_t gfn, u64 *sptep),
 	{ on_set_sptep(level, gfn, sptep); return 0; })
 
-TP_PAIR(spte_requested, "kvm_mmu_spte_requested", (struct kvm_page_fault *fault),
-	{ on_requested(BPF_CORE_READ(fault, gfn), BPF_CORE_READ(fault, slot)); return 0; })
+/* tp_btf reads the fault and its memslot with plain (BTF-checked) loads. */
+SEC("tp_btf/kvm_mmu_spte_requested")
+int BPF_PROG(btf_spte_requested, struct kvm_page_fault *fault)
+{
+	struct fault_stash *st;
+	struct kvm_memory_slot *s;
+	__u32 tgid;
+
+	st = on_requested(&tgid);
+	if (!st)
+		return 0;
+	s = fault->slot;
+	if (s)
+		stash_slot(st, tgid, fault->gfn, s->id, s->base_gfn, s->npages);
+	return 0;
+}
+
+SEC("raw_tp/kvm_mmu_spte_requested")
+int BPF_PROG(raw_spte_requested, struct kvm_page_fault *fault)
+{
+	struct fault_stash *st;
+	struct kvm_memory_slot *s;
+	__u32 tgid;
+
+	st = on_requested(&tgid);
+	if (!st)
+		return 0;
+	s = BPF_CORE_READ(fault, slot);
+	if (s)
+		stash_slot(st, tgid, BPF_CORE_READ(fault, gfn),
+			   BPF_CORE_READ(s, id), BPF_CORE_READ(s, base_gfn),
+			   BPF_CORE_READ(s, npages));
+	return 0;
+}
 
 TP_PAIR(tdp_changed, "kvm_tdp_mmu_spte_changed",
 	(int as_id, gfn_t gfn, int level, u64 old, u64 new),
@@ -467,7 +528,9 @@ int tp_set_spte(struct trace_event_raw_kvm_mmu_set_spte *r)
 SEC("tp/kvmmmu/kvm_mmu_spte_requested")
 int tp_spte_requested(struct trace_event_raw_kvm_mmu_spte_requested *r)
 {
-	on_requested(BPF_CORE_READ(r, gfn), NULL);
+	__u32 tgid;
+
+	on_requested(&tgid);
 	return 0;
 }
 

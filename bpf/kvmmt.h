@@ -82,6 +82,21 @@ struct kvmmt_vm_ctrs {
 	__u64 c[KVMMT_C__MAX];
 };
 
+/*
+ * Per-CPU array of per-VM counters, indexed by tgid % KVMMT_VM_FAST:
+ * an entry belongs to the first tgid that used it on that CPU (tgid 0 =
+ * free); other tgids of the same index count in the vm_ctrs hash. A VM's
+ * counters are the sum of its entries here and in vm_ctrs; c[INSTALLS]
+ * stays 0 in both (installs are counted only in the installs map).
+ */
+#define KVMMT_VM_FAST		256
+
+struct kvmmt_vm_fast {
+	__u32 tgid;
+	__u32 pad;
+	struct kvmmt_vm_ctrs c;
+};
+
 /* Global per-CPU counters (array map). */
 enum kvmmt_gstat {
 	KVMMT_G_EVENTS = 0,	/* events written to the ring buffer */

@@ -83,9 +83,39 @@ static __u64 installs_of(struct kvmmt_bpf *skel, __u32 tgid, __u8 attr, __u8 lev
 	return percpu_sum(bpf_map__fd(skel->maps.installs), &k, 1, 0);
 }
 
+/* Installs of @tgid: the sum of its entries in the installs map. */
+static __u64 installs_total(struct kvmmt_bpf *skel, __u32 tgid)
+{
+	int fd = bpf_map__fd(skel->maps.installs);
+	struct kvmmt_inst_key k, *prev = NULL;
+	__u64 sum = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		if (k.tgid == tgid)
+			sum += percpu_sum(fd, &k, 1, 0);
+		prev = &k;
+	}
+	return sum;
+}
+
+/* A per-VM counter: the tgid's vm_fast entries plus its vm_ctrs entry. */
 static __u64 ctr_of(struct kvmmt_bpf *skel, __u32 tgid, int ctr)
 {
-	return percpu_sum(bpf_map__fd(skel->maps.vm_ctrs), &tgid, KVMMT_C__MAX, ctr);
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 k = tgid & (KVMMT_VM_FAST - 1);
+	struct kvmmt_vm_fast *f;
+	__u64 sum;
+
+	if (ctr == KVMMT_C_INSTALLS)
+		return installs_total(skel, tgid);
+	sum = percpu_sum(bpf_map__fd(skel->maps.vm_ctrs), &tgid, KVMMT_C__MAX, ctr);
+	f = calloc(ncpu, sizeof(*f));
+	if (f && !bpf_map_lookup_elem(bpf_map__fd(skel->maps.vm_fast), &k, f))
+		for (int i = 0; i < ncpu; i++)
+			if (f[i].tgid == tgid)
+				sum += f[i].c.c[ctr];
+	free(f);
+	return sum;
 }
 
 static struct kvmmt_bpf *load(bool tp_installs, bool tdp_installs)

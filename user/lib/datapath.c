@@ -683,6 +683,85 @@ fail:
 	return err;
 }
 
+/* The entry of @tgid in c->vms, added (zeroed) if missing; NULL if out of memory. */
+static struct kvmmt_vm_count *vm_count(struct kvmmt_counters *c, __u32 tgid)
+{
+	struct kvmmt_vm_count *n;
+
+	for (size_t i = 0; i < c->nr_vms; i++)
+		if (c->vms[i].tgid == tgid)
+			return &c->vms[i];
+	n = realloc(c->vms, (c->nr_vms + 1) * sizeof(*c->vms));
+	if (!n)
+		return NULL;
+	c->vms = n;
+	n = &c->vms[c->nr_vms++];
+	memset(n, 0, sizeof(*n));
+	n->tgid = tgid;
+	return n;
+}
+
+/*
+ * Reads all @n entries of a per-CPU array of @sz-byte values (a multiple
+ * of 8) into a new array of n * ncpu values, key-major; NULL with errno set
+ * on failure. One batched lookup where the kernel has it.
+ */
+static void *read_percpu_array(int fd, __u32 n, size_t sz, int ncpu)
+{
+	char *vals = calloc((size_t)n * ncpu, sz);
+	__u32 *keys = calloc(n, sizeof(*keys)), out = 0, count = n;
+	int err;
+
+	if (!vals || !keys) {
+		free(vals);
+		free(keys);
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = bpf_map_lookup_batch(fd, NULL, &out, keys, vals, &count, NULL);
+	if ((err && errno != ENOENT) || count != n) {
+		for (__u32 k = 0; k < n; k++)
+			if (bpf_map_lookup_elem(fd, &k, vals + (size_t)k * ncpu * sz)) {
+				free(vals);
+				vals = NULL;
+				break;
+			}
+	}
+	free(keys);
+	return vals;
+}
+
+/* Adds the per-CPU vm_fast entries (each owned by one tgid per CPU) to c->vms. */
+static int read_vm_fast(struct kvmmt_dp *dp, struct kvmmt_counters *c,
+			struct kvmmt_err *e)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct kvmmt_vm_fast *vals;
+	int err = 0;
+
+	if (ncpu < 0)
+		return kvmmt_errf(e, ncpu, "cannot count possible CPUs");
+	vals = read_percpu_array(bpf_map__fd(dp->skel->maps.vm_fast), KVMMT_VM_FAST,
+				 sizeof(*vals), ncpu);
+	if (!vals)
+		return kvmmt_errf(e, -errno, "cannot read the per-VM counters: %s",
+				  errstr(errno));
+	for (size_t i = 0; i < (size_t)KVMMT_VM_FAST * ncpu; i++) {
+		struct kvmmt_vm_count *v;
+
+		if (!vals[i].tgid)
+			continue;
+		v = vm_count(c, vals[i].tgid);
+		if (!v) {
+			err = kvmmt_errf(e, -ENOMEM, "out of memory");
+			break;
+		}
+		sum_percpu(v->c.c, vals[i].c.c, 1, KVMMT_C__MAX);
+	}
+	free(vals);
+	return err;
+}
+
 int kvmmt_dp_read_counters(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 			   struct kvmmt_err *e)
 {
@@ -695,12 +774,23 @@ int kvmmt_dp_read_counters(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 			       sizeof(struct kvmmt_inst_key), 1, (void **)&c->inst,
 			       &c->nr_inst, sizeof(*c->inst), e, "installs");
 	if (err)
-		return err;
+		goto fail;
 	err = read_percpu_hash(bpf_map__fd(dp->skel->maps.vm_ctrs), sizeof(__u32),
 			       KVMMT_C__MAX, (void **)&c->vms, &c->nr_vms,
 			       sizeof(*c->vms), e, "per-VM counters");
+	if (!err)
+		err = read_vm_fast(dp, c, e);
 	if (err)
 		goto fail;
+	for (size_t i = 0; i < c->nr_inst; i++) {
+		struct kvmmt_vm_count *v = vm_count(c, c->inst[i].key.tgid);
+
+		if (!v) {
+			err = kvmmt_errf(e, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		v->c.c[KVMMT_C_INSTALLS] += c->inst[i].count;
+	}
 
 	vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(__u64));
 	if (!vals) {
