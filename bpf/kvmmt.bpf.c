@@ -42,6 +42,13 @@ struct {
 } installs SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KVMMT_INST_FAST);
+	__type(key, __u32);
+	__type(value, struct kvmmt_inst_fast);
+} inst_fast SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
@@ -218,7 +225,9 @@ static __always_inline void count_install(__u32 tgid, __u64 gfn, __u64 spte,
 					  int level, __u16 slot)
 {
 	struct kvmmt_inst_key key = {};
+	struct kvmmt_inst_fast *f;
 	__u64 *cnt, one = 1;
+	__u32 idx;
 
 	if (!spte_present(spte))
 		return;
@@ -226,6 +235,15 @@ static __always_inline void count_install(__u32 tgid, __u64 gfn, __u64 spte,
 	key.slot = slot;
 	key.level = level;
 	key.attr = kvmmt_spte_attr(fmt, spte, level);
+	idx = kvmmt_inst_fast_idx(&key);
+	f = bpf_map_lookup_elem(&inst_fast, &idx);
+	if (f && ((f->key.tgid == tgid && f->key.slot == slot &&
+		   f->key.attr == key.attr && f->key.level == key.level) ||
+		  !f->key.tgid)) {
+		f->key = key;
+		f->count++;
+		goto counted;
+	}
 	cnt = bpf_map_lookup_elem(&installs, &key);
 	if (cnt)
 		(*cnt)++;
@@ -234,7 +252,8 @@ static __always_inline void count_install(__u32 tgid, __u64 gfn, __u64 spte,
 		(*cnt)++;	/* lost a race with an interrupting handler */
 	else if (!bpf_map_lookup_elem(&installs, &key))
 		gstat_inc(KVMMT_G_NOSPACE);
-	/* per-VM installs: the sum of this map's entries, in user space */
+counted:
+	/* per-VM installs: the sum of the key's counts, in user space */
 	if (capture)
 		emit(KVMMT_EV_INSTALL, tgid, gfn, (spte & SPTE_PFN_MASK) >> 12,
 		     spte, slot, level, key.attr, 0);

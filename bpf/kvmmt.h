@@ -97,6 +97,28 @@ struct kvmmt_vm_fast {
 	struct kvmmt_vm_ctrs c;
 };
 
+/*
+ * Per-CPU array of install counts, indexed by a hash of the key
+ * (kvmmt_inst_fast_idx()): an entry belongs to the first key that used it
+ * on that CPU (key.tgid 0 = free); other keys of the same index count in
+ * the installs hash. A key's count is the sum of both.
+ */
+#define KVMMT_INST_FAST_BITS	10
+#define KVMMT_INST_FAST		(1u << KVMMT_INST_FAST_BITS)
+
+struct kvmmt_inst_fast {
+	struct kvmmt_inst_key key;
+	__u64 count;
+};
+
+static inline __u32 kvmmt_inst_fast_idx(const struct kvmmt_inst_key *k)
+{
+	__u64 v = k->tgid | (__u64)k->slot << 32 | (__u64)k->attr << 48 |
+		  (__u64)k->level << 56;
+
+	return (v * 0x9e3779b97f4a7c15ULL) >> (64 - KVMMT_INST_FAST_BITS);
+}
+
 /* Global per-CPU counters (array map). */
 enum kvmmt_gstat {
 	KVMMT_G_EVENTS = 0,	/* events written to the ring buffer */

@@ -74,21 +74,42 @@ static __u64 percpu_sum(int fd, const void *key, size_t words, size_t word)
 	return sum;
 }
 
+/* Installs counted in inst_fast for @k, or for any key of k->tgid if @any. */
+static __u64 inst_fast_sum(struct kvmmt_bpf *skel, const struct kvmmt_inst_key *k,
+			   bool any)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct kvmmt_inst_fast *f = calloc(ncpu, sizeof(*f));
+	__u64 sum = 0;
+
+	for (__u32 i = 0; f && i < KVMMT_INST_FAST; i++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.inst_fast), &i, f))
+			break;
+		for (int c = 0; c < ncpu; c++)
+			if (f[c].key.tgid == k->tgid &&
+			    (any || !memcmp(&f[c].key, k, sizeof(*k))))
+				sum += f[c].count;
+	}
+	free(f);
+	return sum;
+}
+
 static __u64 installs_of(struct kvmmt_bpf *skel, __u32 tgid, __u8 attr, __u8 level)
 {
 	struct kvmmt_inst_key k = {
 		.tgid = tgid, .slot = KVMMT_SLOT_UNKNOWN, .attr = attr, .level = level,
 	};
 
-	return percpu_sum(bpf_map__fd(skel->maps.installs), &k, 1, 0);
+	return percpu_sum(bpf_map__fd(skel->maps.installs), &k, 1, 0) +
+	       inst_fast_sum(skel, &k, false);
 }
 
-/* Installs of @tgid: the sum of its entries in the installs map. */
+/* Installs of @tgid: the sum of its entries in inst_fast and installs. */
 static __u64 installs_total(struct kvmmt_bpf *skel, __u32 tgid)
 {
 	int fd = bpf_map__fd(skel->maps.installs);
-	struct kvmmt_inst_key k, *prev = NULL;
-	__u64 sum = 0;
+	struct kvmmt_inst_key k = { .tgid = tgid }, *prev = NULL;
+	__u64 sum = inst_fast_sum(skel, &k, true);
 
 	while (!bpf_map_get_next_key(fd, prev, &k)) {
 		if (k.tgid == tgid)

@@ -762,6 +762,51 @@ static int read_vm_fast(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 	return err;
 }
 
+/* Adds the per-CPU inst_fast entries (each owned by one key per CPU) to c->inst. */
+static int read_inst_fast(struct kvmmt_dp *dp, struct kvmmt_counters *c,
+			  struct kvmmt_err *e)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct kvmmt_inst_fast *vals;
+	size_t cap = c->nr_inst;
+
+	if (ncpu < 0)
+		return kvmmt_errf(e, ncpu, "cannot count possible CPUs");
+	vals = read_percpu_array(bpf_map__fd(dp->skel->maps.inst_fast),
+				 KVMMT_INST_FAST, sizeof(*vals), ncpu);
+	if (!vals)
+		return kvmmt_errf(e, -errno, "cannot read the installs map: %s",
+				  errstr(errno));
+	for (size_t i = 0; i < (size_t)KVMMT_INST_FAST * ncpu; i++) {
+		const struct kvmmt_inst_key *k = &vals[i].key;
+		size_t j;
+
+		if (!k->tgid)
+			continue;
+		for (j = 0; j < c->nr_inst; j++)
+			if (!memcmp(&c->inst[j].key, k, sizeof(*k)))
+				break;
+		if (j == c->nr_inst) {
+			if (c->nr_inst == cap) {
+				void *n = realloc(c->inst, (cap = cap ? cap * 2 : 64) *
+							   sizeof(*c->inst));
+
+				if (!n) {
+					free(vals);
+					return kvmmt_errf(e, -ENOMEM, "out of memory");
+				}
+				c->inst = n;
+			}
+			memset(&c->inst[j], 0, sizeof(c->inst[j]));
+			c->inst[j].key = *k;
+			c->nr_inst++;
+		}
+		c->inst[j].count += vals[i].count;
+	}
+	free(vals);
+	return 0;
+}
+
 int kvmmt_dp_read_counters(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 			   struct kvmmt_err *e)
 {
@@ -773,6 +818,8 @@ int kvmmt_dp_read_counters(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 	err = read_percpu_hash(bpf_map__fd(dp->skel->maps.installs),
 			       sizeof(struct kvmmt_inst_key), 1, (void **)&c->inst,
 			       &c->nr_inst, sizeof(*c->inst), e, "installs");
+	if (!err)
+		err = read_inst_fast(dp, c, e);
 	if (err)
 		goto fail;
 	err = read_percpu_hash(bpf_map__fd(dp->skel->maps.vm_ctrs), sizeof(__u32),
