@@ -635,37 +635,47 @@ static __always_inline void fill_slot(struct kvmmt_slot_rec *r, __u64 kvm_id,
 
 struct walk_ctx {
 	struct kvm_memslots *ms;
+	struct hlist_node *node;	/* next slot of the current bucket */
 	__u64 kvm_id;
 	unsigned long hash_off;
 	unsigned long node_off;
+	__u32 nbuckets;
+	__u32 b;			/* next bucket */
 	int idx;
 	int as;
 	int n;
 	__u32 valid;
 };
 
-/* One id_hash bucket (a bpf_loop callback: keeps verification linear). */
-static long walk_bucket(__u32 b, void *data)
+/*
+ * One step of the id_hash walk (a bpf_loop callback): records the current
+ * slot, or moves to the next bucket's first slot. Straight-line code, so
+ * the verifier checks it once, whatever the number of buckets and slots.
+ */
+static long walk_step(__u32 i, void *data)
 {
 	struct walk_ctx *w = data;
-	struct hlist_node *node = NULL;
+	struct kvmmt_slot_rec *r;
+	struct hlist_node *node = w->node;
+	__u32 key = w->n;
 
-	bpf_probe_read_kernel(&node, sizeof(node),
-			      (void *)w->ms + w->hash_off + b * 8);
-	for (int i = 0; i < MAX_CHAIN && node; i++) {
-		struct kvmmt_slot_rec *r;
-		__u32 key = w->n;
-
-		r = bpf_map_lookup_elem(&scratch, &key);
-		if (!r) {
-			w->valid |= KVMMT_VF_TRUNCATED;
+	if (!node) {
+		if (w->b >= w->nbuckets)
 			return 1;
-		}
-		fill_slot(r, w->kvm_id, (void *)node - w->node_off -
-			  w->idx * sizeof(struct hlist_node), w->as);
-		w->n++;
-		node = BPF_CORE_READ(node, next);
+		bpf_probe_read_kernel(&w->node, sizeof(w->node),
+				      (void *)w->ms + w->hash_off + w->b * 8);
+		w->b++;
+		return 0;
 	}
+	r = bpf_map_lookup_elem(&scratch, &key);
+	if (!r) {
+		w->valid |= KVMMT_VF_TRUNCATED;
+		return 1;
+	}
+	fill_slot(r, w->kvm_id, (void *)node - w->node_off -
+		  w->idx * sizeof(struct hlist_node), w->as);
+	w->n++;
+	w->node = BPF_CORE_READ(node, next);
 	return 0;
 }
 
@@ -772,13 +782,14 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 				.kvm_id = vm.kvm_id,
 				.hash_off = bpf_core_field_offset(struct kvm_memslots, id_hash),
 				.node_off = bpf_core_field_offset(struct kvm_memory_slot, id_node),
+				.nbuckets = bpf_core_field_size(struct kvm_memslots, id_hash) / 8,
 				.idx = BPF_CORE_READ((struct kvm_memslots *)ms, node_idx) & 1,
 				.as = as,
 				.n = n,
 			};
 
-			bpf_loop(bpf_core_field_size(struct kvm_memslots, id_hash) / 8,
-				 walk_bucket, &w, 0);
+			/* every bucket once, every slot once, then one more step */
+			bpf_loop(w.nbuckets + KVMMT_ITER_MAX_SLOTS + 1, walk_step, &w, 0);
 			n = w.n;
 			vm.valid |= w.valid;
 		} else
