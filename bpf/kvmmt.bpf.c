@@ -472,40 +472,31 @@ static __always_inline void on_set_sptep(int level, __u64 gfn, u64 *sptep)
 TP_PAIR(set_spte, "kvm_mmu_set_spte", (int level, gfn_t gfn, u64 *sptep),
 	{ on_set_sptep(level, gfn, sptep); return 0; })
 
-/* tp_btf reads the fault and its memslot with plain (BTF-checked) loads. */
-SEC("tp_btf/kvm_mmu_spte_requested")
-int BPF_PROG(btf_spte_requested, struct kvm_page_fault *fault)
-{
-	struct fault_stash *st;
-	struct kvm_memory_slot *s;
-	__u32 tgid;
+/*
+ * The fault and its memslot: plain (BTF-checked) loads on tp_btf, CO-RE
+ * probe reads on raw_tp.
+ */
+#define PLAIN_READ(p, field)	((p)->field)
+#define SPTE_REQUESTED(sec, name, READ)					\
+	SEC(sec)							\
+	int BPF_PROG(name, struct kvm_page_fault *fault)		\
+	{								\
+		struct fault_stash *st;					\
+		struct kvm_memory_slot *s;				\
+		__u32 tgid;						\
+									\
+		st = on_requested(&tgid);				\
+		if (!st)						\
+			return 0;					\
+		s = READ(fault, slot);					\
+		if (s)							\
+			stash_slot(st, tgid, READ(fault, gfn), READ(s, id), \
+				   READ(s, base_gfn), READ(s, npages));	\
+		return 0;						\
+	}
 
-	st = on_requested(&tgid);
-	if (!st)
-		return 0;
-	s = fault->slot;
-	if (s)
-		stash_slot(st, tgid, fault->gfn, s->id, s->base_gfn, s->npages);
-	return 0;
-}
-
-SEC("raw_tp/kvm_mmu_spte_requested")
-int BPF_PROG(raw_spte_requested, struct kvm_page_fault *fault)
-{
-	struct fault_stash *st;
-	struct kvm_memory_slot *s;
-	__u32 tgid;
-
-	st = on_requested(&tgid);
-	if (!st)
-		return 0;
-	s = BPF_CORE_READ(fault, slot);
-	if (s)
-		stash_slot(st, tgid, BPF_CORE_READ(fault, gfn),
-			   BPF_CORE_READ(s, id), BPF_CORE_READ(s, base_gfn),
-			   BPF_CORE_READ(s, npages));
-	return 0;
-}
+SPTE_REQUESTED("tp_btf/kvm_mmu_spte_requested", btf_spte_requested, PLAIN_READ)
+SPTE_REQUESTED("raw_tp/kvm_mmu_spte_requested", raw_spte_requested, BPF_CORE_READ)
 
 TP_PAIR(tdp_changed, "kvm_tdp_mmu_spte_changed",
 	(int as_id, gfn_t gfn, int level, u64 old, u64 new),
