@@ -525,13 +525,16 @@ TP_PAIR(memslot, "kvm_memslot_flags",
 	 u32 old_flags, u32 new_flags),
 	{ on_memslot_flags(as_id, slot_id, base_gfn, old_flags, new_flags); return 0; })
 
-/* ---- TP path: perf tracepoints; the record has no memslot */
+/*
+ * ---- TP path: perf tracepoints; the record has no memslot. The record is
+ * the program's context: plain loads, CO-RE-relocated field offsets.
+ */
 
 SEC("tp/kvmmmu/kvm_mmu_set_spte")
 int tp_set_spte(struct trace_event_raw_kvm_mmu_set_spte *r)
 {
-	on_set_spte(BPF_CORE_READ(r, level), BPF_CORE_READ(r, gfn),
-		    BPF_CORE_READ(r, spte));
+	on_set_spte(r->level, r->gfn,
+		    r->spte);
 	return 0;
 }
 
@@ -547,22 +550,22 @@ int tp_spte_requested(struct trace_event_raw_kvm_mmu_spte_requested *r)
 SEC("tp/kvmmmu/kvm_tdp_mmu_spte_changed")
 int tp_tdp_changed(struct trace_event_raw_kvm_tdp_mmu_spte_changed *r)
 {
-	on_tdp_changed(BPF_CORE_READ(r, gfn), BPF_CORE_READ(r, level),
-		       BPF_CORE_READ(r, old_spte), BPF_CORE_READ(r, new_spte));
+	on_tdp_changed(r->gfn, r->level,
+		       r->old_spte, r->new_spte);
 	return 0;
 }
 
 SEC("tp/kvmmmu/kvm_mmu_get_page")
 int tp_get_page(struct trace_event_raw_kvm_mmu_get_page *r)
 {
-	on_get_page(BPF_CORE_READ(r, created));
+	on_get_page(r->created);
 	return 0;
 }
 
 SEC("tp/kvmmmu/kvm_mmu_prepare_zap_page")
 int tp_zap_page(struct trace_event_raw_kvm_mmu_page_class *r)
 {
-	on_zap_page(BPF_CORE_READ(r, gfn), BPF_CORE_READ(r, role));
+	on_zap_page(r->gfn, r->role);
 	return 0;
 }
 
@@ -581,16 +584,16 @@ TP_COUNT(memtype, "kvmmmu", "kvm_mmu_memtype", KVMMT_C_MEMTYPE)
 SEC("tp/kvm/kvm_noncoherent_dma")
 int tp_nc(struct trace_event_raw_kvm_noncoherent_dma *r)
 {
-	on_nc_changed(BPF_CORE_READ(r, count), BPF_CORE_READ(r, delta));
+	on_nc_changed(r->count, r->delta);
 	return 0;
 }
 
 SEC("tp/kvm/kvm_memslot_flags")
 int tp_memslot(struct trace_event_raw_kvm_memslot_flags *r)
 {
-	on_memslot_flags(BPF_CORE_READ(r, as_id), BPF_CORE_READ(r, slot_id),
-			 BPF_CORE_READ(r, base_gfn), BPF_CORE_READ(r, old_flags),
-			 BPF_CORE_READ(r, new_flags));
+	on_memslot_flags(r->as_id, r->slot_id,
+			 r->base_gfn, r->old_flags,
+			 r->new_flags);
 	return 0;
 }
 
