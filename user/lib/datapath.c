@@ -703,49 +703,54 @@ static struct kvmmt_vm_count *vm_count(struct kvmmt_counters *c, __u32 tgid)
 
 /*
  * Reads all @n entries of a per-CPU array of @sz-byte values (a multiple
- * of 8) into a new array of n * ncpu values, key-major; NULL with errno set
- * on failure. One batched lookup where the kernel has it.
+ * of 8) into *@out, a new array of n * *ncpu values, key-major. One
+ * batched lookup where the kernel has it. 0 or a negative errno (@e set).
  */
-static void *read_percpu_array(int fd, __u32 n, size_t sz, int ncpu)
+static int read_percpu_array(int fd, __u32 n, size_t sz, void **out, int *ncpu,
+			     struct kvmmt_err *e, const char *what)
 {
-	char *vals = calloc((size_t)n * ncpu, sz);
-	__u32 *keys = calloc(n, sizeof(*keys)), out = 0, count = n;
+	__u32 *keys, next = 0, count = n;
+	char *vals;
 	int err;
 
+	*out = NULL;
+	*ncpu = libbpf_num_possible_cpus();
+	if (*ncpu < 0)
+		return kvmmt_errf(e, *ncpu, "cannot count possible CPUs");
+	vals = calloc((size_t)n * *ncpu, sz);
+	keys = calloc(n, sizeof(*keys));
 	if (!vals || !keys) {
 		free(vals);
 		free(keys);
-		errno = ENOMEM;
-		return NULL;
+		return kvmmt_errf(e, -ENOMEM, "out of memory");
 	}
-	err = bpf_map_lookup_batch(fd, NULL, &out, keys, vals, &count, NULL);
-	if ((err && errno != ENOENT) || count != n) {
-		for (__u32 k = 0; k < n; k++)
-			if (bpf_map_lookup_elem(fd, &k, vals + (size_t)k * ncpu * sz)) {
-				free(vals);
-				vals = NULL;
-				break;
-			}
-	}
+	err = bpf_map_lookup_batch(fd, NULL, &next, keys, vals, &count, NULL);
 	free(keys);
-	return vals;
+	if ((err && errno != ENOENT) || count != n) {
+		for (__u32 k = 0; k < n; k++) {
+			if (!bpf_map_lookup_elem(fd, &k, vals + (size_t)k * *ncpu * sz))
+				continue;
+			err = kvmmt_errf(e, -errno, "cannot read the %s map: %s", what,
+					 errstr(errno));
+			free(vals);
+			return err;
+		}
+	}
+	*out = vals;
+	return 0;
 }
 
 /* Adds the per-CPU vm_fast entries (each owned by one tgid per CPU) to c->vms. */
 static int read_vm_fast(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 			struct kvmmt_err *e)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	struct kvmmt_vm_fast *vals;
-	int err = 0;
+	int ncpu, err;
 
-	if (ncpu < 0)
-		return kvmmt_errf(e, ncpu, "cannot count possible CPUs");
-	vals = read_percpu_array(bpf_map__fd(dp->skel->maps.vm_fast), KVMMT_VM_FAST,
-				 sizeof(*vals), ncpu);
-	if (!vals)
-		return kvmmt_errf(e, -errno, "cannot read the per-VM counters: %s",
-				  errstr(errno));
+	err = read_percpu_array(bpf_map__fd(dp->skel->maps.vm_fast), KVMMT_VM_FAST,
+				sizeof(*vals), (void **)&vals, &ncpu, e, "per-VM counters");
+	if (err)
+		return err;
 	for (size_t i = 0; i < (size_t)KVMMT_VM_FAST * ncpu; i++) {
 		struct kvmmt_vm_count *v;
 
@@ -766,17 +771,14 @@ static int read_vm_fast(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 static int read_inst_fast(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 			  struct kvmmt_err *e)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	struct kvmmt_inst_fast *vals;
 	size_t cap = c->nr_inst;
+	int ncpu, err;
 
-	if (ncpu < 0)
-		return kvmmt_errf(e, ncpu, "cannot count possible CPUs");
-	vals = read_percpu_array(bpf_map__fd(dp->skel->maps.inst_fast),
-				 KVMMT_INST_FAST, sizeof(*vals), ncpu);
-	if (!vals)
-		return kvmmt_errf(e, -errno, "cannot read the installs map: %s",
-				  errstr(errno));
+	err = read_percpu_array(bpf_map__fd(dp->skel->maps.inst_fast), KVMMT_INST_FAST,
+				sizeof(*vals), (void **)&vals, &ncpu, e, "installs");
+	if (err)
+		return err;
 	for (size_t i = 0; i < (size_t)KVMMT_INST_FAST * ncpu; i++) {
 		const struct kvmmt_inst_key *k = &vals[i].key;
 		size_t j;
