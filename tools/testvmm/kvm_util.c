@@ -140,8 +140,33 @@ void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa)
 	TEST_ASSERT(0, "no memslot holds gpa 0x%llx", (unsigned long long)gpa);
 }
 
+/*
+ * KVM_GET_SUPPORTED_CPUID into a buffer that grows until it fits, as the
+ * KVM selftests do (kvm_get_supported_cpuid()). The caller frees it.
+ */
+static struct kvm_cpuid2 *kvm_supported_cpuid(int kvm_fd)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	int nent = 64;
+
+	for (;;) {
+		free(cpuid);
+		cpuid = calloc(1, sizeof(*cpuid) +
+				  nent * sizeof(struct kvm_cpuid_entry2));
+		TEST_ASSERT(cpuid, "out of memory");
+		cpuid->nent = nent;
+		if (!ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid))
+			return cpuid;
+		TEST_ASSERT(errno == E2BIG && nent < 4096,
+			    "KVM_GET_SUPPORTED_CPUID failed");
+		nent *= 2;
+	}
+}
+
 void vm_vcpu_add(struct vm *vm, int id)
 {
+	struct kvm_cpuid2 *cpuid;
+
 	struct vcpu *v = &vm->vcpus[id];
 	int size;
 
@@ -153,6 +178,15 @@ void vm_vcpu_add(struct vm *vm, int id)
 	v->run_size = size;
 	v->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	TEST_ASSERT(v->run != MAP_FAILED, "mmap of vcpu %d kvm_run failed", id);
+	/*
+	 * A new vCPU has an empty CPUID, and KVM checks EFER and CR4 against
+	 * it (kvm_valid_efer(): LME/LMA need CPUID LM, NXE needs NX): without
+	 * this, VMX and SVM refuse the long-mode KVM_SET_SREGS with EINVAL.
+	 */
+	cpuid = kvm_supported_cpuid(vm->kvm_fd);
+	TEST_ASSERT(!ioctl(v->fd, KVM_SET_CPUID2, cpuid),
+		    "KVM_SET_CPUID2 vcpu %d failed", id);
+	free(cpuid);
 }
 
 static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type,

@@ -67,6 +67,7 @@ void vm_memslot_set(struct vm *vm, uint32_t id);
 void vm_memslot_delete(struct vm *vm, uint32_t id);
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa);
 
+/* Create vCPU @id with the CPUID KVM supports (KVM_GET_SUPPORTED_CPUID). */
 void vm_vcpu_add(struct vm *vm, int id);
 /*
  * CPL3, 64-bit long mode, paging at @cr3, a one-page TSS at @tss: the mode
