@@ -72,6 +72,106 @@ kvmmt_top_nc() {
 	fi
 }
 
+# Flatten JSON to one line without blanks, one VM object per line after it.
+json_vms() {	# json_vms <JSON: "index" (testvmm) or "pid" (kvmmt-top) VM rows
+	tr -d ' \n' | awk '{ gsub(/[{]"(index|pid)":/, "\n&"); print }' |
+		grep -E '^[{]"(index|pid)":'
+}
+
+json_int() {	# json_int KEY: first integer KEY of the row on stdin
+	grep -o "\"$1\":-\{0,1\}[0-9]*" | head -n 1 | grep -o '\-\{0,1\}[0-9]*$'
+}
+
+# kvmmt-testvmm on this host's KVM (SVM, NPT under QEMU -cpu max): the report
+# must say "tdp" and count every guest page-table page as a setup install;
+# kvmmt-top, started first, must see exactly that many installs per VM.
+kvmmt_testvmm() {	# kvmmt_testvmm N: TAP N (report), N+1 (kvmmt-top)
+	args="--vms 2 --slots 2 --pages 300"
+	mmu=shadow
+	grep -q '^[Y1]' /sys/module/kvm_amd/parameters/npt 2>/dev/null && mmu=tdp
+	grep -q '^[Y1]' /sys/module/kvm_intel/parameters/ept 2>/dev/null && mmu=tdp
+	rm -f /tmp/tv.json /tmp/top.json
+	top_pid=
+	if [ -x /bin/kvmmt-top ]; then
+		timeout 180 kvmmt-top --json -n 2 -d 10 >/tmp/top.json 2>/tmp/top.err &
+		top_pid=$!
+		i=0
+		while [ ! -s /tmp/top.json ] && [ $i -lt 600 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+	fi
+	t0=$(date +%s)
+	timeout 120 kvmmt-testvmm $args --json --hold 90 --ready-file /tmp/tv.json \
+		>/tmp/tv.out 2>&1 &
+	tv_pid=$!
+	i=0
+	while [ ! -s /tmp/tv.json ] && kill -0 $tv_pid 2>/dev/null && [ $i -lt 900 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "KT: # kvmmt-testvmm $args: ready after $(($(date +%s) - t0)) s"
+	[ -n "$top_pid" ] && wait $top_pid
+	kill -TERM $tv_pid 2>/dev/null
+	wait $tv_pid
+	rc=$?
+	# Per VM: data 300, setup 1 (code page) + page_table_pages with TDP.
+	fail=
+	[ $rc = 0 ] || fail="exit $rc"
+	grep -q "\"host_mmu\": *\"$mmu\"" /tmp/tv.json 2>/dev/null ||
+		fail="$fail; host_mmu is not $mmu"
+	json_vms </tmp/tv.json >/tmp/tv.rows 2>/dev/null
+	[ "$(wc -l </tmp/tv.rows)" = 2 ] || fail="$fail; not 2 VMs in the report"
+	: >/tmp/tv.want
+	while read -r row; do
+		pid=$(echo "$row" | json_int pid)
+		ptp=$(echo "$row" | json_int page_table_pages)
+		setup=$(echo "$row" | json_int setup_pages_touched)
+		total=$(echo "$row" | grep -o '"expected_installs":{[^}]*}' | json_int total)
+		io=$(echo "$row" | grep -o '"exits":{[^}]*}' | json_int io)
+		want_setup=1
+		[ $mmu = tdp ] && want_setup=$((1 + ptp))
+		echo "KT: # VM $pid: host_mmu $mmu, page_table_pages $ptp," \
+			"setup_pages_touched $setup, expected_installs.total $total, io exits $io"
+		[ "$setup" = "$want_setup" ] && [ "$total" = $((300 + want_setup)) ] &&
+			[ "$io" = 1 ] || fail="$fail; VM $pid: setup $setup total $total io $io"
+		slots=$(echo "$row" | grep -o '"slot":[0-9]*,[^}]*"expected_installs":[0-9]*' |
+			sed 's/"slot":\([0-9]*\),.*:\([0-9]*\)$/\1:\2/' | tr '\n' ' ')
+		echo "$pid $total $slots" >>/tmp/tv.want
+	done </tmp/tv.rows
+	if [ -z "$fail" ]; then
+		echo "host_mmu $mmu" >/tmp/out
+		report $1 "kvmmt-testvmm $args --json: $mmu accounting" 0 /tmp/out
+	else
+		{ cat /tmp/tv.out; echo "${fail#; }"; } >/tmp/out
+		report $1 "kvmmt-testvmm $args --json: $mmu accounting" 1 /tmp/out
+	fi
+	[ -n "$top_pid" ] || return 0
+	# The second refresh counts every install since kvmmt-top started.
+	tail -n 1 /tmp/top.json | json_vms >/tmp/top.rows 2>/dev/null
+	fail=
+	[ -s /tmp/tv.want ] || fail="no VM to compare"
+	while read -r pid want want_slots; do
+		row=$(grep "^{\"pid\":$pid," /tmp/top.rows)
+		got=$(echo "$row" | grep -o '"installs":{[^}]*}' | head -n 1)
+		wb=$(echo "$got" | json_int WB)
+		all=$(echo "$got" | grep -o ':[0-9]*' | tr -d : | awk '{ s += $1 } END { print s + 0 }')
+		# Per memslot "id:WB", in slot order like the report's.
+		slots=$(echo "$row" | grep -o '[{]"id":[0-9]*,[^{]*"installs":[{]"WB":[0-9]*' |
+			sed 's/^{"id":\([0-9]*\),.*:\([0-9]*\)$/\1:\2/' | sort -n | tr '\n' ' ')
+		echo "KT: # VM $pid: kvmmt-top installs ${got#\"installs\":} (all $all)," \
+			"per slot WB ${slots}; kvmmt-testvmm $want, per slot $want_slots"
+		[ "$all" = "$want" ] && [ "$wb" = "$want" ] && [ "$slots" = "$want_slots " ] ||
+			fail="$fail; VM $pid: kvmmt-top ${all:-none} (${slots% }), kvmmt-testvmm $want ($want_slots)"
+	done </tmp/tv.want
+	if [ -z "$fail" ]; then
+		report $(($1 + 1)) "kvmmt-top: installs per VM equal kvmmt-testvmm's expected_installs" 0 /dev/null
+	else
+		{ tail -c 1500 /tmp/top.json; cat /tmp/top.err; echo "${fail#; }"; } >/tmp/out
+		report $(($1 + 1)) "kvmmt-top: installs per VM equal kvmmt-testvmm's expected_installs" 1 /tmp/out
+	fi
+}
+
 [ -c /dev/kvm ] || echo "KT: # /dev/kvm is missing: $(dmesg | grep -i -m1 kvm)"
 n=0
 for t in @TESTS@; do
@@ -90,6 +190,10 @@ for b in @KVMMT@; do
 	kvmmt-top)
 		n=$((n + 1))
 		kvmmt_top_nc $n ;;
+	kvmmt-testvmm)
+		n=$((n + 1))
+		kvmmt_testvmm $n
+		[ -x /bin/kvmmt-top ] && n=$((n + 1)) ;;
 	esac
 done
 # The series' KUnit suite ran at boot (CONFIG_KVM_VMX_MEMTYPE_KUNIT_TEST=y).
