@@ -39,7 +39,6 @@ struct options {
 };
 
 const char *argp_program_version = "kvmmt-testvmm " KVMMT_VERSION;
-const char *argp_program_bug_address = "<kvmmt@lists.linux.dev>";
 
 static const char doc[] =
 "Start test VMs on /dev/kvm and touch a known number of guest pages.\n"

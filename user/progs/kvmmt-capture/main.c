@@ -16,7 +16,6 @@
 #include "policy.h"
 
 const char *argp_program_version = "kvmmt-capture " KVMMT_VERSION;
-const char *argp_program_bug_address = "<kvmmt@lists.linux.dev>";
 
 static const char doc[] =
 "Record every SPTE install (gfn, pfn, level, raw SPTE, decoded memory type,\n"

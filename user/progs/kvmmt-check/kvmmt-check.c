@@ -34,7 +34,6 @@ struct check_result {
 };
 
 const char *argp_program_version = "kvmmt-check " KVMMT_VERSION;
-const char *argp_program_bug_address = "<kvmmt@lists.linux.dev>";
 
 static const char doc[] =
 "Report what this host supports and which data path kvmmt will use.\n"

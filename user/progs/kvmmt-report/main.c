@@ -11,7 +11,6 @@
 #include "report.h"
 
 const char *argp_program_version = "kvmmt-report " KVMMT_VERSION;
-const char *argp_program_bug_address = "<kvmmt@lists.linux.dev>";
 
 static const char doc[] =
 "Summarize a kvmmt-capture file: the host it was taken on, every VM with the\n"

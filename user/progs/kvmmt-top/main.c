@@ -16,7 +16,6 @@
 volatile int top_stop;
 
 const char *argp_program_version = "kvmmt-top " KVMMT_VERSION;
-const char *argp_program_bug_address = "<kvmmt@lists.linux.dev>";
 
 static const char doc[] =
 "Show, per VM, the memory types KVM installs for guest memory, noncoherent\n"
