@@ -14,6 +14,7 @@
 #include "capture-prog.h"
 #include "memtype.h"
 #include "policy.h"
+#include "pidlist.h"
 
 const char *argp_program_version = "kvmmt-capture " KVMMT_VERSION;
 
@@ -98,6 +99,7 @@ static int parse_size(const char *s, unsigned long long *v)
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct opts *o = state->input;
+	struct kvmmt_err e;
 	char *end;
 	long v;
 
@@ -119,21 +121,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				   arg);
 		break;
 	case 'p':
-		if (!arg[strspn(arg, ",")])
-			argp_error(state, "invalid pid '%s': expected a positive process id", arg);
-		for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
-		     tok = strtok_r(NULL, ",", &save)) {
-			errno = 0;
-			v = strtol(tok, &end, 10);
-			if (errno || end == tok || *end || v <= 0 || v > INT_MAX)
-				argp_error(state, "invalid pid '%s': expected a positive process id",
-					   tok);
-			if (o->nr_pids == MAX_PIDS)
-				argp_error(state, "too many pids: at most %d", MAX_PIDS);
-			if (kill(v, 0) && errno == ESRCH)
-				argp_error(state, "no process with pid %ld", v);
-			o->pids[o->nr_pids++] = v;
-		}
+		if (kvmmt_pidlist_add(arg, o->pids, &o->nr_pids, MAX_PIDS, true, &e))
+			argp_error(state, "%s", e.msg);
 		break;
 	case OPT_RINGBUF:
 		errno = 0;

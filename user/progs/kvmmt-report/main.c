@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <json-c/json.h>
 #include "report.h"
+#include "pidlist.h"
 
 const char *argp_program_version = "kvmmt-report " KVMMT_VERSION;
 
@@ -94,6 +95,7 @@ static void parse_list(struct argp_state *state, char *arg, unsigned int *mask, 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct opts *o = state->input;
+	struct kvmmt_err e;
 	unsigned long long v, hi;
 	char *dash;
 
@@ -105,17 +107,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		o->events = true;
 		break;
 	case 'p':
-		if (!arg[strspn(arg, ",")])
-			argp_error(state, "invalid pid '%s': expected a positive process id", arg);
-		for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
-		     tok = strtok_r(NULL, ",", &save)) {
-			if (parse_u64(tok, &v) || !v || v > INT_MAX)
-				argp_error(state, "invalid pid '%s': expected a positive process id",
-					   tok);
-			if (o->filt.nr_pids == (int)(sizeof(o->filt.pids) / sizeof(o->filt.pids[0])))
-				argp_error(state, "too many pids: at most 64");
-			o->filt.pids[o->filt.nr_pids++] = v;
-		}
+		/* the VMs of a capture need not be running now */
+		if (kvmmt_pidlist_add(arg, o->filt.pids, &o->filt.nr_pids,
+				      sizeof(o->filt.pids) / sizeof(o->filt.pids[0]), false, &e))
+			argp_error(state, "%s", e.msg);
 		break;
 	case 't':
 		parse_list(state, arg, &o->filt.types, false);

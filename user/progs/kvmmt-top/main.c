@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "top.h"
+#include "pidlist.h"
 
 volatile int top_stop;
 
@@ -78,20 +79,10 @@ static int parse_long(const char *s, long min, long max, long *out)
 
 static void parse_pids(struct argp_state *state, struct top_opts *o, char *arg)
 {
-	char *save = NULL, *tok;
-	long pid;
+	struct kvmmt_err e;
 
-	if (!arg[strspn(arg, ",")])
-		argp_error(state, "invalid pid '%s': expected a positive process id", arg);
-	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (parse_long(tok, 1, INT_MAX, &pid))
-			argp_error(state, "invalid pid '%s': expected a positive process id", tok);
-		if (o->nr_pids == TOP_MAX_PIDS)
-			argp_error(state, "too many pids: at most %d", TOP_MAX_PIDS);
-		if (kill(pid, 0) && errno == ESRCH)
-			argp_error(state, "no process with pid %ld", pid);
-		o->pids[o->nr_pids++] = pid;
-	}
+	if (kvmmt_pidlist_add(arg, o->pids, &o->nr_pids, TOP_MAX_PIDS, true, &e))
+		argp_error(state, "%s", e.msg);
 }
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
