@@ -150,6 +150,12 @@ int kvmmt_write_atomic(const char *path, const char *data, size_t len,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return kvmmt_errf(e, -errno, "cannot create %s: %s", tmp, strerror(errno));
+	/* @mode exactly, whatever the umask (the unit's UMask=0077 would hide a
+	 * 0644 textfile from node_exporter, which runs as another user). */
+	if (fchmod(fd, mode)) {
+		err = kvmmt_errf(e, -errno, "cannot chmod %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
 	while (off < len) {
 		ssize_t n = write(fd, data + off, len - off);
 
