@@ -1,5 +1,5 @@
 # Shared by the capture-* integration tests (sourced, not run).
-set -u
+set -u -o pipefail
 B=$KVMMT_BUILD/bin
 tmp=$(mktemp -d /tmp/kvmmt-capture-test.XXXXXX)
 cap_pid=
