@@ -445,7 +445,9 @@ int BPF_PROG(fexit_nc_unregister, struct kvm *kvm)
 
 /*
  * ---- TP_BTF and RAW_TP paths: the same tracepoint arguments, typed or
- * not; each program exists once per path (btf_NAME, raw_NAME).
+ * not; each program exists once per path (btf_NAME, raw_NAME). With KVM
+ * built as a module the verifier marks a tracepoint's pointer arguments
+ * maybe-NULL, so every handler that dereferences one checks it first.
  */
 #define UNPAREN(...) __VA_ARGS__
 #define TP_PAIR(name, event, args, body)			\
@@ -485,6 +487,8 @@ TP_PAIR(set_spte, "kvm_mmu_set_spte", (int level, gfn_t gfn, u64 *sptep),
 		struct kvm_memory_slot *s;				\
 		__u32 tgid;						\
 									\
+		if (!fault)	/* maybe-NULL: KVM as a module */	\
+			return 0;					\
 		st = on_requested(&tgid);				\
 		if (!st)						\
 			return 0;					\
@@ -506,7 +510,7 @@ TP_PAIR(get_page, "kvm_mmu_get_page", (struct kvm_mmu_page *sp, bool created),
 	{ on_get_page(created); return 0; })
 
 TP_PAIR(zap_page, "kvm_mmu_prepare_zap_page", (struct kvm_mmu_page *sp),
-	{ on_zap_page(BPF_CORE_READ(sp, gfn), BPF_CORE_READ(sp, role.word)); return 0; })
+	{ if (sp) on_zap_page(BPF_CORE_READ(sp, gfn), BPF_CORE_READ(sp, role.word)); return 0; })
 
 TP_PAIR_COUNT(fast_pf, "fast_page_fault", KVMMT_C_FAST_PF)
 TP_PAIR_COUNT(sync_page, "kvm_mmu_sync_page", KVMMT_C_SYNC)

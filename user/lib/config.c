@@ -175,6 +175,15 @@ static int set_datapath(struct ctx *x, const char *key, char *v)
 	return fail(x, "%s: \"%s\" is not auto, on or off", key, v);
 }
 
+static int set_attach(struct ctx *x, const char *key, char *v)
+{
+	struct kvmmt_err e = {};
+
+	if (kvmmt_path_parse(v, &x->c->attach, &e))
+		return fail(x, "%s: %s", key, e.msg);
+	return 0;
+}
+
 static int set_log_level(struct ctx *x, const char *key, char *v)
 {
 	static const char *const names[] = {
@@ -216,6 +225,7 @@ static const struct {
 	{ "qmp_match", set_qmp_match },
 	{ "pat_memtype_list", set_pat_list },
 	{ "datapath", set_datapath },
+	{ "attach", set_attach },
 	{ "enforce", set_enforce },
 	{ "log_level", set_log_level },
 };

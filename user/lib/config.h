@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "datapath.h"
 #include "policy.h"
 #include "err.h"
 
@@ -39,6 +40,7 @@ struct kvmmt_policyd_config {
 	char qmp_match[64];		/* a usable QMP socket's file name holds this */
 	char pat_list[PATH_MAX];	/* pat_memtype_list, "" = do not read */
 	enum kvmmt_dp_mode datapath;
+	enum kvmmt_path attach;		/* 0 = best available */
 	bool enforce;			/* attach to QMP and decide migrations */
 	int log_level;			/* syslog priority, LOG_ERR..LOG_DEBUG */
 	struct kvmmt_qmp_map *qmp;

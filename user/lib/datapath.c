@@ -143,6 +143,21 @@ const char *kvmmt_path_name(enum kvmmt_path p)
 	return path_names[p];
 }
 
+int kvmmt_path_parse(const char *s, enum kvmmt_path *out, struct kvmmt_err *e)
+{
+	if (!strcmp(s, "auto")) {
+		*out = KVMMT_PATH_NONE;
+		return 0;
+	}
+	for (int p = KVMMT_PATH_FENTRY; p < KVMMT_PATH__MAX; p++)
+		if (!strcmp(s, path_names[p])) {
+			*out = p;
+			return 0;
+		}
+	return kvmmt_errf(e, -EINVAL,
+			  "unknown attach path '%s' (expected auto, fentry, tp_btf, raw_tp or tp)", s);
+}
+
 enum kvmmt_path kvmmt_dp_path(const struct kvmmt_dp *dp)
 {
 	return dp->path;
@@ -234,6 +249,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	msg[strcspn(msg, "\n")] = '\0';
 	snprintf(log_dp->log, sizeof(log_dp->log), "%.1000s",
 		 strncmp(msg, "libbpf: ", 8) ? msg : msg + 8);
+	kvmmt_fix_strerror(log_dp->log, sizeof(log_dp->log));
 	return 0;
 }
 
@@ -283,6 +299,7 @@ struct planned {
 	enum kvmmt_path path;	/* how this program attaches */
 	char prog[32];		/* its name in the skeleton */
 	bool present;		/* the kernel has its function or event */
+	bool refused;		/* the verifier rejected it (probe recorded) */
 };
 
 #define MAX_PLANNED	(ARRAY_LEN(fentry_progs) + ARRAY_LEN(tp_progs))
@@ -374,7 +391,7 @@ static int ringbuf_event(void *ctx, void *data, size_t size)
 
 static const char *errstr(int err)
 {
-	return strerror(err < 0 ? -err : err);
+	return kvmmt_strerror(err);
 }
 
 static void set_rodata(struct kvmmt_dp *dp, enum kvmmt_path path,
@@ -405,6 +422,8 @@ static int attach_planned(struct kvmmt_dp *dp, const struct planned *pl, size_t 
 	int err;
 
 	for (size_t i = 0; i < n; i++) {
+		if (pl[i].refused)
+			continue;
 		if (!pl[i].present) {
 			add_probe(dp, pl[i].path, pl[i].d->sys, pl[i].d->event, -ENOENT,
 				  "not in this kernel");
@@ -427,15 +446,57 @@ static int attach_planned(struct kvmmt_dp *dp, const struct planned *pl, size_t 
 	return 0;
 }
 
-/* Loads and attaches one path; 0 on success, else -errno with probes recorded. */
+/*
+ * The program libbpf's load failure names ("prog 'NAME': ..."), as an index
+ * into @pl, or -1.
+ */
+static int failed_program(const char *log, const struct planned *pl, size_t n)
+{
+	char name[64];
+
+	if (sscanf(log, "prog '%63[^']'", name) != 1)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(pl[i].prog, name))
+			return i;
+	return -1;
+}
+
+/* Opens the skeleton with the path's programs (but refused ones) to load. */
+static int open_planned(struct kvmmt_dp *dp, enum kvmmt_path path,
+			const struct kvmmt_dp_opts *opts, const struct planned *pl,
+			size_t n)
+{
+	struct bpf_program *prog;
+
+	dp->skel = kvmmt_bpf__open();
+	if (!dp->skel)
+		return -errno;
+	set_rodata(dp, path, opts, pl, n);
+	bpf_object__for_each_program(prog, dp->skel->obj)
+		bpf_program__set_autoload(prog, false);
+	bpf_program__set_autoload(dp->skel->progs.kvmmt_vms, true);
+	for (size_t i = 0; i < n; i++) {
+		prog = bpf_object__find_program_by_name(dp->skel->obj, pl[i].prog);
+		if (prog && pl[i].present && !pl[i].refused)
+			bpf_program__set_autoload(prog, true);
+	}
+	return 0;
+}
+
+/*
+ * Loads and attaches one path; 0 on success, else -errno with probes
+ * recorded. A program the verifier rejects is recorded under its own event
+ * and left out, and the rest loads again; only the loss of the install
+ * source fails the path.
+ */
 static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		    const struct kvmmt_dp_opts *opts)
 {
 	struct planned pl[MAX_PLANNED];
-	const struct planned *src = NULL;
-	struct bpf_program *prog;
+	const struct planned *src = NULL, *bad;
 	size_t i, n;
-	int err;
+	int err, f;
 
 	dp->log[0] = '\0';
 	n = plan_path(dp, path, pl);
@@ -449,29 +510,27 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		return -ENOENT;
 	}
 
-	dp->skel = kvmmt_bpf__open();
-	if (!dp->skel) {
-		err = -errno;
-		add_probe(dp, path, src->d->sys, src->d->event, err,
+	for (;;) {
+		dp->log[0] = '\0';
+		err = open_planned(dp, path, opts, pl, n);
+		if (err) {
+			add_probe(dp, path, src->d->sys, src->d->event, err,
+				  dp->log[0] ? dp->log : errstr(err));
+			return err;
+		}
+		err = kvmmt_bpf__load(dp->skel);
+		if (!err)
+			break;
+		f = failed_program(dp->log, pl, n);
+		bad = f >= 0 ? &pl[f] : src;
+		add_probe(dp, bad->path, bad->d->sys, bad->d->event, err,
 			  dp->log[0] ? dp->log : errstr(err));
-		return err;
+		destroy_skel(dp);
+		if (f < 0 || pl[f].d->installs)
+			return err;
+		pl[f].refused = true;
 	}
-	set_rodata(dp, path, opts, pl, n);
-	bpf_object__for_each_program(prog, dp->skel->obj)
-		bpf_program__set_autoload(prog, false);
-	bpf_program__set_autoload(dp->skel->progs.kvmmt_vms, true);
-	for (i = 0; i < n; i++) {
-		prog = bpf_object__find_program_by_name(dp->skel->obj, pl[i].prog);
-		if (prog && pl[i].present)
-			bpf_program__set_autoload(prog, true);
-	}
-
-	err = kvmmt_bpf__load(dp->skel);
-	if (!err)
-		err = attach_planned(dp, pl, n);
-	else
-		add_probe(dp, path, src->d->sys, src->d->event, err,
-			  dp->log[0] ? dp->log : errstr(err));
+	err = attach_planned(dp, pl, n);
 	if (err)
 		destroy_skel(dp);
 	return err;

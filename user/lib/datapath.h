@@ -50,6 +50,16 @@ struct kvmmt_dp_opts {
 
 struct kvmmt_dp;
 
+/*
+ * Parses an attach path name given on a command line ("fentry", "tp_btf",
+ * "raw_tp", "tp"; "auto" for the best available, 0): the one spelling of
+ * --attach in every program.
+ */
+int kvmmt_path_parse(const char *s, enum kvmmt_path *out, struct kvmmt_err *e);
+
+#define KVMMT_ATTACH_HELP \
+	"Use only this BPF attach path: fentry, tp_btf, raw_tp or tp (default auto: the best one this kernel allows)"
+
 int kvmmt_dp_open(struct kvmmt_dp **out, const struct kvmmt_dp_opts *opts,
 		  struct kvmmt_err *e);
 void kvmmt_dp_close(struct kvmmt_dp *dp);

@@ -48,6 +48,7 @@ static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process; repeat or use commas", 0 },
 	{ "ringbuf", OPT_RINGBUF, "KIB", 0,
 	  "Ring buffer size in KiB, a power of two (default 4096)", 0 },
+	{ "attach", 'a', "PATH", 0, KVMMT_ATTACH_HELP, 0 },
 	{ "quiet", 'q', NULL, 0, "No progress line and no closing summary", 0 },
 	{},
 };
@@ -64,6 +65,7 @@ struct opts {
 	pid_t pids[MAX_PIDS];
 	int nr_pids;
 	unsigned int ringbuf_kib;
+	enum kvmmt_path attach;
 	bool quiet;
 };
 
@@ -131,6 +133,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid ring buffer size '%s': expected a power of two "
 				   "from 4 to 1048576 KiB", arg);
 		o->ringbuf_kib = v;
+		break;
+	case 'a':
+		if (kvmmt_path_parse(arg, &o->attach, &e))
+			argp_error(state, "%s", e.msg);
 		break;
 	case 'q':
 		o->quiet = true;
@@ -537,6 +543,7 @@ int main(int argc, char **argv)
 	dpo.pids = o.nr_pids ? o.pids : NULL;
 	dpo.nr_pids = o.nr_pids;
 	dpo.ringbuf_kib = o.ringbuf_kib;
+	dpo.force = o.attach;
 	err = kvmmt_dp_open(&c.dp, &dpo, &c.e);
 	if (err)
 		goto fail;

@@ -54,15 +54,14 @@ static const char doc[] =
 static const struct argp_option options[] = {
 	{ "json", 'j', NULL, 0, "Print JSON", 0 },
 	{ "pretty", 'p', NULL, 0, "Print indented JSON (implies --json)", 0 },
-	{ "path", 'P', "PATH", 0,
-	  "Only try PATH: fentry, tp_btf, raw_tp or tp", 0 },
+	{ "attach", 'a', "PATH", 0, KVMMT_ATTACH_HELP, 0 },
+	{ "path", 'P', "PATH", OPTION_HIDDEN, "Old spelling of --attach", 0 },
 	{ 0 },
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct check_opts *o = state->input;
-	int p;
 
 	switch (key) {
 	case 'j':
@@ -71,15 +70,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'p':
 		o->json = o->pretty = true;
 		break;
-	case 'P':
-		for (p = KVMMT_PATH_FENTRY; p < KVMMT_PATH__MAX; p++)
-			if (!strcmp(arg, kvmmt_path_name(p)))
-				break;
-		if (p == KVMMT_PATH__MAX)
-			argp_error(state, "unknown path '%s' (expected fentry, tp_btf, raw_tp or tp)",
-				   arg);
+	case 'a':
+	case 'P': {
+		struct kvmmt_err e = {};
+		enum kvmmt_path p;
+
+		if (kvmmt_path_parse(arg, &p, &e))
+			argp_error(state, "%s", e.msg);
 		o->force = p;
 		break;
+	}
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
@@ -126,7 +126,7 @@ static char *why_not_fentry(const struct check_result *r, char *buf, size_t size
 	if (r->path == KVMMT_PATH_FENTRY || !f)
 		return NULL;
 	snprintf(buf, size, "%s failed with %s: %s%s%s%s", f->method,
-		 strerrorname_np(-f->err) ?: "error", kvmmt_probe_reason(f),
+		 kvmmt_errno_name(f->err), kvmmt_probe_reason(f),
 		 r->host.lockdown[0] ? " (kernel lockdown: " : "", r->host.lockdown,
 		 r->host.lockdown[0] ? ")" : "");
 	return buf;
@@ -170,12 +170,12 @@ static void print_text(const struct check_result *r)
 			printf("  %-44s ok\n", p->method);
 		else if (p->err == -ENOENT && p->path != r->path)
 			printf("  %-44s %s: %s\n", p->method,
-			       strerrorname_np(-p->err), p->detail);
+			       kvmmt_errno_name(p->err), p->detail);
 		else if (p->err == -ENOENT)
 			printf("  %-44s absent (optional)\n", p->method);
 		else
 			printf("  %-44s %s: %s\n", p->method,
-			       strerrorname_np(-p->err) ?: "error", p->detail);
+			       kvmmt_errno_name(p->err), p->detail);
 	}
 	if (r->dp_rc) {
 		printf("data path:     none: %s\n", r->dp_err.msg);
@@ -237,7 +237,7 @@ static void print_json(const struct check_result *r, bool pretty)
 		json_object_object_add(j, "errno", json_object_new_int(-p->err));
 		if (p->err) {
 			json_object_object_add(j, "error",
-					       json_object_new_string(strerrorname_np(-p->err) ?: "error"));
+					       json_object_new_string(kvmmt_errno_name(p->err)));
 			json_object_object_add(j, "reason",
 					       json_object_new_string(kvmmt_probe_reason(p)));
 		}

@@ -63,6 +63,7 @@ static const struct argp_option opts[] = {
 	{ "metrics-textfile", OPT_METRICS_TEXTFILE, "FILE", 0, "Write Prometheus metrics to FILE atomically", 0 },
 	{ "metrics-listen", OPT_METRICS_LISTEN, "127.0.0.1:PORT", 0, "Serve metrics over HTTP on loopback", 0 },
 	{ "datapath", OPT_DATAPATH, "MODE", 0, "BPF data path: auto (default), on (required) or off", 0 },
+	{ "attach", 'a', "PATH", 0, KVMMT_ATTACH_HELP, 0 },
 	{ "no-enforce", OPT_NO_ENFORCE, NULL, 0, "Observe and report only: never attach to QMP", 0 },
 	{ "pid", 'p', "PID[,PID...]", 0, "Watch only these VMM processes (repeatable; default: all)", 0 },
 	{ "verbose", 'v', NULL, 0, "Log at debug level", 0 },
@@ -115,6 +116,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DATAPATH:
 		add_override(a, "datapath", arg);
+		break;
+	case 'a':
+		add_override(a, "attach", arg);
 		break;
 	case OPT_NO_ENFORCE:
 		add_override(a, "enforce", "no");
@@ -265,6 +269,7 @@ static int open_datapath(struct policyd *d, struct kvmmt_err *e)
 		return 0;
 	}
 	o.fmt = d->fmt;
+	o.force = d->cfg.attach;
 	err = kvmmt_dp_open(&d->dp, &o, e);
 	if (err) {
 		d->dp = NULL;

@@ -50,6 +50,7 @@ static const struct argp_option options[] = {
 	{ "sort", 's', "COLUMN", 0, "Sort by pid, name, vcpus, mem, ncdma, gtypes, wb, wc, uc, wt, wp, uc-, zaps, risk or migr", 0 },
 	{ "reverse", 'r', NULL, 0, "Reverse the sort order", 0 },
 	{ "totals", 't', NULL, 0, "Show cumulative counts instead of per-second rates (text and UI)", 0 },
+	{ "attach", 'a', "PATH", 0, KVMMT_ATTACH_HELP, 0 },
 	{ "control-socket", OPT_CONTROL_SOCKET, "PATH", 0, "kvmmt-policyd's control socket, asked for migration state (default /run/kvmmt/policyd.sock)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -112,6 +113,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'p':
 		parse_pids(state, o, arg);
 		break;
+	case 'a': {
+		struct kvmmt_err e = {};
+
+		if (kvmmt_path_parse(arg, &o->attach, &e))
+			argp_error(state, "%s", e.msg);
+		break;
+	}
 	case 'g':
 		if (o->has_name_re)
 			argp_error(state, "-g given twice: combine the names in one regex (a|b)");

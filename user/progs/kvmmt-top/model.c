@@ -96,6 +96,7 @@ int top_model_open(struct top_model *m, struct top_opts *o, struct kvmmt_err *e)
 		.capture = true,	/* the risk model needs every install */
 		.pids = o->nr_pids ? o->pids : NULL,
 		.nr_pids = o->nr_pids,
+		.force = o->attach,
 	};
 	int err;
 

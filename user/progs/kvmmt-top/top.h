@@ -65,6 +65,7 @@ struct top_opts {
 	enum top_col sort;
 	bool reverse;
 	const char *control_socket;	/* kvmmt-policyd's */
+	enum kvmmt_path attach;		/* 0 = best available */
 };
 
 /* What kvmmt-policyd says about one VM's migration (policyd.c). */

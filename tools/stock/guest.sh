@@ -1,0 +1,153 @@
+#!/bin/bash
+# Runs inside a Debian stock kernel booted by tools/stock-kernel-test, as root,
+# with kvm and kvm_amd loaded from the kernel package (nested SVM, NPT).
+# Prints one "KT: ok|not ok - NAME" line per check and "KT: # ..." comments.
+#
+# Checks: kvmmt-check names the path in use and, for every better path it
+# refused, the failing program and an errno name; for every path this kernel
+# supports (kvmmt-check --attach P), kvmmt-top counts each VM's installs
+# exactly as the guest's own tracefs does and lists each VM's memslots with
+# their flags as the test VMM created them; kvmmt-capture and kvmmt-report
+# round-trip; kvmmt-policyd observes the VMs and allows their migration.
+set -u
+bin=$KVMMT_BUILD/bin
+tvm=$bin/kvmmt-testvmm
+tmp=$(mktemp -d)
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+vms=2 slots=3 pages=200
+n=0
+
+say() { echo "KT: # $*"; }
+ok() { echo "KT: ok - $*"; }
+notok() { echo "KT: not ok - $*"; }
+# check NAME COMMAND...: one TAP line for a condition
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else notok "$name"; fi
+}
+# dump FILE: a file's lines as TAP comments, for a failure's diagnosis
+dump() { sed 's/^/KT: #   /' "$1" | head -n 40; }
+
+say "kernel $KVMMT_KERNEL, $(grep -c . /proc/cpuinfo >/dev/null; nproc) CPU, npt=$(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null), tdp_mmu=$(cat /sys/module/kvm/parameters/tdp_mmu 2>/dev/null)"
+
+# ---- kvmmt-check: the path in use and why better ones are not
+"$bin/kvmmt-check" --json >"$tmp/check.json" 2>"$tmp/check.err"
+rc=$?
+path=$(jq -r .path "$tmp/check.json" 2>/dev/null)
+say "kvmmt-check: exit $rc, path $path"
+[ "$rc" -eq 0 ] || dump "$tmp/check.err"
+check "kvmmt-check uses the $KVMMT_EXPECT_PATH path" [ "$path" = "$KVMMT_EXPECT_PATH" ]
+jq -r '.probes[] | select(.ok | not) | "\(.method) \(.error) \(.detail)"' "$tmp/check.json" |
+	while read -r l; do say "refused: $l"; done
+# Every refusal names its errno (never a bare number or strerror_r noise).
+bad=$(jq -r '.probes[] | select(.ok | not) | select((.error | test("^E[A-Z0-9]+$") | not) or (.detail | test("strerror_r|Unknown error"))) | .method' "$tmp/check.json")
+check "kvmmt-check names every refusal's errno" [ -z "$bad" ]
+# Better paths than the one used: each refused with the program that failed.
+better=$(jq -r --arg p "$path" '[.probes[] | select(.ok | not) | select(.path != "none") | select(.path as $q | ["fentry","tp_btf","raw_tp","tp"] | index($q) < index($p))] | length' "$tmp/check.json")
+if [ "$path" != fentry ]; then
+	check "kvmmt-check says why fentry is not used" \
+		[ "$(jq -r '.fentry_not_used // ""' "$tmp/check.json")" != "" -a "$better" -gt 0 ]
+fi
+
+# ---- tracefs: the kernel's own count of kvm_mmu_set_spte per test VM
+inst=/sys/kernel/tracing/instances/kvmmt-stock
+trace_start() {
+	mkdir "$inst" && echo 16384 >"$inst/buffer_size_kb" &&
+	echo 1 >"$inst/options/record-tgid" &&
+	echo 'comm ~ "testvm*"' >"$inst/events/kvmmmu/kvm_mmu_set_spte/filter" &&
+	echo 1 >"$inst/events/kvmmmu/kvm_mmu_set_spte/enable"
+}
+trace_stop() {
+	echo 0 >"$inst/events/kvmmmu/kvm_mmu_set_spte/enable"
+	cat "$inst/trace" >"$1"
+	rmdir "$inst"
+}
+trace_count() { grep -c "($(printf '%7d' "$2")) .* kvm_mmu_set_spte:" "$1"; }
+
+wait_file() { # FILE SECONDS
+	local i
+	for i in $(seq $(($2 * 10))); do [ -s "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+
+# ---- per path: kvmmt-top against tracefs, memslots against the VMM
+declare -A per_path
+for p in fentry tp_btf raw_tp tp; do
+	if ! "$bin/kvmmt-check" --attach "$p" --json >"$tmp/check-$p.json" 2>/dev/null; then
+		say "$p: not supported here: $(jq -r '[.probes[] | select(.ok | not) | "\(.method): \(.error)"][0] // "?"' "$tmp/check-$p.json")"
+		continue
+	fi
+	trace_start || { notok "$p: tracefs instance"; continue; }
+	"$bin/kvmmt-top" --attach "$p" --json -d 0.5 >"$tmp/top-$p.json" 2>"$tmp/top-$p.err" &
+	top=$!
+	wait_file "$tmp/top-$p.json" 60 || { notok "$p: kvmmt-top did not start"; dump "$tmp/top-$p.err"; }
+	rm -f "$tmp/vmm-$p.json"
+	"$tvm" --vms $vms --slots $slots --pages $pages --hold 120 \
+		--ready-file "$tmp/vmm-$p.json" >/dev/null 2>"$tmp/vmm-$p.err" &
+	vmm=$!
+	wait_file "$tmp/vmm-$p.json" 120 || { notok "$p: kvmmt-testvmm did not get ready"; dump "$tmp/vmm-$p.err"; }
+	sleep 2	# kvmmt-top refreshes twice a second
+	kill -INT $top; wait $top
+	toprc=$?
+	trace_stop "$tmp/trace-$p"
+	kill -TERM $vmm; wait $vmm
+	check "$p: kvmmt-top exits cleanly" [ $toprc -eq 0 ]
+	tail -n 1 "$tmp/top-$p.json" >"$tmp/top-$p.last"
+	check "$p: kvmmt-top reports the $p path" [ "$(jq -r .attach.path "$tmp/top-$p.last")" = "$p" ]
+	for pid in $(jq '.vms[].pid' "$tmp/vmm-$p.json"); do
+		tr=$(trace_count "$tmp/trace-$p" "$pid")
+		got=$(jq "[.vms[] | select(.pid == $pid) | .installs[]] | add // 0" "$tmp/top-$p.last")
+		say "$p: pid $pid: tracefs $tr installs, kvmmt-top $got"
+		check "$p: pid $pid: installs equal tracefs ($tr)" [ "$tr" -gt 0 -a "$got" -eq "$tr" ]
+		per_path[$p]="${per_path[$p]:-} $got"
+		want=$(jq -c "[.vms[] | select(.pid == $pid) | .memslots[] | {id: .slot, base_gfn: (.gpa / 4096), npages: .pages, flags}] | sort_by(.id)" "$tmp/vmm-$p.json")
+		have=$(jq -c "[.vms[] | select(.pid == $pid) | .memslots[] | {id, base_gfn, npages, flags}] | sort_by(.id)" "$tmp/top-$p.last")
+		[ "$want" = "$have" ] || say "$p: pid $pid: memslots $have, want $want"
+		check "$p: pid $pid: memslots as created ($(jq length <<<"$want"))" [ "$want" = "$have" ]
+	done
+done
+
+# ---- every supported path saw the same counts (each already equals tracefs)
+say "installs per path: $(for p in "${!per_path[@]}"; do echo -n "$p:${per_path[$p]}; "; done)"
+
+# ---- kvmmt-capture and kvmmt-report round-trip
+trace_start
+"$bin/kvmmt-capture" -d 30 -o "$tmp/c.kmc" >"$tmp/capture.out" 2>&1 &
+cap=$!
+sleep 3
+"$tvm" --vms $vms --slots $slots --pages $pages --hold 1 --json >"$tmp/vmm-cap.json" 2>/dev/null
+kill -INT $cap; wait $cap
+caprc=$?
+trace_stop "$tmp/trace-cap"
+check "kvmmt-capture exits cleanly" [ $caprc -eq 0 ]
+"$bin/kvmmt-report" --json "$tmp/c.kmc" >"$tmp/report.json" 2>"$tmp/report.err"
+check "kvmmt-report reads the capture" [ $? -eq 0 ]
+for pid in $(jq '.vms[].pid' "$tmp/vmm-cap.json"); do
+	tr=$(trace_count "$tmp/trace-cap" "$pid")
+	got=$(jq "[.vms[] | select(.pid == $pid) | .installs[]?] | add // 0" "$tmp/report.json")
+	check "capture: pid $pid: installs equal tracefs ($tr, report $got)" [ "$tr" -gt 0 -a "$got" -eq "$tr" ]
+done
+
+# ---- kvmmt-policyd observes plain VMs and allows their migration
+"$tvm" --vms $vms --slots 1 --pages 64 --hold 120 --ready-file "$tmp/vmm-pd.json" >/dev/null 2>&1 &
+vmm=$!
+wait_file "$tmp/vmm-pd.json" 120
+pids=$(jq -r '[.vms[].pid] | join(",")' "$tmp/vmm-pd.json")
+"$bin/kvmmt-policyd" --datapath=on --no-enforce -i 1 -p "$pids" -s "$tmp/state" \
+	-S "$tmp/ctl.sock" -c /dev/null >"$tmp/policyd.log" 2>&1 &
+pd=$!
+sleep 4
+"$bin/kvmmt-policyd" ctl -S "$tmp/ctl.sock" --json status >"$tmp/status.json" 2>"$tmp/status.err"
+check "kvmmt-policyd ctl status answers" [ $? -eq 0 ]
+for pid in ${pids//,/ }; do
+	o=$(jq -c ".vms[]? | select(.pid == $pid)" "$tmp/status.json")
+	say "policyd: pid $pid: $(jq -c '{risk, migration_allowed: .migration_allowed}' <<<"$o" 2>/dev/null)"
+	check "policyd: pid $pid observed" [ -n "$o" ]
+	check "policyd: plain VM $pid: migration allowed" [ "$(jq -r .migration_allowed <<<"$o")" = true ]
+done
+kill -TERM $pd; wait $pd
+check "kvmmt-policyd stops cleanly on SIGTERM" [ $? -eq 0 ]
+kill -TERM $vmm; wait $vmm
+rm -rf "$tmp"
