@@ -646,17 +646,35 @@ struct walk_ctx {
 };
 
 /*
+ * The walk's state lives in a map, not on the stack: verifiers before 6.7
+ * check a bpf_loop callback once, with the caller's stack as it is at the
+ * call (node NULL, bucket 0), and remove the branches that state cannot
+ * take as dead code; values in a map are unknown to them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_ctx);
+} walk SEC(".maps");
+
+/*
  * One step of the id_hash walk (a bpf_loop callback): records the current
  * slot, or moves to the next bucket's first slot. Straight-line code, so
  * the verifier checks it once, whatever the number of buckets and slots.
  */
 static long walk_step(__u32 i, void *data)
 {
-	struct walk_ctx *w = data;
 	struct kvmmt_slot_rec *r;
-	struct hlist_node *node = w->node;
-	__u32 key = w->n;
+	struct hlist_node *node;
+	struct walk_ctx *w;
+	__u32 zero = 0, key;
 
+	w = bpf_map_lookup_elem(&walk, &zero);
+	if (!w)
+		return 1;
+	node = w->node;
+	key = w->n;
 	if (!node) {
 		if (w->b >= w->nbuckets)
 			return 1;
@@ -737,8 +755,9 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 	unsigned long ms_off = bpf_core_field_offset(struct kvm, memslots);
 	int nas = bpf_core_field_size(struct kvm, memslots) / 8;
 	struct kvmmt_vm_rec vm = {};
-	struct write_ctx w;
+	struct write_ctx wr;
 	struct kvm *kvm;
+	__u32 zero = 0;
 	int n = 0;
 
 	if (!task || !file)
@@ -775,7 +794,11 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 		if (!ms)
 			continue;
 		if (bpf_core_field_exists(struct kvm_memslots, id_hash)) {
-			struct walk_ctx w = {
+			struct walk_ctx *w = bpf_map_lookup_elem(&walk, &zero);
+
+			if (!w)
+				break;
+			*w = (struct walk_ctx){
 				.ms = ms,
 				.kvm_id = vm.kvm_id,
 				.hash_off = bpf_core_field_offset(struct kvm_memslots, id_hash),
@@ -787,16 +810,16 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 			};
 
 			/* every bucket once, every slot once, then one more step */
-			bpf_loop(w.nbuckets + KVMMT_ITER_MAX_SLOTS + 1, walk_step, &w, 0);
-			n = w.n;
-			vm.valid |= w.valid;
+			bpf_loop(w->nbuckets + KVMMT_ITER_MAX_SLOTS + 1, walk_step, NULL, 0);
+			n = w->n;
+			vm.valid |= w->valid;
 		} else
 			n = walk_array(n, ms, vm.kvm_id, as);
 	}
 
 	vm.nr_slots = n;
 	bpf_seq_write(seq, &vm, sizeof(vm));
-	w.seq = seq;
-	bpf_loop(n, write_slot, &w, 0);
+	wr.seq = seq;
+	bpf_loop(n, write_slot, &wr, 0);
 	return 0;
 }

@@ -126,7 +126,7 @@ check "kvmmt-capture exits cleanly" [ $caprc -eq 0 ]
 check "kvmmt-report reads the capture" [ $? -eq 0 ]
 for pid in $(jq '.vms[].pid' "$tmp/vmm-cap.json"); do
 	tr=$(trace_count "$tmp/trace-cap" "$pid")
-	got=$(jq "[.vms[] | select(.pid == $pid) | .installs[]?] | add // 0" "$tmp/report.json")
+	got=$(jq "[.vms[] | select(.pid == $pid) | .installs] | add // 0" "$tmp/report.json")
 	check "capture: pid $pid: installs equal tracefs ($tr, report $got)" [ "$tr" -gt 0 -a "$got" -eq "$tr" ]
 done
 
@@ -141,11 +141,13 @@ pd=$!
 sleep 4
 "$bin/kvmmt-policyd" ctl -S "$tmp/ctl.sock" --json status >"$tmp/status.json" 2>"$tmp/status.err"
 check "kvmmt-policyd ctl status answers" [ $? -eq 0 ]
+check "kvmmt-policyd ctl status names the $KVMMT_EXPECT_PATH data path" \
+	[ "$(jq -r .datapath "$tmp/status.json")" = "$KVMMT_EXPECT_PATH" ]
 for pid in ${pids//,/ }; do
 	o=$(jq -c ".vms[]? | select(.pid == $pid)" "$tmp/status.json")
-	say "policyd: pid $pid: $(jq -c '{risk, migration_allowed: .migration_allowed}' <<<"$o" 2>/dev/null)"
+	say "policyd: pid $pid: $(jq -c '{risk, migration_blocked, why}' <<<"$o" 2>/dev/null)"
 	check "policyd: pid $pid observed" [ -n "$o" ]
-	check "policyd: plain VM $pid: migration allowed" [ "$(jq -r .migration_allowed <<<"$o")" = true ]
+	check "policyd: plain VM $pid: migration allowed" [ "$(jq -r .migration_blocked <<<"$o")" = false ]
 done
 kill -TERM $pd; wait $pd
 check "kvmmt-policyd stops cleanly on SIGTERM" [ $? -eq 0 ]

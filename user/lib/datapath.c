@@ -327,8 +327,7 @@ static bool event_exists(const struct kvmmt_dp *dp, const struct prog_desc *d,
 static void plan_one(const struct kvmmt_dp *dp, struct planned *pl,
 		     const struct prog_desc *d, enum kvmmt_path path)
 {
-	pl->d = d;
-	pl->path = path;
+	*pl = (struct planned){ .d = d, .path = path };
 	if (path == KVMMT_PATH_FENTRY)
 		snprintf(pl->prog, sizeof(pl->prog), "%s", d->name);
 	else
