@@ -18,9 +18,40 @@
 #include "datapath.h"
 #include "host.h"
 #include "memtype.h"
-#include "memattr.h"
 
 #define MAX_TGIDS	64
+
+/*
+ * The memory-type bits of a leaf SPTE as the manuals lay them out, written
+ * apart from kvmmt_spte_attr() (which the BPF side and the library share)
+ * so that a wrong shared packing shows as a mismatch.
+ */
+static unsigned int manual_attr(enum kvmmt_fmt fmt, __u64 spte, int level)
+{
+	const __u64 pwt = 1ULL << 3, pcd = 1ULL << 4;
+	/* the PAT bit is bit 7 in a 4K PTE, bit 12 in a 2M/1G PDE/PDPTE */
+	const __u64 pat = level == 1 ? 1ULL << 7 : 1ULL << 12;
+	unsigned int a = 0;
+
+	switch (fmt) {
+	case KVMMT_FMT_EPT:
+		/* SDM "EPT Translation Mechanism": memory type 5:3, ignore-PAT 6 */
+		a = (unsigned int)(spte / 8 % 8);
+		if (spte & (1ULL << 6))
+			a += 8;
+		return a;
+	case KVMMT_FMT_NPT:
+	case KVMMT_FMT_SHADOW:
+		/* SDM "PAT": index = 4 * PAT + 2 * PCD + PWT */
+		return (spte & pat ? 4 : 0) + (spte & pcd ? 2 : 0) + (spte & pwt ? 1 : 0);
+	case KVMMT_FMT_S2:
+	case KVMMT_FMT_S2_FWB:
+		/* Arm ARM stage-2 descriptor: MemAttr[3:0] in bits 5:2 */
+		return (unsigned int)(spte / 4 % 16);
+	default:
+		return 0;
+	}
+}
 
 /* Per-VM checks over captured events: attr must match the raw SPTE. */
 struct cap_vm {
@@ -63,9 +94,9 @@ static int on_event(void *ctx, const struct kvmmt_event *ev)
 		v->tgid = ev->tgid;
 	}
 	v->events++;
-	if (kvmmt_spte_attr(st->fmt, ev->spte, ev->level) != ev->attr)
+	if (manual_attr(st->fmt, ev->spte, ev->level) != ev->attr)
 		v->attr_mismatch++;
-	if (!kvmmt_attr_decode(st->fmt, kvmmt_spte_attr(st->fmt, ev->spte, ev->level),
+	if (!kvmmt_attr_decode(st->fmt, manual_attr(st->fmt, ev->spte, ev->level),
 			       st->host_pat, &ma))
 		v->mt[ma.mt]++;
 	return 0;

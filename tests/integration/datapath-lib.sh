@@ -1,5 +1,5 @@
 # Shared by the datapath-* and check-* integration tests (sourced, not run).
-set -u
+set -u -o pipefail
 tvm=$KVMMT_BUILD/bin/kvmmt-testvmm
 dpdump=$KVMMT_BUILD/tests/kvmmt-dpdump
 tmp=$(mktemp -d)

@@ -1,7 +1,7 @@
 # Shared by the top-* integration tests (sourced, not run): the binaries,
 # the test VMs and the cleanup every test needs.
 
-set -u
+set -u -o pipefail
 build=${KVMMT_BUILD:?KVMMT_BUILD is not set (run through tests/run)}
 top=$build/bin/kvmmt-top
 testvmm=$build/bin/kvmmt-testvmm
@@ -65,4 +65,15 @@ start_vms() {
 	wait_for 20 test -s "$tmp/vms.json" ||
 		fail "kvmmt-testvmm did not report ready: $(cat "$tmp/testvmm.out")"
 	vm_pids=$(jq -r '.vms[].pid' "$tmp/vms.json")
+}
+
+# expected_risk: the class a test VM (WB guest PTEs, no noncoherent DMA, no
+# flagged slot) must get on this host, from the SPTE format in /sys/module:
+# shadow paging and EPT (IPAT set) force WB: none; NPT combines the guest's
+# PAT with the host's, so guest types can take effect: latent.
+expected_risk() {
+	case $(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null) in
+	Y | 1) echo latent ;;
+	*) echo none ;;
+	esac
 }

@@ -346,7 +346,7 @@ Test(vmtable, guest_types_by_format)
 		{ KVMMT_FMT_EPT, EPT_WB, 0, 0, 0, true },
 		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 1, 0, 0, true },
 		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, KVMMT_MEM_NON_COHERENT_DMA, 0, true },
-		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, 0, KVMMT_X86_QUIRK_IGNORE_GUEST_PAT, true },
+		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, 0, KVMMT_QUIRK_IGNORE_GUEST_PAT, true },
 		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, 0, 1 << 1, false },
 		/* This host: shadow SPTEs always WB, nothing the guest can change. */
 		{ KVMMT_FMT_SHADOW, 0, 0, 0, 0, false },
