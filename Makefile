@@ -6,7 +6,8 @@
 #   make check           install test dependencies, build with SAN=1, run all tests
 #   make demo            install dependencies, build, start test VMs, run kvmmt-top
 #   make bench           run tools/bench (measured tables)
-#   make install         install programs, man pages and the systemd unit
+#   make install         install programs, man pages, the systemd unit and the
+#                        Prometheus rules and Grafana dashboard (contrib/prometheus)
 
 SAN	?= 0
 ifeq ($(SAN),1)
@@ -128,6 +129,8 @@ install: all
 		install -m 0644 $(wildcard user/man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/)
 	$(if $(wildcard user/systemd/*),install -d $(DESTDIR)/lib/systemd/system && \
 		install -m 0644 $(wildcard user/systemd/*.service) $(DESTDIR)/lib/systemd/system/)
+	install -d $(DESTDIR)$(PREFIX)/share/kvmmt/prometheus
+	install -m 0644 contrib/prometheus/* $(DESTDIR)$(PREFIX)/share/kvmmt/prometheus/
 
 clean:
 	rm -rf build build-san
