@@ -93,8 +93,20 @@ Test(config, block_never_and_lists)
 		cr_assert(!c.block[i]);
 	setup();
 	cr_assert_eq(parse("block = none, latent,aliasing\n"), 0);
-	for (int i = 0; i < KVMMT_RISK__MAX; i++)
-		cr_assert(c.block[i]);
+	cr_assert(c.block[KVMMT_RISK_NONE] && c.block[KVMMT_RISK_LATENT] &&
+		  c.block[KVMMT_RISK_ALIASING]);
+	cr_assert(!c.block[KVMMT_RISK_GUEST_TYPES]);
+	setup();
+	cr_assert_eq(parse("block = guest-types\n"), 0);
+	cr_assert(c.block[KVMMT_RISK_GUEST_TYPES] && !c.block[KVMMT_RISK_LATENT]);
+}
+
+Test(config, default_blocks_latent_and_aliasing_only)
+{
+	cr_assert(!c.block[KVMMT_RISK_NONE]);
+	cr_assert(!c.block[KVMMT_RISK_GUEST_TYPES], "plain NPT VMs must migrate by default");
+	cr_assert(c.block[KVMMT_RISK_LATENT]);
+	cr_assert(c.block[KVMMT_RISK_ALIASING]);
 }
 
 Test(config, unknown_key_names_the_line)

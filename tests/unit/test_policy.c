@@ -418,3 +418,142 @@ Test(policy, restore_saved_ranges)
 	cr_assert_eq(kvmmt_policy_restore(again, &bad, &err), -EINVAL);
 	kvmmt_policy_vm_free(again);
 }
+
+/*
+ * The class of a VM by backend, with nothing but its backend and the facts
+ * the iterator gives: the rules of docs/policy.md, one row each.
+ */
+Test(policy, class_rules_per_backend)
+{
+	static const struct {
+		enum kvmmt_fmt fmt;
+		int nc;
+		__u32 slot_flags;
+		__u64 quirks;
+		enum kvmmt_risk want;
+		unsigned int why;
+	} t[] = {
+		/* plain VMs: nothing that blocks by default */
+		{ KVMMT_FMT_EPT, 0, 0, 0, KVMMT_RISK_NONE, 0 },
+		{ KVMMT_FMT_NPT, 0, 0, 0, KVMMT_RISK_GUEST_TYPES, KVMMT_WHY_ARCH },
+		{ KVMMT_FMT_SHADOW, 0, 0, 0, KVMMT_RISK_NONE, 0 },
+		{ KVMMT_FMT_S2, 0, 0, 0, KVMMT_RISK_GUEST_TYPES, KVMMT_WHY_ARCH },
+		{ KVMMT_FMT_S2_FWB, 0, 0, 0, KVMMT_RISK_NONE, 0 },
+		/* noncoherent DMA registered */
+		{ KVMMT_FMT_EPT, 1, 0, 0, KVMMT_RISK_LATENT, KVMMT_WHY_NONCOHERENT },
+		{ KVMMT_FMT_NPT, 2, 0, 0, KVMMT_RISK_LATENT, KVMMT_WHY_NONCOHERENT | KVMMT_WHY_ARCH },
+		/* shadow paging: KVM never takes the guest's type */
+		{ KVMMT_FMT_SHADOW, 1, 0, 0, KVMMT_RISK_NONE, 0 },
+		/* a flagged memslot */
+		{ KVMMT_FMT_EPT, 0, KVMMT_MEM_NON_COHERENT_DMA, 0, KVMMT_RISK_LATENT, KVMMT_WHY_SLOT },
+		{ KVMMT_FMT_NPT, 0, KVMMT_MEM_NON_COHERENT_DMA, 0, KVMMT_RISK_LATENT,
+		  KVMMT_WHY_SLOT | KVMMT_WHY_ARCH },
+		/* IGNORE_GUEST_PAT disabled: VMX honours guest PAT on all RAM */
+		{ KVMMT_FMT_EPT, 0, 0, KVMMT_QUIRK_IGNORE_GUEST_PAT, KVMMT_RISK_LATENT, KVMMT_WHY_QUIRK },
+		{ KVMMT_FMT_EPT, 0, 0, 1 << 1, KVMMT_RISK_NONE, 0 },
+		{ KVMMT_FMT_NPT, 0, 0, KVMMT_QUIRK_IGNORE_GUEST_PAT, KVMMT_RISK_GUEST_TYPES,
+		  KVMMT_WHY_ARCH },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct kvmmt_policy_slot s = {
+			.id = 1, .flags = t[i].slot_flags, .base_gfn = 0, .npages = 256,
+			.userspace_addr = 0x7f0000000000ULL,
+		};
+		struct kvmmt_policy_vm *v = kvmmt_policy_vm_new();
+		struct kvmmt_policy_summary sum;
+
+		kvmmt_policy_vm_set_fmt(v, t[i].fmt);
+		kvmmt_policy_noncoherent(v, t[i].nc);
+		if (t[i].quirks)
+			kvmmt_policy_quirks(v, t[i].quirks);
+		cr_assert_eq(kvmmt_policy_slot(v, &s, &err), 0);
+		kvmmt_policy_summary(v, &sum);
+		cr_assert_eq(sum.risk, t[i].want, "case %zu (%s): %s, want %s", i,
+			     kvmmt_fmt_name(t[i].fmt), kvmmt_risk_name(sum.risk),
+			     kvmmt_risk_name(t[i].want));
+		cr_assert_eq(sum.why, t[i].why, "case %zu: why %#x, want %#x", i, sum.why, t[i].why);
+		kvmmt_policy_vm_free(v);
+	}
+}
+
+/* NPT installs: the guest combines, but plain RAM stays non-blocking. */
+Test(policy, plain_npt_installs_are_not_latent)
+{
+	static const struct kvmmt_memattr npt_wb = { KVMMT_MT_WB, false, true };
+
+	kvmmt_policy_vm_set_fmt(vm, KVMMT_FMT_NPT);
+	for (__u64 g = 0; g < 64; g++)
+		install(g, 0x1000 + g, 0, 1, npt_wb);
+	cr_assert_eq(summary().risk, KVMMT_RISK_GUEST_TYPES);
+	cr_assert_eq(summary().guest_types, KVMMT_GT_ARCH);
+}
+
+/* EPT without IPAT on RAM: what noncoherent DMA turns on, seen in the SPTEs. */
+Test(policy, ept_without_ipat_is_latent)
+{
+	kvmmt_policy_vm_set_fmt(vm, KVMMT_FMT_EPT);
+	install(0x10, 0x10, 0, 1, forced_wb);
+	cr_assert_eq(summary().risk, KVMMT_RISK_NONE);
+	install(0x20, 0x20, 0, 1, honoured_wb);
+	cr_assert_eq(summary().risk, KVMMT_RISK_LATENT);
+	cr_assert_eq(summary().why, KVMMT_WHY_INSTALL);
+}
+
+/*
+ * A memslot backed by a write-combining BAR mapping is reported, with the
+ * host's type, before the guest touches it; once KVM maps it write-back
+ * the VM is aliasing, even if the mapping was read after the installs.
+ */
+Test(policy, device_slot_then_alias_found_when_maps_arrive_late)
+{
+	struct kvmmt_policy_slot slot = {
+		.id = 1, .base_gfn = 0x100000, .npages = 16, .userspace_addr = 0x7f0000000000ULL,
+	};
+	struct kvmmt_hostmap maps = {};
+	static const struct kvmmt_memattr npt_wb = { KVMMT_MT_WB, false, true };
+	struct kvmmt_policy_summary s;
+	FILE *f = text("7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
+		       "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n"
+		       "VmFlags: rd wr sh mr mw me ms io pf dd \n");
+
+	cr_assert_eq(kvmmt_hostmap_parse_smaps(&maps, f, &err), 0, "%s", err.msg);
+	fclose(f);
+	cr_assert_eq(maps.r[0].mt, KVMMT_MT_WC, "resource0_wc is write-combining");
+	kvmmt_policy_vm_set_fmt(vm, KVMMT_FMT_NPT);
+	cr_assert_eq(kvmmt_policy_slot(vm, &slot, &err), 0);
+
+	/* KVM maps the BAR pages write-back before kvmmt has read smaps */
+	for (__u64 g = 0; g < 16; g++)
+		install(0x100000 + g, 0x30000 + g, 1, 1, npt_wb);
+	cr_assert_eq(summary().risk, KVMMT_RISK_GUEST_TYPES);
+
+	kvmmt_policy_vm_set_host(vm, NULL, &maps);
+	s = summary();
+	cr_assert_eq(s.nr_device_slots, 1);
+	cr_assert_eq(s.device[0].id, 1);
+	cr_assert_eq(s.device[0].host_mt, KVMMT_MT_WC);
+	cr_assert(s.why & KVMMT_WHY_DEVICE);
+	cr_assert_eq(s.risk, KVMMT_RISK_ALIASING);
+	cr_assert_eq(s.conflict_pages, 16);
+	cr_assert_eq(kvmmt_policy_range(vm, 0)->host_mt, KVMMT_MT_WC);
+	kvmmt_hostmap_free(&maps);
+}
+
+/* A PAT reservation that appears later changes the host type by pfn. */
+Test(policy, pat_reservation_read_later_is_applied)
+{
+	struct kvmmt_hostmap pat = {};
+	FILE *f = text("PAT memtype list:\n"
+		       "PAT: [mem 0x0000000030000000-0x0000000030010000] write-combining\n");
+
+	kvmmt_policy_vm_set_fmt(vm, KVMMT_FMT_NPT);
+	for (__u64 g = 0; g < 16; g++)
+		install(0x100000 + g, 0x30000 + g, 1, 1, forced_wb);
+	cr_assert_eq(kvmmt_hostmap_parse_pat(&pat, f, &err), 0, "%s", err.msg);
+	fclose(f);
+	kvmmt_policy_vm_set_host(vm, &pat, NULL);
+	cr_assert_eq(summary().risk, KVMMT_RISK_ALIASING);
+	cr_assert_eq(summary().conflict_pages, 16);
+	kvmmt_hostmap_free(&pat);
+}

@@ -330,7 +330,7 @@ Test(vmtable, merge_one_vm)
 	cr_assert_eq(r->zaps, 9);
 	cr_assert_eq(r->ctrs.c[KVMMT_C_INSTALLS], 557);
 	cr_assert_eq(r->noncoherent_dma, 0);
-	cr_assert(r->guest_types, "installs without IPAT");
+	cr_assert_eq(r->guest_types, KVMMT_GT_YES, "installs without IPAT");
 	cr_assert_eq(r->install_rate[KVMMT_MT_WB], 0, "no rate after one update");
 	cr_assert_eq(r->start_time, 5001);
 	kvmmt_vmtable_free(t);
@@ -340,22 +340,26 @@ Test(vmtable, guest_types_by_format)
 {
 	static const struct {
 		enum kvmmt_fmt fmt; __u8 attr; int nc; __u32 flags; __u64 quirks;
-		bool want;
+		enum kvmmt_gt want;
 	} t[] = {
-		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, 0, 0, false },
-		{ KVMMT_FMT_EPT, EPT_WB, 0, 0, 0, true },
-		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 1, 0, 0, true },
-		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, KVMMT_MEM_NON_COHERENT_DMA, 0, true },
-		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, 0, KVMMT_QUIRK_IGNORE_GUEST_PAT, true },
-		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, 0, 1 << 1, false },
+		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, 0, 0, KVMMT_GT_NO },
+		{ KVMMT_FMT_EPT, EPT_WB, 0, 0, 0, KVMMT_GT_YES },
+		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 1, 0, 0, KVMMT_GT_YES },
+		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, KVMMT_MEM_NON_COHERENT_DMA, 0, KVMMT_GT_YES },
+		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, 0, KVMMT_QUIRK_IGNORE_GUEST_PAT, KVMMT_GT_YES },
+		{ KVMMT_FMT_EPT, EPT_WB_IPAT, 0, 0, 1 << 1, KVMMT_GT_NO },
 		/* This host: shadow SPTEs always WB, nothing the guest can change. */
-		{ KVMMT_FMT_SHADOW, 0, 0, 0, 0, false },
-		{ KVMMT_FMT_SHADOW, 0, 1, KVMMT_MEM_NON_COHERENT_DMA, 0, false },
-		/* AMD NPT always combines the guest's PAT type. */
-		{ KVMMT_FMT_NPT, 0, 0, 0, 0, true },
-		{ KVMMT_FMT_NPT, 3, 0, 0, 0, false },		/* host PAT3 = UC */
-		{ KVMMT_FMT_S2_FWB, KVMMT_S2_FWB_NORMAL, 0, 0, 0, false },
-		{ KVMMT_FMT_S2, KVMMT_S2_NORMAL, 0, 0, 0, true },
+		{ KVMMT_FMT_SHADOW, 0, 0, 0, 0, KVMMT_GT_NO },
+		{ KVMMT_FMT_SHADOW, 0, 1, KVMMT_MEM_NON_COHERENT_DMA, 0, KVMMT_GT_NO },
+		/* AMD NPT always combines the guest's PAT type: on RAM, harmless. */
+		{ KVMMT_FMT_NPT, 0, 0, 0, 0, KVMMT_GT_ARCH },
+		{ KVMMT_FMT_NPT, 3, 0, 0, 0, KVMMT_GT_ARCH },	/* host PAT3 = UC */
+		{ KVMMT_FMT_NPT, 0, 1, 0, 0, KVMMT_GT_YES },
+		{ KVMMT_FMT_NPT, 0, 0, KVMMT_MEM_NON_COHERENT_DMA, 0, KVMMT_GT_YES },
+		/* the quirk is VMX's: SVM ignores it */
+		{ KVMMT_FMT_NPT, 0, 0, 0, KVMMT_QUIRK_IGNORE_GUEST_PAT, KVMMT_GT_ARCH },
+		{ KVMMT_FMT_S2_FWB, KVMMT_S2_FWB_NORMAL, 0, 0, 0, KVMMT_GT_NO },
+		{ KVMMT_FMT_S2, KVMMT_S2_NORMAL, 0, 0, 0, KVMMT_GT_ARCH },
 	};
 	size_t i;
 

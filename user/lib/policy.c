@@ -16,6 +16,7 @@
 
 static const char *const risk_names[KVMMT_RISK__MAX] = {
 	[KVMMT_RISK_NONE] = "none",
+	[KVMMT_RISK_GUEST_TYPES] = "guest-types",
 	[KVMMT_RISK_LATENT] = "latent",
 	[KVMMT_RISK_ALIASING] = "aliasing",
 };
@@ -204,19 +205,29 @@ int kvmmt_hostmap_parse_smaps(struct kvmmt_hostmap *m, FILE *f,
 			      struct kvmmt_err *e)
 {
 	unsigned long long s = 0, en = 0;
+	enum kvmmt_mt mt = KVMMT_MT_UC_MINUS;
 	bool have = false;
 	char line[512];
 	int lineno = 0;
 
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long a, b;
-		char c;
+		char c, file[256];
+		size_t len;
 
 		lineno++;
 		if (sscanf(line, "%llx-%llx %c", &a, &b, &c) == 3 && strchr("r-", c)) {
 			s = a;
 			en = b;
 			have = true;
+			/*
+			 * A PCI BAR mapped through sysfs: resourceN_wc is
+			 * write-combining, resourceN uncached (UC-).
+			 */
+			mt = KVMMT_MT_UC_MINUS;
+			if (sscanf(line, "%*s %*s %*s %*s %*s %255s", file) == 1 &&
+			    (len = strlen(file)) > 3 && !strcmp(file + len - 3, "_wc"))
+				mt = KVMMT_MT_WC;
 			continue;
 		}
 		if (strncmp(line, "VmFlags:", 8))
@@ -225,7 +236,7 @@ int kvmmt_hostmap_parse_smaps(struct kvmmt_hostmap *m, FILE *f,
 			return kvmmt_errf(e, -EINVAL,
 					  "smaps line %d: VmFlags before any mapping", lineno);
 		if (vmflags_device(line + 8) &&
-		    kvmmt_hostmap_add(m, s >> 12, en >> 12, KVMMT_MT_UC_MINUS))
+		    kvmmt_hostmap_add(m, s >> 12, en >> 12, mt))
 			return kvmmt_errf(e, -ENOMEM, "out of memory reading smaps");
 	}
 	return 0;
@@ -253,6 +264,9 @@ struct kvmmt_policy_vm {
 	struct kvmmt_policy_slot *slots;
 	size_t nr_slots, slots_cap;
 	const struct kvmmt_hostmap *pat, *maps;
+	enum kvmmt_fmt fmt;
+	bool quirks_known;
+	__u64 disabled_quirks;
 	int noncoherent;
 	__u64 installs, zaps;
 	__u64 installs_by_mt[KVMMT_MT__MAX];
@@ -272,12 +286,63 @@ void kvmmt_policy_vm_free(struct kvmmt_policy_vm *vm)
 	free(vm);
 }
 
+static const struct kvmmt_policy_slot *find_slot(const struct kvmmt_policy_vm *vm,
+						 __u16 id);
+
+/*
+ * The host's current type for range @r, from what is known now: a PAT
+ * reservation of its first pfn, else a device mapping of the VMM at the
+ * memslot's host address; KVMMT_MT__MAX when neither says.
+ */
+static enum kvmmt_mt host_type_now(const struct kvmmt_policy_vm *vm,
+				   const struct kvmmt_gfn_range *r)
+{
+	const struct kvmmt_policy_slot *s;
+	enum kvmmt_mt mt = KVMMT_MT__MAX;
+
+	if (vm->pat && r->pfn)
+		mt = kvmmt_hostmap_lookup(vm->pat, r->pfn, KVMMT_MT__MAX);
+	if (mt != KVMMT_MT__MAX)
+		return mt;
+	s = find_slot(vm, r->slot);
+	if (s && s->userspace_addr && vm->maps && r->start >= s->base_gfn &&
+	    r->start < s->base_gfn + s->npages)
+		mt = kvmmt_hostmap_lookup(vm->maps,
+					  (s->userspace_addr >> 12) + r->start - s->base_gfn,
+					  KVMMT_MT__MAX);
+	return mt;
+}
+
+/*
+ * New host maps: a reservation or a device mapping that appeared after a
+ * page was installed changes what that page aliases with.
+ */
 void kvmmt_policy_vm_set_host(struct kvmmt_policy_vm *vm,
 			      const struct kvmmt_hostmap *pat,
 			      const struct kvmmt_hostmap *maps)
 {
+	enum kvmmt_mt mt;
+
 	vm->pat = pat;
 	vm->maps = maps;
+	for (size_t i = 0; i < vm->n; i++) {
+		mt = host_type_now(vm, &vm->r[i]);
+		if (mt == KVMMT_MT__MAX || mt == vm->r[i].host_mt)
+			continue;
+		vm->r[i].host_mt = mt;
+		vm->r[i].conflict = kvmmt_mt_conflict(vm->r[i].mt, mt);
+	}
+}
+
+void kvmmt_policy_vm_set_fmt(struct kvmmt_policy_vm *vm, enum kvmmt_fmt fmt)
+{
+	vm->fmt = fmt;
+}
+
+void kvmmt_policy_quirks(struct kvmmt_policy_vm *vm, __u64 disabled_quirks)
+{
+	vm->quirks_known = true;
+	vm->disabled_quirks = disabled_quirks;
 }
 
 static size_t first_above(const struct kvmmt_policy_vm *vm, __u64 gfn)
@@ -297,6 +362,7 @@ static int cut(struct kvmmt_policy_vm *vm, __u64 s, __u64 e, size_t *at)
 		vm->n++;
 		vm->r[i].end = s;
 		vm->r[i + 1].start = e;
+		vm->r[i + 1].pfn = 0;
 		*at = i + 1;
 		return 0;
 	}
@@ -306,8 +372,10 @@ static int cut(struct kvmmt_policy_vm *vm, __u64 s, __u64 e, size_t *at)
 	}
 	for (j = i; j < vm->n && vm->r[j].end <= e; j++)
 		;
-	if (j < vm->n && vm->r[j].start < e)
+	if (j < vm->n && vm->r[j].start < e) {
 		vm->r[j].start = e;
+		vm->r[j].pfn = 0;
+	}
 	if (j > i) {
 		memmove(&vm->r[i], &vm->r[j], (vm->n - j) * sizeof(*vm->r));
 		vm->n -= j - i;
@@ -342,6 +410,7 @@ static int put(struct kvmmt_policy_vm *vm, const struct kvmmt_gfn_range *nr)
 	}
 	if (at < vm->n && vm->r[at].start == nr->end && same_kind(&vm->r[at], nr)) {
 		vm->r[at].start = nr->start;
+		vm->r[at].pfn = nr->pfn;
 		return 0;
 	}
 	if (grow((void **)&vm->r, &vm->cap, vm->n + 1, sizeof(*vm->r)))
@@ -413,6 +482,7 @@ int kvmmt_policy_install(struct kvmmt_policy_vm *vm,
 	nr.end = nr.start + pages;
 	nr.slot = in->slot;
 	nr.mt = in->ma.mt;
+	nr.pfn = in->pfn;
 	nr.host_mt = host_type(vm, in, pages);
 	nr.honoured = in->ma.guest_honoured;
 	nr.conflict = kvmmt_mt_conflict(nr.mt, nr.host_mt);
@@ -507,9 +577,100 @@ int kvmmt_policy_slot_flags(struct kvmmt_policy_vm *vm, __u16 id, __u32 flags,
 	return kvmmt_policy_slot(vm, &s, e);
 }
 
+static const char *const why_names[KVMMT_WHY__BITS] = {
+	"install-without-ipat", "noncoherent-dma", "noncoherent-slot",
+	"ignore-guest-pat-quirk-disabled", "device-memory", "architecture",
+};
+
+const char *kvmmt_why_name(unsigned int bit)
+{
+	for (unsigned int i = 0; i < KVMMT_WHY__BITS; i++)
+		if (bit == 1u << i)
+			return why_names[i];
+	return NULL;
+}
+
+/*
+ * The rules per backend, with their reasoning, are in docs/policy.md:
+ * shadow paging and FWB force the host's type; EPT honours the guest's
+ * type only without IPAT (noncoherent DMA, the quirk disabled, a flagged
+ * slot, MMIO); NPT and stage 2 without FWB always combine the guest's type
+ * with KVM's, which on coherent write-back RAM is harmless.
+ */
+unsigned int kvmmt_guest_types(const struct kvmmt_gt_facts *f, enum kvmmt_gt *level)
+{
+	unsigned int why = 0;
+
+	if (f->device_slot)
+		why |= KVMMT_WHY_DEVICE;
+	switch (f->fmt) {
+	case KVMMT_FMT_SHADOW:
+		break;
+	case KVMMT_FMT_NPT:
+	case KVMMT_FMT_S2:
+		why |= KVMMT_WHY_ARCH;
+		if (f->noncoherent > 0)
+			why |= KVMMT_WHY_NONCOHERENT;
+		if (f->flagged_slot)
+			why |= KVMMT_WHY_SLOT;
+		break;
+	case KVMMT_FMT_S2_FWB:
+		if (f->install_honoured)
+			why |= KVMMT_WHY_INSTALL;
+		if (f->flagged_slot)
+			why |= KVMMT_WHY_SLOT;
+		break;
+	default:	/* EPT, or not known: every VMX rule applies */
+		if (f->install_honoured)
+			why |= KVMMT_WHY_INSTALL;
+		if (f->noncoherent > 0)
+			why |= KVMMT_WHY_NONCOHERENT;
+		if (f->flagged_slot)
+			why |= KVMMT_WHY_SLOT;
+		if (f->quirks_known && (f->disabled_quirks & KVMMT_QUIRK_IGNORE_GUEST_PAT))
+			why |= KVMMT_WHY_QUIRK;
+		break;
+	}
+	if (level)
+		*level = why & ~KVMMT_WHY_ARCH ? KVMMT_GT_YES :
+			 why ? KVMMT_GT_ARCH : KVMMT_GT_NO;
+	return why;
+}
+
+const char *kvmmt_gt_name(enum kvmmt_gt level)
+{
+	static const char *const names[] = { "no", "arch", "yes" };
+
+	return (unsigned int)level < 3 ? names[level] : "?";
+}
+
+/* The device memory behind memslot @s, from the VMM's mappings: its type. */
+static bool slot_device(const struct kvmmt_policy_vm *vm,
+			const struct kvmmt_policy_slot *s, enum kvmmt_mt *mt)
+{
+	__u64 first = s->userspace_addr >> 12, end = first + s->npages;
+	size_t i;
+
+	if (!vm->maps || !s->userspace_addr || !s->npages)
+		return false;
+	i = host_first_above(vm->maps, first);
+	if (i >= vm->maps->n || vm->maps->r[i].start >= end)
+		return false;
+	*mt = vm->maps->r[i].mt;
+	return true;
+}
+
 void kvmmt_policy_summary(const struct kvmmt_policy_vm *vm,
 			  struct kvmmt_policy_summary *s)
 {
+	struct kvmmt_gt_facts f = {
+		.fmt = vm->fmt,
+		.noncoherent = vm->noncoherent,
+		.quirks_known = vm->quirks_known,
+		.disabled_quirks = vm->disabled_quirks,
+	};
+	enum kvmmt_mt mt;
+
 	memset(s, 0, sizeof(*s));
 	s->noncoherent = vm->noncoherent;
 	s->nr_ranges = vm->n;
@@ -518,23 +679,77 @@ void kvmmt_policy_summary(const struct kvmmt_policy_vm *vm,
 	memcpy(s->installs_by_mt, vm->installs_by_mt, sizeof(s->installs_by_mt));
 	for (size_t i = 0; i < vm->n; i++) {
 		if (vm->r[i].honoured)
-			s->why |= KVMMT_WHY_INSTALL;
+			f.install_honoured = true;
 		if (vm->r[i].conflict) {
 			s->nr_conflicts++;
 			s->conflict_pages += vm->r[i].end - vm->r[i].start;
 		}
 	}
-	if (vm->noncoherent > 0)
-		s->why |= KVMMT_WHY_NONCOHERENT;
-	for (size_t i = 0; i < vm->nr_slots; i++)
+	for (size_t i = 0; i < vm->nr_slots; i++) {
 		if (vm->slots[i].flags & KVMMT_MEM_NON_COHERENT_DMA)
-			s->why |= KVMMT_WHY_SLOT;
+			f.flagged_slot = true;
+		if (!slot_device(vm, &vm->slots[i], &mt))
+			continue;
+		f.device_slot = true;
+		if (s->nr_device_slots < KVMMT_MAX_DEVICE_SLOTS) {
+			s->device[s->nr_device_slots].id = vm->slots[i].id;
+			s->device[s->nr_device_slots].host_mt = mt;
+		}
+		s->nr_device_slots++;
+	}
+	s->why = kvmmt_guest_types(&f, &s->guest_types);
 	if (s->nr_conflicts)
 		s->risk = KVMMT_RISK_ALIASING;
-	else if (s->why)
+	else if (s->guest_types == KVMMT_GT_YES)
 		s->risk = KVMMT_RISK_LATENT;
+	else if (s->guest_types == KVMMT_GT_ARCH)
+		s->risk = KVMMT_RISK_GUEST_TYPES;
 	else
 		s->risk = KVMMT_RISK_NONE;
+}
+
+static size_t why_text(const struct kvmmt_policy_summary *s, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+#define ADD(...) (len += len < n ? snprintf(buf + len, n - len, __VA_ARGS__) : 0)
+	if (s->why & KVMMT_WHY_NONCOHERENT)
+		ADD("%snoncoherent DMA count %d", len ? ", " : "", s->noncoherent);
+	if (s->why & KVMMT_WHY_SLOT)
+		ADD("%sa memslot flagged for noncoherent DMA", len ? ", " : "");
+	if (s->why & KVMMT_WHY_QUIRK)
+		ADD("%sKVM_X86_QUIRK_IGNORE_GUEST_PAT disabled", len ? ", " : "");
+	if (s->why & KVMMT_WHY_DEVICE)
+		ADD("%smemslot %u backed by device memory the host maps %s",
+		    len ? ", " : "", s->device[0].id, kvmmt_mt_name(s->device[0].host_mt));
+	if (s->why & KVMMT_WHY_INSTALL)
+		ADD("%sEPT entries without IPAT", len ? ", " : "");
+#undef ADD
+	return len;
+}
+
+void kvmmt_policy_describe(const struct kvmmt_policy_summary *s, char *buf,
+			   size_t n)
+{
+	char why[256];
+
+	why_text(s, why, sizeof(why));
+	switch (s->risk) {
+	case KVMMT_RISK_NONE:
+		snprintf(buf, n, "guest memory types cannot take effect: every mapping gets the host's type");
+		break;
+	case KVMMT_RISK_GUEST_TYPES:
+		snprintf(buf, n, "the architecture combines the guest's memory types with KVM's (NPT or stage 2), on coherent write-back RAM only");
+		break;
+	case KVMMT_RISK_LATENT:
+		snprintf(buf, n, "guest memory types take effect (%s), no conflicting host mapping seen", why);
+		break;
+	default:
+		snprintf(buf, n, "%llu guest pages in %zu ranges mapped with a type that conflicts with the host's",
+			 (unsigned long long)s->conflict_pages, s->nr_conflicts);
+		break;
+	}
 }
 
 size_t kvmmt_policy_nr_ranges(const struct kvmmt_policy_vm *vm)
@@ -554,6 +769,7 @@ int kvmmt_policy_event(struct kvmmt_policy_vm *vm, const struct kvmmt_event *ev,
 	struct kvmmt_install in;
 	int err;
 
+	vm->fmt = fmt;
 	switch (ev->type) {
 	case KVMMT_EV_INSTALL:
 		memset(&in, 0, sizeof(in));

@@ -579,21 +579,20 @@ static void add_counters(struct kvmmt_vmtable *t, const struct kvmmt_counters *c
 	}
 }
 
-static bool guest_types(const struct kvmmt_vmtable *t, const struct kvmmt_vm_row *r)
+static void guest_types(const struct kvmmt_vmtable *t, struct kvmmt_vm_row *r)
 {
-	bool flagged = false, quirk;
-	unsigned int i;
+	struct kvmmt_gt_facts f = {
+		.fmt = t->fmt,
+		.noncoherent = r->noncoherent_dma,
+		.quirks_known = r->quirks_valid,
+		.disabled_quirks = r->disabled_quirks,
+		.install_honoured = r->installs_guest > 0,
+	};
 
-	if (r->installs_guest)
-		return true;
-	/* Shadow SPTEs carry the host's type whatever KVM is asked for. */
-	if (t->fmt == KVMMT_FMT_SHADOW)
-		return false;
-	for (i = 0; i < r->nr_slots; i++)
-		flagged |= !!(r->slots[i].rec.flags & KVMMT_MEM_NON_COHERENT_DMA);
-	quirk = r->quirks_valid && (r->disabled_quirks & KVMMT_X86_QUIRK_IGNORE_GUEST_PAT) &&
-		(t->fmt == KVMMT_FMT_EPT || t->fmt == KVMMT_FMT_UNKNOWN);
-	return r->noncoherent_dma > 0 || flagged || quirk;
+	for (unsigned int i = 0; i < r->nr_slots; i++)
+		if (r->slots[i].rec.flags & KVMMT_MEM_NON_COHERENT_DMA)
+			f.flagged_slot = true;
+	r->guest_why = kvmmt_guest_types(&f, &r->guest_types);
 }
 
 static double rate(__u64 cur, __u64 prev, double dt)
@@ -610,7 +609,7 @@ static void derive(struct kvmmt_vmtable *t, struct vm_ent *v, double now_s)
 	r->installs_total = 0;
 	for (m = 0; m < KVMMT_MT__MAX; m++)
 		r->installs_total += r->installs[m];
-	r->guest_types = guest_types(t, r);
+	guest_types(t, r);
 	for (m = 0; m < KVMMT_MT__MAX; m++)
 		r->install_rate[m] = dt > 0 ? rate(r->installs[m], v->prev_installs[m], dt) : 0;
 	r->install_rate_total = dt > 0 ? rate(r->installs_total, v->prev_total, dt) : 0;

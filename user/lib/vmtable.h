@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include "datapath.h"
 #include "memtype.h"
+#include "policy.h"
 #include "procinfo.h"
 #include "err.h"
 
@@ -19,8 +20,6 @@
 #ifndef KVMMT_MEM_NON_COHERENT_DMA
 #define KVMMT_MEM_NON_COHERENT_DMA	(1u << 3)
 #endif
-/* arch/x86/include/uapi/asm/kvm.h (6.13+; 6.12.y stable). */
-#define KVMMT_X86_QUIRK_IGNORE_GUEST_PAT	(1ULL << 9)
 /* x86 KVM-internal memslots (APIC access, TSS, identity map) use ids from here on. */
 #define KVMMT_PRIVATE_SLOT_MIN		32764
 
@@ -38,7 +37,8 @@ struct kvmmt_vm_row {
 	int noncoherent_dma;	/* -1 if unknown */
 	__u64 disabled_quirks;
 	bool quirks_valid;
-	bool guest_types;	/* guest memory types can be honoured */
+	enum kvmmt_gt guest_types;	/* kvmmt_guest_types() of what the table knows */
+	unsigned int guest_why;		/* its KVMMT_WHY_ mask */
 	unsigned int nr_slots;
 	struct kvmmt_slot_row *slots;	/* sorted by (as_id, id) */
 	__u64 installs[KVMMT_MT__MAX];		/* cumulative since watching */

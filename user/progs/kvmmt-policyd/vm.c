@@ -191,6 +191,7 @@ struct vm *vm_get(struct policyd *d, pid_t pid)
 	start_time(d, pid, &vm->starttime);
 	identify(d, vm);
 	kvmmt_policy_vm_set_host(vm->model, d->pat.n ? &d->pat : NULL, NULL);
+	kvmmt_policy_vm_set_fmt(vm->model, d->fmt);
 	if (d->dp)
 		read_maps(d, vm);
 	risk_restore(d, vm);
@@ -225,40 +226,9 @@ struct vm *vm_find(struct policyd *d, const char *target)
 	return NULL;
 }
 
-/* Why guest types can take effect, e.g. "noncoherent DMA count 1". */
-static void describe_why(const struct kvmmt_policy_summary *s, char *buf, size_t n)
-{
-	size_t len = 0;
-
-	buf[0] = 0;
-	if (s->why & KVMMT_WHY_INSTALL)
-		len += snprintf(buf + len, n - len, "SPTEs whose type depends on the guest");
-	if ((s->why & KVMMT_WHY_NONCOHERENT) && len < n)
-		len += snprintf(buf + len, n - len, "%snoncoherent DMA count %d",
-				len ? ", " : "", s->noncoherent);
-	if ((s->why & KVMMT_WHY_SLOT) && len < n)
-		snprintf(buf + len, n - len, "%sa memslot flagged for noncoherent DMA",
-			 len ? ", " : "");
-}
-
 static void risk_detail(const struct kvmmt_policy_summary *s, char *buf, size_t n)
 {
-	char why[200];
-
-	switch (s->risk) {
-	case KVMMT_RISK_NONE:
-		snprintf(buf, n, "every mapping forced write-back, guest types ignored");
-		break;
-	case KVMMT_RISK_LATENT:
-		describe_why(s, why, sizeof(why));
-		snprintf(buf, n, "guest memory types honoured (%s), no conflicting host mapping seen",
-			 why);
-		break;
-	default:
-		snprintf(buf, n, "%llu guest pages in %zu ranges mapped with a type that conflicts with the host's",
-			 (unsigned long long)s->conflict_pages, s->nr_conflicts);
-		break;
-	}
+	kvmmt_policy_describe(s, buf, n);
 }
 
 bool vm_blocking(const struct policyd *d, const struct vm *vm, char *why, size_t n)
@@ -565,6 +535,8 @@ static void fold_iterator(struct policyd *d)
 			vm->noncoherent = v->vm.noncoherent_dma;
 			kvmmt_policy_noncoherent(vm->model, v->vm.noncoherent_dma);
 		}
+		if (v->vm.valid & KVMMT_VF_QUIRKS)
+			kvmmt_policy_quirks(vm->model, v->vm.disabled_quirks);
 		for (unsigned int j = 0; j < v->nr_slots; j++) {
 			s[j].id = v->slots[j].id;
 			s[j].as_id = v->slots[j].as_id;

@@ -94,6 +94,7 @@ static struct rep_vm *vm_get(struct rep_model *m, __u32 tgid)
 		return NULL;
 	v->tgid = tgid;
 	kvmmt_policy_vm_set_host(v->pol, m->have_pat ? &m->pat : NULL, NULL);
+	kvmmt_policy_vm_set_fmt(v->pol, m->host.fmt);
 	m->nr_vms++;
 	return v;
 }
@@ -201,6 +202,8 @@ int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
 		}
 		if (s->phase != KVMMT_CAP_FINISH && (cv->vm.valid & KVMMT_VF_NONCOHERENT))
 			kvmmt_policy_noncoherent(v->pol, cv->vm.noncoherent_dma);
+		if (cv->vm.valid & KVMMT_VF_QUIRKS)
+			kvmmt_policy_quirks(v->pol, cv->vm.disabled_quirks);
 		for (j = 0; j < cv->nr_slots; j++) {
 			struct rep_slot *rs = slot_find(v, cv->slots[j].id, 0);
 

@@ -69,9 +69,9 @@ static struct json_object *json_risk_reasons(unsigned int why)
 	struct json_object *a = json_object_new_array();
 	size_t i;
 
-	for (i = 0; i < TOP_NR_WHY; i++)
-		if (why & top_why[i].bit)
-			json_object_array_add(a, json_object_new_string(top_why[i].name));
+	for (i = 0; i < KVMMT_WHY__BITS; i++)
+		if (why & (1u << i))
+			json_object_array_add(a, json_object_new_string(kvmmt_why_name(1u << i)));
 	return a;
 }
 
@@ -127,7 +127,8 @@ static struct json_object *json_vm(const struct top_vm *v)
 	add(o, "mem_bytes", json_u64(r->mem_bytes));
 	add(o, "noncoherent_dma", r->noncoherent_dma < 0 ? NULL :
 				  json_object_new_int(r->noncoherent_dma));
-	add(o, "guest_types_honoured", json_object_new_boolean(r->guest_types));
+	add(o, "guest_types", json_object_new_string(kvmmt_gt_name(v->gt)));
+	add(o, "guest_types_honoured", json_object_new_boolean(v->gt == KVMMT_GT_YES));
 	add(o, "disabled_quirks", r->quirks_valid ? json_u64(r->disabled_quirks) : NULL);
 	add(o, "installs", json_by_type(r->installs, NULL));
 	add(ipat, "clear", json_u64(r->installs_ipat[0]));

@@ -8,12 +8,6 @@
 #include <time.h>
 #include "top.h"
 
-const struct top_why top_why[TOP_NR_WHY] = {
-	{ KVMMT_WHY_INSTALL,	"install-without-ipat" },
-	{ KVMMT_WHY_NONCOHERENT, "noncoherent-dma" },
-	{ KVMMT_WHY_SLOT,	"noncoherent-slot" },
-};
-
 void top_fmt_size(char *buf, size_t len, __u64 bytes)
 {
 	static const char units[] = "BKMGTP";
@@ -97,7 +91,7 @@ void top_fmt_cell(const struct top_model *m, const struct top_vm *v,
 			snprintf(buf, len, "%d", r->noncoherent_dma);
 		break;
 	case COL_GTYPES:
-		snprintf(buf, len, "%s", r->guest_types ? "yes" : "no");
+		snprintf(buf, len, "%s", kvmmt_gt_name(v->gt));
 		break;
 	case COL_ZAPS:
 		top_fmt_count(buf, len, totals ? (double)r->zaps : r->zap_rate);

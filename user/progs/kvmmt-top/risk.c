@@ -127,6 +127,8 @@ static struct risk_vm *get(struct top_risk *r, pid_t pid)
 		return NULL;
 	v->pid = pid;
 	v->vm = kvmmt_policy_vm_new();
+	if (v->vm)
+		kvmmt_policy_vm_set_fmt(v->vm, r->fmt);
 	if (!v->vm) {
 		free(v);
 		return NULL;
@@ -166,6 +168,8 @@ static void sync_vm(struct risk_vm *v, const struct kvmmt_vm_row *row)
 
 	if (row->noncoherent_dma >= 0)
 		kvmmt_policy_noncoherent(v->vm, row->noncoherent_dma);
+	if (row->quirks_valid)
+		kvmmt_policy_quirks(v->vm, row->disabled_quirks);
 	for (i = 0; i < row->nr_slots; i++) {
 		const struct kvmmt_slot_rec *s = &row->slots[i].rec;
 		struct kvmmt_policy_slot ps = {

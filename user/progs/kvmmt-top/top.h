@@ -85,14 +85,8 @@ int top_risk_update(struct top_risk *r, const struct kvmmt_vmtable *t, double no
 		    struct kvmmt_err *e);
 const struct kvmmt_policy_vm *top_risk_vm(const struct top_risk *r, pid_t pid);
 
-/* Names of the KVMMT_WHY_* bits: why guest memory types can take effect. */
-struct top_why {
-	unsigned int bit;
-	const char *name;
-};
-#define TOP_NR_WHY		3
+/* Aliasing ranges listed per VM in the JSON and the detail view. */
 #define TOP_MAX_FINDINGS	64
-extern const struct top_why top_why[TOP_NR_WHY];
 
 /* One VM as shown: a table row plus what kvmmt-top adds to it. */
 struct top_vm {
@@ -100,6 +94,8 @@ struct top_vm {
 	const struct kvmmt_policy_vm *policy;	/* NULL: no risk model */
 	struct kvmmt_policy_summary sum;	/* valid when policy is set */
 	const char *risk;		/* NULL when no risk class is known */
+	enum kvmmt_gt gt;		/* can guest types take effect */
+	unsigned int gt_why;		/* and why: KVMMT_WHY_ */
 	const struct top_migration *mig;	/* NULL: kvmmt-policyd says nothing */
 };
 

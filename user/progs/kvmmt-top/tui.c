@@ -305,9 +305,9 @@ static void draw_findings(const struct tui *t, const struct top_vm *v, int y)
 	}
 	off = snprintf(line, sizeof(line), "risk %s (%zu ranges seen since start, %llu aliasing pages)",
 		       v->risk, v->sum.nr_ranges, (unsigned long long)v->sum.conflict_pages);
-	for (i = 0; i < TOP_NR_WHY && off < sizeof(line); i++)
-		if (v->sum.why & top_why[i].bit)
-			off += snprintf(line + off, sizeof(line) - off, " %s", top_why[i].name);
+	for (i = 0; i < KVMMT_WHY__BITS && off < sizeof(line); i++)
+		if (v->sum.why & (1u << i))
+			off += snprintf(line + off, sizeof(line) - off, " %s", kvmmt_why_name(1u << i));
 	put_line(y++, v->sum.nr_conflicts ? style(t, PAIR_BAD) : A_BOLD, line);
 	n = kvmmt_policy_nr_ranges(v->policy);
 	for (i = 0; i < n && y < LINES - 1; i++) {

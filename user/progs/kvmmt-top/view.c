@@ -15,10 +15,15 @@ static void vm_risk(const struct top_model *m, struct top_vm *v)
 {
 	v->policy = top_risk_vm(m->risk, v->row->pid);
 	v->risk = NULL;
+	v->gt = v->row->guest_types;
+	v->gt_why = v->row->guest_why;
 	if (!v->policy)
 		return;
 	kvmmt_policy_summary(v->policy, &v->sum);
 	v->risk = kvmmt_risk_name(v->sum.risk);
+	/* the model also knows the VMM's device mappings */
+	v->gt = v->sum.guest_types;
+	v->gt_why = v->sum.why;
 }
 
 static bool name_matches(const regex_t *re, const char *name)
