@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bench.h"
@@ -226,11 +227,60 @@ static void kvmmt_stop(struct pstate *s, bool capture, struct prow *r)
 	s->dp = NULL;
 }
 
+/* Tracepoints the bpftrace program names: one perf event each once attached. */
+static int bpftrace_tracepoints(void)
+{
+	int n = 0;
+
+	for (const char *p = bpftrace_prog; (p = strstr(p, "tracepoint:")); p++)
+		n++;
+	return n;
+}
+
+/*
+ * Tracepoints @pid has a BPF program attached to, asked of the kernel
+ * (BPF_TASK_FD_QUERY on each of its perf event fds, as bpftool perf does).
+ */
+static int tracepoints_attached(pid_t pid)
+{
+	char dir[64], path[320], link[64], buf[256];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		__u32 len = sizeof(buf), prog_id, type;
+		__u64 off, addr;
+		ssize_t l;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l <= 0)
+			continue;
+		link[l] = 0;
+		if (strcmp(link, "anon_inode:[perf_event]"))
+			continue;
+		if (!bpf_task_fd_query(pid, atoi(de->d_name), 0, buf, &len, &prog_id,
+				       &type, &off, &addr) &&
+		    type == BPF_FD_TYPE_TRACEPOINT)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 static int bpftrace_start(struct pstate *s, char *why, size_t len)
 {
+	/* bpftrace's first start compiles its program: slow on a loaded host */
+	const double limit_s = 180;
 	char *argv[] = { "bpftrace", "-e", (char *)bpftrace_prog, NULL };
 	const char *m = tool_missing("bpftrace");
-	int fd;
+	int fd, want = bpftrace_tracepoints(), got = 0;
+	double t0 = now_s();
 
 	if (m) {
 		snprintf(why, len, "%s", m);
@@ -242,15 +292,24 @@ static int bpftrace_start(struct pstate *s, char *why, size_t len)
 		return -errno;
 	s->tool = proc_spawn(argv, fd, fd);
 	close(fd);
-	if (!file_wait_for(s->out, "Attaching", 30)) {
-		proc_stop(s->tool, SIGKILL, 1, NULL);
-		snprintf(why, len, "bpftrace did not attach within 30 s (see %s)",
-			 s->out);
-		return -ETIMEDOUT;
+	while (now_s() - t0 < limit_s) {
+		got = tracepoints_attached(s->tool);
+		if (got == want) {
+			/* bcc enables each perf event just after attaching to it */
+			usleep(100000);
+			return 0;
+		}
+		if (waitpid(s->tool, NULL, WNOHANG) == s->tool) {
+			s->tool = 0;
+			snprintf(why, len, "bpftrace exited before attaching (see %s)", s->out);
+			return -ECHILD;
+		}
+		usleep(50000);
 	}
-	/* "Attaching" is printed just before the attach calls complete. */
-	usleep(300000);
-	return 0;
+	proc_stop(s->tool, SIGKILL, 1, NULL);
+	snprintf(why, len, "bpftrace failed to attach: %d of %d tracepoints after %.0f s (see %s)",
+		 got, want, limit_s, s->out);
+	return -ETIMEDOUT;
 }
 
 static int perf_wrap(struct pstate *s, char *why, size_t len)
