@@ -152,4 +152,69 @@ done
 kill -TERM $pd; wait $pd
 check "kvmmt-policyd stops cleanly on SIGTERM" [ $? -eq 0 ]
 kill -TERM $vmm; wait $vmm
+
+# ---- real aliasing: a memslot backed by a PCI BAR the host maps
+# write-combining (the outer QEMU's -device VGA, through sysfs resource0_wc),
+# which KVM maps write-back for the guest; beside it a plain VM.
+bar=$(grep -l 0x1111 /sys/bus/pci/devices/*/device 2>/dev/null | head -n 1)
+bar=${bar%/device}/resource0_wc
+if [ ! -e "$bar" ]; then
+	notok "aliasing: no VGA BAR (resource0_wc) in the guest"
+else
+	"$bin/kvmmt-policyd" --datapath=on --no-enforce -i 1 -s "$tmp/state2" \
+		-S "$tmp/ctl2.sock" -c /dev/null --metrics-textfile "$tmp/kvmmt.prom" \
+		>"$tmp/policyd2.log" 2>&1 &
+	pd=$!
+	"$bin/kvmmt-top" --json -d 1 >"$tmp/top-alias.json" 2>"$tmp/top-alias.err" &
+	top=$!
+	"$bin/kvmmt-capture" -o "$tmp/alias.kmc" -q >/dev/null 2>&1 &
+	cap=$!
+	wait_file "$tmp/top-alias.json" 60
+	"$tvm" --vms 1 --slots 2 --pages 32 --backing "$bar" --hold 120 \
+		--ready-file "$tmp/vmm-alias.json" >/dev/null 2>"$tmp/vmm-alias.err" &
+	va=$!
+	"$tvm" --vms 1 --slots 1 --pages 32 --hold 120 \
+		--ready-file "$tmp/vmm-plain.json" >/dev/null 2>&1 &
+	vp=$!
+	wait_file "$tmp/vmm-alias.json" 120 || dump "$tmp/vmm-alias.err"
+	wait_file "$tmp/vmm-plain.json" 120
+	apid=$(jq '.vms[0].pid' "$tmp/vmm-alias.json")
+	ppid=$(jq '.vms[0].pid' "$tmp/vmm-plain.json")
+	say "host PAT: $(grep -i 'write-combining' /sys/kernel/debug/x86/pat_memtype_list | head -n 2 | tr '\n' ' ')"
+	sleep 4
+	tail -n 1 "$tmp/top-alias.json" >"$tmp/top-alias.last"
+	a=$(jq -c ".vms[] | select(.pid == $apid) | {risk, aliasing_pages, aliasing, device_memslots, guest_types}" "$tmp/top-alias.last")
+	p=$(jq -c ".vms[] | select(.pid == $ppid) | {risk, guest_types}" "$tmp/top-alias.last")
+	say "kvmmt-top: BAR VM: $a"
+	say "kvmmt-top: plain VM: $p"
+	check "kvmmt-top: BAR-backed VM is aliasing" [ "$(jq -r .risk <<<"$a")" = aliasing ]
+	check "kvmmt-top: 16 aliasing pages, gfn range in slot 2, guest WB over host WC" \
+		[ "$(jq -r '.aliasing_pages' <<<"$a")" = 16 -a \
+		  "$(jq -c '[.aliasing[] | {slot, type, host_type}] | unique' <<<"$a")" = '[{"slot":2,"type":"WB","host_type":"WC"}]' ]
+	check "kvmmt-top: slot 2 reported as device memory mapped WC" \
+		[ "$(jq -c '.device_memslots' <<<"$a")" = '[{"slot":2,"host_type":"WC"}]' ]
+	check "kvmmt-top: plain NPT VM is guest-types, not latent" [ "$(jq -r .risk <<<"$p")" = guest-types ]
+	"$bin/kvmmt-policyd" ctl -S "$tmp/ctl2.sock" --json status >"$tmp/status2.json"
+	pa=$(jq -c ".vms[] | select(.pid == $apid) | {risk, aliasing_pages, migration_blocked, why}" "$tmp/status2.json")
+	pp=$(jq -c ".vms[] | select(.pid == $ppid) | {risk, migration_blocked}" "$tmp/status2.json")
+	say "kvmmt-policyd: BAR VM: $pa"
+	say "kvmmt-policyd: plain VM: $pp"
+	check "kvmmt-policyd: BAR-backed VM aliasing, 16 pages, migration blocked" \
+		[ "$(jq -r '"\(.risk) \(.aliasing_pages) \(.migration_blocked)"' <<<"$pa")" = "aliasing 16 true" ]
+	check "kvmmt-policyd: plain VM guest-types, migration allowed" \
+		[ "$(jq -r '"\(.risk) \(.migration_blocked)"' <<<"$pp")" = "guest-types false" ]
+	check "kvmmt-policyd metrics count the aliasing pages" \
+		grep -q "^kvmmt_vm_aliasing_pages{.*pid=\"$apid\"} 16$" "$tmp/kvmmt.prom"
+	grep "aliasing\|gfn" "$tmp/policyd2.log" | head -n 3 | sed 's/^/KT: #   /'
+	kill -INT $cap; wait $cap
+	kill -INT $top; wait $top
+	kill -TERM $pd; wait $pd
+	"$bin/kvmmt-report" --json "$tmp/alias.kmc" >"$tmp/alias-report.json" 2>"$tmp/alias-report.err"
+	r=$(jq -c ".vms[] | select(.pid == $apid) | .risk" "$tmp/alias-report.json")
+	say "kvmmt-report: BAR VM risk: $r"
+	check "kvmmt-report: BAR-backed VM aliasing" [ "$(jq -r '.class // .' <<<"$r" | head -c 8)" = aliasing ]
+	"$bin/kvmmt-report" --svg "$tmp/alias.svg" "$tmp/alias.kmc" >/dev/null 2>&1
+	check "kvmmt-report --svg draws the aliasing range" grep -qi "alias" "$tmp/alias.svg"
+	kill -TERM $va $vp; wait $va $vp
+fi
 rm -rf "$tmp"

@@ -117,6 +117,26 @@ void vm_memslot_add(struct vm *vm, uint32_t id, uint64_t gpa, uint64_t size,
 	vm_set_region(vm, s, size);
 }
 
+void vm_memslot_add_file(struct vm *vm, uint32_t id, uint64_t gpa, uint64_t size,
+			 uint32_t flags, const char *path)
+{
+	struct memslot *s = &vm->slots[id];
+	int fd;
+
+	TEST_ASSERT((int)id < vm->nr_slots, "slot %u out of range", id);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	TEST_ASSERT(fd >= 0, "cannot open %s for slot %u", path, id);
+	s->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	TEST_ASSERT(s->host != MAP_FAILED, "mmap of %llu bytes of %s for slot %u failed",
+		    (unsigned long long)size, path, id);
+	close(fd);
+	s->id = id;
+	s->flags = flags;
+	s->gpa = gpa;
+	s->size = size;
+	vm_set_region(vm, s, size);
+}
+
 void vm_memslot_set(struct vm *vm, uint32_t id)
 {
 	vm_set_region(vm, &vm->slots[id], vm->slots[id].size);

@@ -61,6 +61,13 @@ void vm_destroy(struct vm *vm);
 /* mmap a shared anonymous region, populate it, register it as slot @id. */
 void vm_memslot_add(struct vm *vm, uint32_t id, uint64_t gpa, uint64_t size,
 		    uint32_t flags);
+/*
+ * The same, with the slot's memory a shared mapping of @path (for example a
+ * PCI BAR's sysfs resourceN_wc): device memory the host maps with its own
+ * type, as a VMM does for a device it hands to its guest.
+ */
+void vm_memslot_add_file(struct vm *vm, uint32_t id, uint64_t gpa, uint64_t size,
+			 uint32_t flags, const char *path);
 /* Re-register an existing slot (after vm_memslot_delete) with its memory. */
 void vm_memslot_set(struct vm *vm, uint32_t id);
 /* Delete slot @id from KVM (size 0); its host mapping stays. */

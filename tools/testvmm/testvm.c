@@ -222,7 +222,10 @@ static void vm_setup(struct testvm *tv, struct testvm_record *rec)
 	for (j = 1; j <= cfg->slots; j++) {
 		count = cfg->pages / cfg->slots +
 			((uint64_t)(j - 1) < cfg->pages % cfg->slots);
-		vm_memslot_add(tv->vm, j, gpa, count * PAGE_SIZE, 0);
+		if (cfg->backing && j == cfg->slots)
+			vm_memslot_add_file(tv->vm, j, gpa, count * PAGE_SIZE, 0, cfg->backing);
+		else
+			vm_memslot_add(tv->vm, j, gpa, count * PAGE_SIZE, 0);
 		gpa += count * PAGE_SIZE;
 	}
 	build_page_tables(tv);

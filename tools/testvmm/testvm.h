@@ -31,6 +31,7 @@ struct testvm_config {
 	int repeat;		/* rounds */
 	uint64_t pte_flags;	/* PTE_PWT | PTE_PCD | PTE_PAT on data PTEs */
 	int tdp;		/* host uses EPT/NPT, not shadow paging */
+	const char *backing;	/* file backing the last data slot, or NULL */
 };
 
 struct slot_record {

@@ -64,6 +64,7 @@ enum {
 	OPT_PAT,
 	OPT_READY_FD,
 	OPT_READY_FILE,
+	OPT_BACKING,
 };
 
 static const struct argp_option opts[] = {
@@ -80,6 +81,8 @@ static const struct argp_option opts[] = {
 	{ "json", 'j', NULL, 0, "Print the report as JSON", 0 },
 	{ "ready-fd", OPT_READY_FD, "FD", 0,
 	  "Write \"ready\\n\" to FD and close it once all VMs have touched their pages", 0 },
+	{ "backing", OPT_BACKING, "FILE", 0,
+	  "Back the last data memslot with a shared mapping of FILE, e.g. a PCI BAR (/sys/bus/pci/devices/*/resource0_wc)", 0 },
 	{ "ready-file", OPT_READY_FILE, "PATH", 0,
 	  "Once all VMs have touched their pages, write the JSON report to PATH (atomically)", 0 },
 	{},
@@ -193,6 +196,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_READY_FD:
 		o->ready_fd = parse_num(state, "--ready-fd", arg, 0, INT_MAX);
+		break;
+	case OPT_BACKING:
+		if (access(arg, R_OK | W_OK))
+			argp_error(state, "--backing %s: %s", arg, strerror(errno));
+		o->vm.backing = arg;
 		break;
 	case OPT_READY_FILE:
 		if (!*arg)

@@ -75,6 +75,21 @@ static struct json_object *json_risk_reasons(unsigned int why)
 	return a;
 }
 
+/* Memslots backed by device memory, with the host's type of it. */
+static struct json_object *json_device_slots(const struct kvmmt_policy_summary *s)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < s->nr_device_slots && i < KVMMT_MAX_DEVICE_SLOTS; i++) {
+		struct json_object *o = json_object_new_object();
+
+		add(o, "slot", json_object_new_int(s->device[i].id));
+		add(o, "host_type", json_object_new_string(kvmmt_mt_name(s->device[i].host_mt)));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 /* The conflicting ranges the policy model found, at most TOP_MAX_FINDINGS. */
 static struct json_object *json_aliasing(const struct kvmmt_policy_vm *pvm)
 {
@@ -139,6 +154,7 @@ static struct json_object *json_vm(const struct top_vm *v)
 	add(o, "zap_rate", json_rate(r->zap_rate));
 	add(o, "risk", v->risk ? json_object_new_string(v->risk) : NULL);
 	add(o, "risk_reasons", v->policy ? json_risk_reasons(v->sum.why) : NULL);
+	add(o, "device_memslots", v->policy ? json_device_slots(&v->sum) : NULL);
 	add(o, "aliasing_pages", v->policy ? json_u64(v->sum.conflict_pages) : NULL);
 	add(o, "aliasing", v->policy ? json_aliasing(v->policy) : NULL);
 	add(o, "migration", json_migration(v->mig));
