@@ -557,3 +557,23 @@ Test(policy, pat_reservation_read_later_is_applied)
 	cr_assert_eq(summary().conflict_pages, 16);
 	kvmmt_hostmap_free(&pat);
 }
+
+/* Installs that arrive before their memslot is known are judged once it is. */
+Test(policy, slot_known_after_installs_reevaluates)
+{
+	struct kvmmt_policy_slot slot = {
+		.id = 2, .base_gfn = 0x40010, .npages = 16, .userspace_addr = 0x7f0000000000ULL,
+	};
+	struct kvmmt_hostmap maps = {};
+
+	cr_assert_eq(kvmmt_hostmap_add(&maps, 0x7f0000000ULL, 0x7f0000010ULL, KVMMT_MT_WC), 0);
+	kvmmt_policy_vm_set_fmt(vm, KVMMT_FMT_NPT);
+	kvmmt_policy_vm_set_host(vm, NULL, &maps);
+	for (__u64 g = 0; g < 16; g++)
+		install(0x40010 + g, 0x80000 + g, 2, 1, forced_wb);
+	cr_assert_eq(summary().nr_conflicts, 0, "slot 2 is not known yet");
+	cr_assert_eq(kvmmt_policy_slot(vm, &slot, &err), 0);
+	cr_assert_eq(summary().risk, KVMMT_RISK_ALIASING);
+	cr_assert_eq(summary().conflict_pages, 16);
+	kvmmt_hostmap_free(&maps);
+}

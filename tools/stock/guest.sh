@@ -212,9 +212,64 @@ else
 	"$bin/kvmmt-report" --json "$tmp/alias.kmc" >"$tmp/alias-report.json" 2>"$tmp/alias-report.err"
 	r=$(jq -c ".vms[] | select(.pid == $apid) | .risk" "$tmp/alias-report.json")
 	say "kvmmt-report: BAR VM risk: $r"
-	check "kvmmt-report: BAR-backed VM aliasing" [ "$(jq -r '.class // .' <<<"$r" | head -c 8)" = aliasing ]
+	check "kvmmt-report: BAR-backed VM aliasing, 16 pages" \
+		[ "$(jq -r '"\(.risk) \(.conflict_pages)"' <<<"$r")" = "aliasing 16" ]
 	"$bin/kvmmt-report" --svg "$tmp/alias.svg" "$tmp/alias.kmc" >/dev/null 2>&1
 	check "kvmmt-report --svg draws the aliasing range" grep -qi "alias" "$tmp/alias.svg"
 	kill -TERM $va $vp; wait $va $vp
+fi
+
+# ---- the whole chain: a QEMU VM whose memory includes the BAR (a file
+# memory backend on resource0_wc as a pc-dimm) and a plain one; the daemon,
+# data path on, no flag anywhere, cancels the first's migration at
+# pre-switchover and lets the second's complete.
+qmp=$KVMMT_BUILD/tests/qmp-call
+if [ ! -e "$bar" ] || ! command -v qemu-system-x86_64 >/dev/null || [ ! -x "$qmp" ]; then
+	notok "chain: needs the VGA BAR, qemu-system-x86_64 and $qmp"
+else
+	qemu_vm() { # NAME EXTRA-ARGS...
+		local n=$1
+		shift
+		qemu-system-x86_64 -accel kvm -S -display none -nodefaults -name "$n" "$@" \
+			-qmp "unix:$tmp/$n.kvmmt-chain.sock,server=on,wait=off" \
+			-qmp "unix:$tmp/$n.test.sock,server=on,wait=off" >"$tmp/$n.qemu.log" 2>&1 &
+	}
+	qemu_vm vmR -m 64,slots=2,maxmem=1G \
+		-object "memory-backend-file,id=bar,mem-path=$bar,size=16M,share=on" \
+		-device pc-dimm,memdev=bar
+	qr=$!
+	qemu_vm vmP -m 64
+	qp=$!
+	for n in vmR vmP; do
+		for i in $(seq 300); do "$qmp" "$tmp/$n.test.sock" query-status >/dev/null 2>&1 && break; sleep 0.1; done
+	done
+	printf 'qmp_match = kvmmt-chain\ndatapath = on\ninterval = 0.3\n' >"$tmp/chain.conf"
+	"$bin/kvmmt-policyd" -c "$tmp/chain.conf" -s "$tmp/state3" -S "$tmp/ctl3.sock" \
+		>"$tmp/policyd3.log" 2>&1 &
+	pd=$!
+	armed() { [ "$("$bin/kvmmt-policyd" ctl -S "$tmp/ctl3.sock" --json status 2>/dev/null |
+		jq -r --arg n "$1" '.vms[] | select(.name == $n) | .armed')" = true ]; }
+	for n in vmR vmP; do
+		for i in $(seq 300); do armed $n && break; sleep 0.1; done
+	done
+	"$bin/kvmmt-policyd" ctl -S "$tmp/ctl3.sock" --json status >"$tmp/status3.json"
+	for n in vmR vmP; do
+		say "chain: $n: $(jq -c --arg n $n '.vms[] | select(.name == $n) | {risk, flagged, migration_blocked, why}' "$tmp/status3.json")"
+	done
+	check "chain: no manual flag anywhere" [ "$(jq '.flags | length' "$tmp/status3.json")" = 0 ]
+	for n in vmR vmP; do
+		"$qmp" "$tmp/$n.test.sock" migrate '{"uri": "exec:cat > /dev/null"}' >/dev/null
+	done
+	r=$("$qmp" "$tmp/vmR.test.sock" wait-migration cancelled,completed,failed 120)
+	p=$("$qmp" "$tmp/vmP.test.sock" wait-migration cancelled,completed,failed 120)
+	say "chain: vmR migration $r, vmP migration $p"
+	grep "migration" "$tmp/policyd3.log" | sed 's/^/KT: #   /'
+	check "chain: the VM with device memory is blocked from kernel state" \
+		[ "$(jq -r '.vms[] | select(.name == "vmR") | .risk' "$tmp/status3.json")" != none ]
+	check "chain: its migration was cancelled at pre-switchover" [ "$r" = cancelled ]
+	check "chain: the reason is logged" grep -q "VM vmR .*migration cancelled before switchover: risk class" "$tmp/policyd3.log"
+	check "chain: the plain VM's migration completed" [ "$p" = completed ]
+	kill -TERM $pd; wait $pd
+	kill -TERM $qr $qp; wait $qr $qp
 fi
 rm -rf "$tmp"

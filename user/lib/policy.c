@@ -317,14 +317,10 @@ static enum kvmmt_mt host_type_now(const struct kvmmt_policy_vm *vm,
  * New host maps: a reservation or a device mapping that appeared after a
  * page was installed changes what that page aliases with.
  */
-void kvmmt_policy_vm_set_host(struct kvmmt_policy_vm *vm,
-			      const struct kvmmt_hostmap *pat,
-			      const struct kvmmt_hostmap *maps)
+static void reeval(struct kvmmt_policy_vm *vm)
 {
 	enum kvmmt_mt mt;
 
-	vm->pat = pat;
-	vm->maps = maps;
 	for (size_t i = 0; i < vm->n; i++) {
 		mt = host_type_now(vm, &vm->r[i]);
 		if (mt == KVMMT_MT__MAX || mt == vm->r[i].host_mt)
@@ -332,6 +328,19 @@ void kvmmt_policy_vm_set_host(struct kvmmt_policy_vm *vm,
 		vm->r[i].host_mt = mt;
 		vm->r[i].conflict = kvmmt_mt_conflict(vm->r[i].mt, mt);
 	}
+}
+
+/*
+ * New host maps, or a memslot seen for the first time or moved: a device
+ * mapping known only now changes what installed pages alias with.
+ */
+void kvmmt_policy_vm_set_host(struct kvmmt_policy_vm *vm,
+			      const struct kvmmt_hostmap *pat,
+			      const struct kvmmt_hostmap *maps)
+{
+	vm->pat = pat;
+	vm->maps = maps;
+	reeval(vm);
 }
 
 void kvmmt_policy_vm_set_fmt(struct kvmmt_policy_vm *vm, enum kvmmt_fmt fmt)
@@ -542,12 +551,15 @@ int kvmmt_policy_slot(struct kvmmt_policy_vm *vm,
 			vm->slots[i] = vm->slots[--vm->nr_slots];
 		return 0;
 	}
+	if (i < vm->nr_slots && !memcmp(&vm->slots[i], s, sizeof(*s)))
+		return 0;
 	if (i == vm->nr_slots) {
 		if (grow((void **)&vm->slots, &vm->slots_cap, i + 1, sizeof(*s)))
 			return kvmmt_errf(e, -ENOMEM, "out of memory recording a memslot");
 		vm->nr_slots++;
 	}
 	vm->slots[i] = *s;
+	reeval(vm);
 	return 0;
 }
 
@@ -560,6 +572,7 @@ int kvmmt_policy_set_slots(struct kvmmt_policy_vm *vm,
 	if (n)
 		memcpy(vm->slots, s, n * sizeof(*s));
 	vm->nr_slots = n;
+	reeval(vm);
 	return 0;
 }
 
