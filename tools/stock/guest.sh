@@ -272,4 +272,11 @@ else
 	kill -TERM $pd; wait $pd
 	kill -TERM $qr $qp; wait $qr $qp
 fi
+# ---- further checks, one file per subject (tools/stock/guest-*.sh), sourced
+# with say/ok/notok/check/dump/wait_file/trace_* and $bin, $tvm, $tmp
+for f in "$KVMMT_SRC"/tools/stock/guest-*.sh; do
+	[ -e "$f" ] || continue
+	say "$(basename "$f")"
+	. "$f"
+done
 rm -rf "$tmp"
