@@ -1,0 +1,66 @@
+#!/bin/busybox sh
+# /init of the systemd box: load the package's modules, lay a tmpfs overlay
+# over the host's root (virtio-9p, read-only) and start systemd there as
+# PID 1 on kvmmt-box.target, which runs tools/stock/box.sh once as a
+# service. Every line it reports starts with "KT: ".
+/bin/busybox --install -s /bin
+export PATH=/bin
+mkdir -p /proc /sys /dev
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+arg() { sed -n "s/.*kvmmt\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+src=$(arg src)
+build=$(arg build)
+
+fatal() {
+	echo "KT: not ok box: $*"
+	reboot -f
+}
+
+for m in $(cat /modules.list); do
+	insmod "/mod/$m" || fatal "insmod $m failed"
+done
+
+mkdir -p /lower /rw /newroot
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose hostroot /lower ||
+	fatal "cannot mount the host root over virtio-9p"
+mount -t tmpfs -o mode=0755 tmpfs /rw
+mkdir -p /rw/upper /rw/work
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /newroot ||
+	fatal "cannot mount the overlay root"
+
+# A machine of its own: no host disks or services, a fresh machine id.
+r=/newroot
+: >"$r/etc/fstab"
+: >"$r/etc/machine-id"
+echo kvmmt-box >"$r/etc/hostname"
+mkdir -p "$r/etc/systemd/system" "$r/lib/modules"
+cat >"$r/etc/systemd/system/kvmmt-box.target" <<UNIT
+[Unit]
+Description=kvmmt box test
+Requires=basic.target kvmmt-box.service
+After=basic.target
+AllowIsolate=yes
+UNIT
+cat >"$r/etc/systemd/system/kvmmt-box.service" <<UNIT
+[Unit]
+Description=kvmmt box test: make install, then kvmmt-policyd.service as shipped
+After=basic.target systemd-journald.service
+
+[Service]
+Type=oneshot
+Environment=KVMMT_SRC=$src KVMMT_BUILD=$build
+ExecStart=/bin/bash $src/tools/stock/box.sh
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+UNIT
+# the default target too: no host service starts in the box
+ln -sf kvmmt-box.target "$r/etc/systemd/system/default.target"
+for m in proc sys dev; do
+	mount --move "/$m" "$r/$m" || fatal "cannot move /$m into the new root"
+done
+exec switch_root /newroot /lib/systemd/systemd --unit=kvmmt-box.target \
+	--show-status=false --log-level=warning
