@@ -40,6 +40,7 @@ enum {
 	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_HASH = 5,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
 enum {
@@ -69,10 +70,24 @@ struct hlist_head {
 	struct hlist_node *first;
 };
 
+struct mm_struct;
+
 struct task_struct {
+	unsigned int flags;
 	int pid;
 	int tgid;
+	struct mm_struct *mm;
+	struct task_struct *group_leader;
 	char comm[16];
+};
+
+struct mmu_notifier {
+	void *ops;
+};
+
+struct mmu_notifier_range {
+	unsigned long start;
+	unsigned long end;
 };
 
 struct qstr {
@@ -147,6 +162,8 @@ struct kvm {
 	struct kvm_memslots *memslots[2];
 	atomic_t online_vcpus;
 	struct kvm_arch arch;
+	struct mmu_notifier mmu_notifier;
+	int userspace_pid;
 };
 
 struct kvm_vcpu {
@@ -212,6 +229,12 @@ struct trace_event_raw_kvm_tdp_mmu_spte_changed {
 	u64 new_spte;
 	u8 level;
 	u8 as_id;
+};
+
+struct trace_event_raw_kvm_unmap_hva_range {
+	struct trace_entry ent;
+	unsigned long start;
+	unsigned long end;
 };
 
 /* kvmmt's kernel series (kernel/patches): only loaded where they exist. */

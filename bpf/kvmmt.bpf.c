@@ -89,6 +89,7 @@ struct {
 struct fault_stash {
 	__u64 base_gfn;
 	__u64 npages;
+	__u64 slot_ptr;		/* the last memslot recorded on this CPU */
 	__u32 tgid;
 	__u16 slot;
 	__u16 valid;
@@ -113,12 +114,86 @@ struct {
 	__type(value, struct kvmmt_slot_rec);
 } scratch SEC(".maps");
 
-static __always_inline void gstat_inc(__u32 idx)
+/*
+ * Memslots seen per VMM process (faults, memslot ioctls, the iterator):
+ * geometry for events of VMs gone before user space asks, and the hva
+ * ranges MMU-notifier invalidations are matched against.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct kvmmt_slot_key);
+	__type(value, struct kvmmt_slot_val);
+} vm_slots SEC(".maps");
+
+/* VMM processes already described by a KVMMT_EV_VM event (capture). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} vm_seen SEC(".maps");
+
+/* struct kvm -> the VMM process holding it (the iterator fills it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} kvm_owner SEC(".maps");
+
+/*
+ * Why the current task is dropping guest mappings, per thread: set where
+ * the cause begins (a memslot or attributes ioctl, an MMU-notifier
+ * invalidation, a fast zap-all), read by the zaps that follow.
+ */
+struct cause_ctx {
+	__u64 ts;
+	__u32 tgid;		/* the VM's process (kernel threads: its owner) */
+	__u32 cause;		/* enum kvmmt_zap_cause */
+};
+
+/* A zap takes its thread's cause only this soon after the cause began. */
+#define CAUSE_NS	1000000000ULL
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct cause_ctx);
+} causes SEC(".maps");
+
+/* A memslot or attributes ioctl between its entry and its exit. */
+struct ioctl_req {
+	__u64 cmd;
+	__u64 gpa;
+	__u64 size;
+	__u64 hva;
+	struct kvmmt_slot_val old;
+	__u32 slot;		/* as_id << 16 | id */
+	__u32 flags;
+	__u32 cause;
+	__u32 known;		/* old is valid */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct ioctl_req);
+} ioctls SEC(".maps");
+
+static __always_inline void gstat_add(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&gstats, &idx);
 
 	if (v)
-		(*v)++;
+		*v += n;
+}
+
+static __always_inline void gstat_inc(__u32 idx)
+{
+	gstat_add(idx, 1);
 }
 
 static __always_inline __u32 current_tgid(void)
@@ -130,10 +205,8 @@ static __always_inline __u32 current_tgid(void)
  * Returns the tgid to account to, or 0 if filtered out. SEEN (events
  * before the filter) is counted only when there is a filter.
  */
-static __always_inline __u32 watched_tgid(void)
+static __always_inline __u32 watched(__u32 tgid)
 {
-	__u32 tgid = current_tgid();
-
 	if (filter) {
 		gstat_inc(KVMMT_G_SEEN);
 		if (!bpf_map_lookup_elem(&tgid_filter, &tgid))
@@ -142,11 +215,16 @@ static __always_inline __u32 watched_tgid(void)
 	return tgid;
 }
 
+static __always_inline __u32 watched_tgid(void)
+{
+	return watched(current_tgid());
+}
+
 /*
  * Per-VM counters: the tgid's own entry of the per-CPU vm_fast array (an
  * inlined array lookup, no insert), else the vm_ctrs hash.
  */
-static __always_inline void ctr_add(__u32 tgid, __u32 idx)
+static __always_inline void ctr_add_n(__u32 tgid, __u32 idx, __u64 n)
 {
 	struct kvmmt_vm_ctrs *c, zero = {};
 	struct kvmmt_vm_fast *f;
@@ -157,7 +235,7 @@ static __always_inline void ctr_add(__u32 tgid, __u32 idx)
 	f = bpf_map_lookup_elem(&vm_fast, &k);
 	if (f && (f->tgid == tgid || !f->tgid)) {
 		f->tgid = tgid;
-		f->c.c[idx]++;
+		f->c.c[idx] += n;
 		return;
 	}
 	c = bpf_map_lookup_elem(&vm_ctrs, &tgid);
@@ -171,12 +249,18 @@ static __always_inline void ctr_add(__u32 tgid, __u32 idx)
 		if (!c)
 			return;
 	}
-	c->c[idx]++;
+	c->c[idx] += n;
 }
 
-static __always_inline void emit(__u16 type, __u32 tgid, __u64 gfn, __u64 pfn,
-				 __u64 spte, __u16 slot, __u8 level, __u8 attr,
-				 __s32 value)
+static __always_inline void ctr_add(__u32 tgid, __u32 idx)
+{
+	ctr_add_n(tgid, idx, 1);
+}
+
+static __always_inline void emit_aux(__u16 type, __u32 tgid, __u64 gfn,
+				     __u64 pfn, __u64 spte, __u16 slot,
+				     __u8 level, __u8 attr, __s32 value,
+				     __u32 aux)
 {
 	struct kvmmt_event *ev;
 
@@ -197,7 +281,7 @@ static __always_inline void emit(__u16 type, __u32 tgid, __u64 gfn, __u64 pfn,
 	ev->attr = attr;
 	ev->cpu = bpf_get_smp_processor_id();
 	ev->value = value;
-	ev->pad = 0;
+	ev->aux = aux;
 	/*
 	 * A wakeup per event costs microseconds per SPTE; wake the reader
 	 * only once an eighth of the ring is filled. It also drains on its
@@ -207,6 +291,13 @@ static __always_inline void emit(__u16 type, __u32 tgid, __u64 gfn, __u64 pfn,
 			       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8 ?
 			       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	gstat_inc(KVMMT_G_EVENTS);
+}
+
+static __always_inline void emit(__u16 type, __u32 tgid, __u64 gfn, __u64 pfn,
+				 __u64 spte, __u16 slot, __u8 level, __u8 attr,
+				 __s32 value)
+{
+	emit_aux(type, tgid, gfn, pfn, spte, slot, level, attr, value, 0);
 }
 
 static __always_inline bool spte_present(__u64 spte)
@@ -259,13 +350,164 @@ counted:
 		     spte, slot, level, key.attr, 0);
 }
 
+/* ---- memslots as first seen, and why mappings are dropped */
+
+#define PF_KTHREAD	0x00200000
+
+/* A VMM process's command name, once per process (capture only). */
+static __always_inline void note_vm(__u32 tgid)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 comm[2] = {};
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&vm_seen, &tgid))
+		return;
+	bpf_map_update_elem(&vm_seen, &tgid, &one, BPF_ANY);
+	BPF_CORE_READ_STR_INTO(&comm, task, group_leader, comm);
+	emit(KVMMT_EV_VM, tgid, comm[0], comm[1], 0, KVMMT_SLOT_UNKNOWN, 0, 0, 0);
+}
+
+/*
+ * Records a memslot of @tgid unless known with this geometry: in the
+ * vm_slots map, and as a KVMMT_EV_SLOT event (npages 0: deleted).
+ */
+static __always_inline void note_slot(__u32 tgid, __u16 as_id, __u16 id,
+				      __u64 base_gfn, __u64 npages, __u64 hva,
+				      __u32 flags)
+{
+	struct kvmmt_slot_key k = { .tgid = tgid, .as_id = as_id, .id = id };
+	struct kvmmt_slot_val v = {
+		.base_gfn = base_gfn, .npages = npages, .hva = hva, .flags = flags,
+	};
+	struct kvmmt_slot_val *old = bpf_map_lookup_elem(&vm_slots, &k);
+
+	if (old && old->base_gfn == base_gfn && old->npages == npages &&
+	    old->hva == hva && old->flags == flags)
+		return;
+	if (npages)
+		bpf_map_update_elem(&vm_slots, &k, &v, BPF_ANY);
+	else
+		bpf_map_delete_elem(&vm_slots, &k);
+	if (capture) {
+		note_vm(tgid);
+		emit_aux(KVMMT_EV_SLOT, tgid, base_gfn, npages, hva, id, 0, 0,
+			 as_id, flags);
+	}
+}
+
+/* The same from a struct kvm_memory_slot (CO-RE reads). */
+static __always_inline void note_kslot(__u32 tgid, struct kvm_memory_slot *s)
+{
+	__u16 as_id = 0;
+
+	if (bpf_core_field_exists(s->as_id))
+		as_id = BPF_CORE_READ(s, as_id);
+	note_slot(tgid, as_id, BPF_CORE_READ(s, id), BPF_CORE_READ(s, base_gfn),
+		  BPF_CORE_READ(s, npages), BPF_CORE_READ(s, userspace_addr),
+		  BPF_CORE_READ(s, flags));
+}
+
+static __always_inline void set_cause(__u32 tgid, __u32 cause, bool keep)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cause_ctx c = { .ts = bpf_ktime_get_ns(), .tgid = tgid, .cause = cause };
+	struct cause_ctx *cur;
+
+	/* a zap-all inside a memslot ioctl is the memslot's doing */
+	if (keep && (cur = bpf_map_lookup_elem(&causes, &tid)) &&
+	    c.ts - cur->ts < CAUSE_NS)
+		return;
+	bpf_map_update_elem(&causes, &tid, &c, BPF_ANY);
+}
+
+/*
+ * The VM a zap belongs to and why: the current thread's cause, if one
+ * began recently, names the VM (a kernel thread's invalidation names the
+ * VM whose memory it touches); else the current process. 0 if filtered.
+ */
+static __always_inline __u32 zap_tgid(__u32 *cause)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = id, tgid = id >> 32;
+	struct cause_ctx *c = bpf_map_lookup_elem(&causes, &tid);
+
+	*cause = KVMMT_ZAP_UNKNOWN;
+	if (c && bpf_ktime_get_ns() - c->ts < CAUSE_NS) {
+		*cause = c->cause;
+		if (c->tgid)
+			tgid = c->tgid;
+	}
+	return watched(tgid);
+}
+
+/* Pages of guest memory invalidated: counted per VM and cause, and an event. */
+static __always_inline void count_inval(__u32 tgid, __u32 cause, __u16 as_id,
+					__u16 id, __u64 gfn, __u64 pages)
+{
+	int idx = kvmmt_inv_ctr(cause);
+
+	if (!pages || idx < 0)
+		return;
+	ctr_add_n(tgid, idx, pages);
+	if (capture)
+		emit_aux(KVMMT_EV_INVAL, tgid, gfn, pages, 0, id, 0, 0, cause, as_id);
+}
+
+struct hva_walk {
+	__u64 start, end;
+	__u32 tgid;
+};
+
+/* bpf_for_each_map_elem callback: the part of one memslot in [start, end). */
+static long hva_overlap(void *map, struct kvmmt_slot_key *k,
+			struct kvmmt_slot_val *v, struct hva_walk *w)
+{
+	__u64 lo, hi, send;
+
+	if (k->tgid != w->tgid || !v->npages)
+		return 0;
+	send = v->hva + (v->npages << 12);
+	lo = w->start > v->hva ? w->start : v->hva;
+	hi = w->end < send ? w->end : send;
+	if (lo < hi)
+		count_inval(w->tgid, KVMMT_ZAP_NOTIFIER, k->as_id, k->id,
+			    v->base_gfn + ((lo - v->hva) >> 12),
+			    (hi - lo + 4095) >> 12);
+	return 0;
+}
+
+/*
+ * An MMU-notifier invalidation of host range [start, end) of the VM of
+ * process @owner (0: the current process). Kernel threads (reclaim,
+ * compaction) name no VM on the tracepoint: their pages count globally.
+ */
+static __always_inline void on_unmap_hva(__u64 start, __u64 end, __u32 owner)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct hva_walk w = { .start = start, .end = end };
+
+	if (!owner) {
+		if (BPF_CORE_READ(task, flags) & PF_KTHREAD) {
+			gstat_add(KVMMT_G_INV_KTHREAD, (end - start + 4095) >> 12);
+			return;
+		}
+		owner = current_tgid();
+	}
+	w.tgid = watched(owner);
+	if (!w.tgid)
+		return;
+	set_cause(w.tgid, KVMMT_ZAP_NOTIFIER, false);
+	bpf_for_each_map_elem(&vm_slots, hva_overlap, &w, 0);
+}
+
 static __always_inline void count_zap(__u32 tgid, __u64 gfn, __u64 old_spte,
-				      int level)
+				      int level, __u32 cause)
 {
 	ctr_add(tgid, KVMMT_C_ZAPS);
 	if (capture)
 		emit(KVMMT_EV_ZAP, tgid, gfn, (old_spte & SPTE_PFN_MASK) >> 12,
-		     old_spte, KVMMT_SLOT_UNKNOWN, level, 0, 0);
+		     old_spte, KVMMT_SLOT_UNKNOWN, level, 0, cause);
 }
 
 /* ---- shared handlers: one per kernel event, whatever the attach method */
@@ -325,8 +567,17 @@ static __always_inline void on_tdp_changed(__u64 gfn, int level, __u64 old,
 {
 	bool was = spte_present(old) && spte_leaf(old, level);
 	bool is = spte_present(new) && spte_leaf(new, level);
-	__u32 tgid = watched_tgid();
+	__u32 tgid, cause;
 
+	if (was && !spte_present(new)) {
+		tgid = zap_tgid(&cause);
+		if (!tgid)
+			return;
+		ctr_add(tgid, KVMMT_C_TDP_CHANGES);
+		count_zap(tgid, gfn, old, level, cause);
+		return;
+	}
+	tgid = watched_tgid();
 	if (!tgid)
 		return;
 	ctr_add(tgid, KVMMT_C_TDP_CHANGES);
@@ -334,8 +585,6 @@ static __always_inline void on_tdp_changed(__u64 gfn, int level, __u64 old,
 	    (!was || ((old ^ new) & SPTE_PFN_MASK) ||
 	     kvmmt_spte_attr(fmt, old, level) != kvmmt_spte_attr(fmt, new, level)))
 		count_install(tgid, gfn, new, level, stashed_slot(tgid, gfn));
-	else if (was && !spte_present(new))
-		count_zap(tgid, gfn, old, level);
 }
 
 static __always_inline void on_get_page(bool created)
@@ -348,10 +597,21 @@ static __always_inline void on_get_page(bool created)
 
 static __always_inline void on_zap_page(__u64 gfn, __u32 role)
 {
-	__u32 tgid = watched_tgid();
+	__u32 cause, tgid = zap_tgid(&cause);
 
 	if (tgid)
-		count_zap(tgid, gfn, 0, role & 0xf);
+		count_zap(tgid, gfn, 0, role & 0xf, cause);
+}
+
+/* A fast zap of every shadow page; inside a memslot ioctl it is the memslot's. */
+static __always_inline void on_zap_all(void)
+{
+	__u32 tgid = watched_tgid();
+
+	if (!tgid)
+		return;
+	ctr_add(tgid, KVMMT_C_ZAP_ALL);
+	set_cause(tgid, KVMMT_ZAP_ALL, true);
 }
 
 static __always_inline void on_simple(__u32 idx)
@@ -396,7 +656,7 @@ int BPF_PROG(fexit_make_spte)
 	__u64 nargs = bpf_get_func_arg_cnt(ctx), sp = 0, slot = 0, gfn = 0;
 	__u64 old = 0, nsp = 0, spte = 0;
 	__u16 slot_id = KVMMT_SLOT_UNKNOWN;
-	__u32 tgid;
+	__u32 tgid, zero = 0;
 	int level;
 
 	/* vcpu, sp, slot, pte_access, gfn, pfn, old_spte, ..., u64 *new_spte */
@@ -411,8 +671,17 @@ int BPF_PROG(fexit_make_spte)
 	if (!tgid)
 		return 0;
 	level = BPF_CORE_READ((struct kvm_mmu_page *)sp, role.word) & 0xf;
-	if (slot)
+	if (slot) {
+		struct fault_stash *st = bpf_map_lookup_elem(&stash, &zero);
+
 		slot_id = BPF_CORE_READ((struct kvm_memory_slot *)slot, id);
+		if (st && (st->slot_ptr != slot || st->tgid != tgid)) {
+			note_kslot(tgid, (struct kvm_memory_slot *)slot);
+			st->slot_ptr = slot;
+			st->tgid = tgid;
+			st->valid = 0;
+		}
+	}
 	count_install(tgid, gfn, spte, level, slot_id);
 	return 0;
 }
@@ -493,9 +762,13 @@ TP_PAIR(set_spte, "kvm_mmu_set_spte", (int level, gfn_t gfn, u64 *sptep),
 		if (!st)						\
 			return 0;					\
 		s = READ(fault, slot);					\
-		if (s)							\
-			stash_slot(st, tgid, READ(fault, gfn), READ(s, id), \
-				   READ(s, base_gfn), READ(s, npages));	\
+		if (!s)							\
+			return 0;					\
+		if (st->slot_ptr != (__u64)s || st->tgid != tgid)	\
+			note_kslot(tgid, s);				\
+		st->slot_ptr = (__u64)s;				\
+		stash_slot(st, tgid, READ(fault, gfn), READ(s, id),	\
+			   READ(s, base_gfn), READ(s, npages));		\
 		return 0;						\
 	}
 
@@ -516,7 +789,11 @@ TP_PAIR_COUNT(fast_pf, "fast_page_fault", KVMMT_C_FAST_PF)
 TP_PAIR_COUNT(sync_page, "kvm_mmu_sync_page", KVMMT_C_SYNC)
 TP_PAIR_COUNT(unsync_page, "kvm_mmu_unsync_page", KVMMT_C_UNSYNC)
 TP_PAIR_COUNT(split, "kvm_mmu_split_huge_page", KVMMT_C_SPLITS)
-TP_PAIR_COUNT(zap_all, "kvm_mmu_zap_all_fast", KVMMT_C_ZAP_ALL)
+TP_PAIR(zap_all, "kvm_mmu_zap_all_fast", (struct kvm *kvm),
+	{ on_zap_all(); return 0; })
+
+TP_PAIR(unmap_hva, "kvm_unmap_hva_range", (unsigned long start, unsigned long end),
+	{ on_unmap_hva(start, end, 0); return 0; })
 
 /* kvmmt's kernel series (kernel/patches) */
 TP_PAIR_COUNT(memtype, "kvm_mmu_memtype", KVMMT_C_MEMTYPE)
@@ -582,8 +859,21 @@ TP_COUNT(fast_pf, "kvmmmu", "fast_page_fault", KVMMT_C_FAST_PF)
 TP_COUNT(sync_page, "kvmmmu", "kvm_mmu_sync_page", KVMMT_C_SYNC)
 TP_COUNT(unsync_page, "kvmmmu", "kvm_mmu_unsync_page", KVMMT_C_UNSYNC)
 TP_COUNT(split, "kvmmmu", "kvm_mmu_split_huge_page", KVMMT_C_SPLITS)
-TP_COUNT(zap_all, "kvmmmu", "kvm_mmu_zap_all_fast", KVMMT_C_ZAP_ALL)
 TP_COUNT(memtype, "kvmmmu", "kvm_mmu_memtype", KVMMT_C_MEMTYPE)
+
+SEC("tp/kvmmmu/kvm_mmu_zap_all_fast")
+int tp_zap_all(void *r)
+{
+	on_zap_all();
+	return 0;
+}
+
+SEC("tp/kvm/kvm_unmap_hva_range")
+int tp_unmap_hva(struct trace_event_raw_kvm_unmap_hva_range *r)
+{
+	on_unmap_hva(r->start, r->end, 0);
+	return 0;
+}
 
 SEC("tp/kvm/kvm_noncoherent_dma")
 int tp_nc(struct trace_event_raw_kvm_noncoherent_dma *r)
@@ -598,6 +888,150 @@ int tp_memslot(struct trace_event_raw_kvm_memslot_flags *r)
 	on_memslot_flags(r->as_id, r->slot_id,
 			 r->base_gfn, r->old_flags,
 			 r->new_flags);
+	return 0;
+}
+
+/*
+ * ---- on every path: memslot and attributes ioctls (the syscall
+ * tracepoints; their records are tracefs ABI, laid out here), and where
+ * BPF trampolines work, the MMU notifier itself (it names the VM).
+ */
+struct sys_enter_ioctl_rec {
+	__u64 common;
+	__s32 nr;
+	__u32 pad;
+	__u64 fd;
+	__u64 cmd;
+	__u64 arg;
+};
+
+struct sys_exit_rec {
+	__u64 common;
+	__s32 nr;
+	__u32 pad;
+	__s64 ret;
+};
+
+#define KVM_SET_USER_MEMORY_REGION	0x4020ae46
+#define KVM_SET_USER_MEMORY_REGION2	0x40a0ae49
+#define KVM_SET_MEMORY_ATTRIBUTES	0x4020aed2
+
+/* The common head of struct kvm_userspace_memory_region(2). */
+struct uregion {
+	__u32 slot;
+	__u32 flags;
+	__u64 gpa;
+	__u64 size;
+	__u64 hva;
+};
+
+struct uattrs {
+	__u64 address;
+	__u64 size;
+	__u64 attributes;
+	__u64 flags;
+};
+
+SEC("tp/syscalls/sys_enter_ioctl")
+int sys_enter_ioctl(struct sys_enter_ioctl_rec *r)
+{
+	__u32 cmd = r->cmd, tid = (__u32)bpf_get_current_pid_tgid(), tgid;
+	struct kvmmt_slot_key k = {};
+	struct kvmmt_slot_val *old;
+	struct ioctl_req q = {};
+	struct uregion u;
+	struct uattrs a;
+
+	if (cmd != KVM_SET_USER_MEMORY_REGION && cmd != KVM_SET_USER_MEMORY_REGION2 &&
+	    cmd != KVM_SET_MEMORY_ATTRIBUTES)
+		return 0;
+	tgid = watched_tgid();
+	if (!tgid)
+		return 0;
+	q.cmd = cmd;
+	if (cmd == KVM_SET_MEMORY_ATTRIBUTES) {
+		if (bpf_probe_read_user(&a, sizeof(a), (void *)r->arg))
+			return 0;
+		q.gpa = a.address;
+		q.size = a.size;
+		q.cause = KVMMT_ZAP_ATTRIBUTES;
+	} else {
+		if (bpf_probe_read_user(&u, sizeof(u), (void *)r->arg))
+			return 0;
+		q.slot = u.slot;
+		q.flags = u.flags;
+		q.gpa = u.gpa;
+		q.size = u.size;
+		q.hva = u.hva;
+		k.tgid = tgid;
+		k.as_id = u.slot >> 16;
+		k.id = u.slot;
+		old = bpf_map_lookup_elem(&vm_slots, &k);
+		if (old) {
+			q.old = *old;
+			q.known = 1;
+		}
+		if (!u.size)
+			q.cause = KVMMT_ZAP_MEMSLOT;
+		else if (old && old->base_gfn != u.gpa >> 12)
+			q.cause = KVMMT_ZAP_MEMSLOT;
+		else if (old && old->flags != u.flags)
+			q.cause = KVMMT_ZAP_SLOT_FLAGS;
+	}
+	if (q.cause)
+		set_cause(tgid, q.cause, false);
+	bpf_map_update_elem(&ioctls, &tid, &q, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_ioctl")
+int sys_exit_ioctl(struct sys_exit_rec *r)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = id, tgid = id >> 32;
+	struct ioctl_req *q = bpf_map_lookup_elem(&ioctls, &tid);
+	__u16 as_id, slot_id;
+
+	if (!q)
+		return 0;
+	if (q->cause)
+		bpf_map_delete_elem(&causes, &tid);
+	as_id = q->slot >> 16;
+	slot_id = q->slot;
+	if (r->ret)
+		;	/* refused: nothing changed */
+	else if (q->cmd == KVM_SET_MEMORY_ATTRIBUTES)
+		count_inval(tgid, KVMMT_ZAP_ATTRIBUTES, 0, KVMMT_SLOT_UNKNOWN,
+			    q->gpa >> 12, q->size >> 12);
+	else {
+		if (q->cause && q->known)
+			count_inval(tgid, q->cause, as_id, slot_id, q->old.base_gfn,
+				    q->old.npages);
+		note_slot(tgid, as_id, slot_id, q->gpa >> 12, q->size >> 12, q->hva,
+			  q->flags);
+	}
+	bpf_map_delete_elem(&ioctls, &tid);
+	return 0;
+}
+
+/*
+ * The MMU notifier's own entry: it names the VM (container of the
+ * notifier), so reclaim by kernel threads counts for the VM it hits.
+ * Replaces kvm_unmap_hva_range where it attaches.
+ */
+SEC("fentry/kvm_mmu_notifier_invalidate_range_start")
+int BPF_PROG(fentry_inval_start, struct mmu_notifier *mn,
+	     const struct mmu_notifier_range *range)
+{
+	struct kvm *kvm = (void *)mn - bpf_core_field_offset(struct kvm, mmu_notifier);
+	__u64 kvm_id = (__u64)kvm;
+	__u32 *owner = bpf_map_lookup_elem(&kvm_owner, &kvm_id), tgid = 0;
+
+	if (owner)
+		tgid = *owner;
+	else if (bpf_core_field_exists(kvm->userspace_pid))
+		tgid = BPF_CORE_READ(kvm, userspace_pid);
+	on_unmap_hva(BPF_CORE_READ(range, start), BPF_CORE_READ(range, end), tgid);
 	return 0;
 }
 
@@ -734,15 +1168,27 @@ static __noinline int walk_array(int n, struct kvm_memslots___old *ms,
  */
 struct write_ctx {
 	struct seq_file *seq;
+	__u32 tgid;
 };
 
+/* Also tells the event handlers about the slot (vm_slots), silently. */
 static long write_slot(__u32 i, void *data)
 {
 	struct kvmmt_slot_rec *r = bpf_map_lookup_elem(&scratch, &i);
 	struct write_ctx *w = data;
+	struct kvmmt_slot_key k = { .tgid = w->tgid };
+	struct kvmmt_slot_val v = {};
 
-	if (r)
-		bpf_seq_write(w->seq, r, sizeof(*r));
+	if (!r)
+		return 0;
+	bpf_seq_write(w->seq, r, sizeof(*r));
+	k.as_id = r->as_id;
+	k.id = r->id;
+	v.base_gfn = r->base_gfn;
+	v.npages = r->npages;
+	v.hva = r->userspace_addr;
+	v.flags = r->flags;
+	bpf_map_update_elem(&vm_slots, &k, &v, BPF_ANY);
 	return 0;
 }
 
@@ -819,7 +1265,9 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 
 	vm.nr_slots = n;
 	bpf_seq_write(seq, &vm, sizeof(vm));
+	bpf_map_update_elem(&kvm_owner, &vm.kvm_id, &vm.tgid, BPF_ANY);
 	wr.seq = seq;
+	wr.tgid = vm.tgid;
 	bpf_loop(n, write_slot, &wr, 0);
 	return 0;
 }

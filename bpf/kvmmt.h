@@ -27,7 +27,31 @@ enum kvmmt_ev_type {
 	KVMMT_EV_NONCOHERENT,	/* noncoherent DMA count changed; value = new count */
 	KVMMT_EV_MEMSLOT,	/* memslot changed; spte = new flags, pfn = old flags,
 				 * gfn = base gfn, slot = id, value = as_id */
+	KVMMT_EV_SLOT,		/* a memslot's geometry, the first time it is seen
+				 * (or after it changed): slot = id, value = as_id,
+				 * gfn = base gfn, pfn = pages (0: deleted),
+				 * spte = host address, aux = KVM_MEM_* flags */
+	KVMMT_EV_VM,		/* a VMM process, the first time it is seen:
+				 * gfn, pfn = its comm (16 bytes, little-endian) */
+	KVMMT_EV_INVAL,		/* guest memory invalidated: gfn = first gfn,
+				 * pfn = pages, slot = id, value = enum
+				 * kvmmt_zap_cause, aux = as_id */
 	KVMMT_EV__MAX,
+};
+
+/*
+ * Why KVM drops guest mappings. A zap event's value, and the cause of an
+ * invalidation event; counted per VM in pages (KVMMT_C_INV_*).
+ */
+enum kvmmt_zap_cause {
+	KVMMT_ZAP_UNKNOWN = 0,
+	KVMMT_ZAP_NOTIFIER,	/* MMU notifier: munmap, madvise, reclaim, migration */
+	KVMMT_ZAP_MEMSLOT,	/* memslot deleted or moved */
+	KVMMT_ZAP_SLOT_FLAGS,	/* memslot flags changed (dirty logging) */
+	KVMMT_ZAP_ALL,		/* fast zap of every shadow page */
+	KVMMT_ZAP_ATTRIBUTES,	/* KVM_SET_MEMORY_ATTRIBUTES (private <-> shared) */
+	KVMMT_ZAP_GMEM,		/* guest_memfd hole punch or release */
+	KVMMT_ZAP__MAX,
 };
 
 /*
@@ -46,8 +70,8 @@ struct kvmmt_event {
 	__u8 level;		/* 1 = 4K, 2 = 2M, 3 = 1G */
 	__u8 attr;
 	__u16 cpu;
-	__s32 value;		/* noncoherent count, or memslot as_id */
-	__u32 pad;
+	__s32 value;		/* noncoherent count, memslot as_id, zap cause */
+	__u32 aux;		/* KVMMT_EV_SLOT: flags; KVMMT_EV_INVAL: as_id */
 };
 
 /* Per-VM installs, keyed by memory-type bits and level. */
@@ -75,6 +99,12 @@ enum kvmmt_ctr {
 	KVMMT_C_SPLITS,		/* huge pages split */
 	KVMMT_C_ZAP_ALL,	/* fast zap of all shadow pages */
 	KVMMT_C_MEMTYPE,	/* memory-type decisions seen (patched kernels) */
+	/* guest pages invalidated, by enum kvmmt_zap_cause */
+	KVMMT_C_INV_NOTIFIER,
+	KVMMT_C_INV_MEMSLOT,
+	KVMMT_C_INV_SLOT_FLAGS,
+	KVMMT_C_INV_ATTRIBUTES,
+	KVMMT_C_INV_GMEM,
 	KVMMT_C__MAX,
 };
 
@@ -125,6 +155,7 @@ enum kvmmt_gstat {
 	KVMMT_G_DROPS,		/* events lost because the ring buffer was full */
 	KVMMT_G_NOSPACE,	/* updates lost because a counter map was full */
 	KVMMT_G_SEEN,		/* kvmmmu events handled (before the pid filter) */
+	KVMMT_G_INV_KTHREAD,	/* pages invalidated by kernel threads, VM unknown */
 	KVMMT_G__MAX,
 };
 
@@ -166,5 +197,36 @@ struct kvmmt_slot_rec {
 	__u64 npages;
 	__u64 userspace_addr;
 };
+
+/*
+ * A memslot as the data path knows it (vm_slots map), keyed per VMM
+ * process: filled from faults, memslot ioctls and the iterator.
+ */
+struct kvmmt_slot_key {
+	__u32 tgid;
+	__u16 as_id;
+	__u16 id;
+};
+
+struct kvmmt_slot_val {
+	__u64 base_gfn;
+	__u64 npages;
+	__u64 hva;
+	__u32 flags;
+	__u32 pad;
+};
+
+/* The per-VM counter of pages invalidated for @cause, or -1. */
+static inline int kvmmt_inv_ctr(int cause)
+{
+	switch (cause) {
+	case KVMMT_ZAP_NOTIFIER: return KVMMT_C_INV_NOTIFIER;
+	case KVMMT_ZAP_MEMSLOT: return KVMMT_C_INV_MEMSLOT;
+	case KVMMT_ZAP_SLOT_FLAGS: return KVMMT_C_INV_SLOT_FLAGS;
+	case KVMMT_ZAP_ATTRIBUTES: return KVMMT_C_INV_ATTRIBUTES;
+	case KVMMT_ZAP_GMEM: return KVMMT_C_INV_GMEM;
+	default: return -1;
+	}
+}
 
 #endif /* KVMMT_H */

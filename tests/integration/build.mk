@@ -25,3 +25,12 @@ $(O)/tests/notify-listen: $(O)/tests/integration/notify-listen.o
 
 $(O)/tests/qmp-call: $(O)/tests/integration/qmp-call.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# zap-causes: a VM whose memory is taken away in known amounts
+ZAP_TEST_BINS := $(O)/tests/kvmmt-zapvmm
+
+all: $(ZAP_TEST_BINS)
+tests: $(ZAP_TEST_BINS)
+
+$(O)/tests/kvmmt-zapvmm: $(O)/tests/integration/zap-vmm.o
+	$(CC) $(LDFLAGS) -o $@ $<

@@ -95,12 +95,18 @@ static const struct kvmmt_cap_ops ops = {
 	.drops = on_drops, .end = on_end, .hostmap = on_hostmap,
 };
 
+/* Only the event types of format version 1 (install .. memslot). */
+static bool v1_types;
+
 static void make_event(unsigned int i, struct kvmmt_cap_event *ce)
 {
 	struct kvmmt_event *ev = &ce->ev;
 
 	memset(ce, 0, sizeof(*ce));
-	ev->type = 1 + (i % 7 == 3 ? 1 + i % 3 : 0);
+	/* every type, the ones with an aux field and the escaped ones too */
+	ev->type = 1 + (i % 7 == 3 ? 1 + i % (v1_types ? 3 : KVMMT_EV__MAX - 2) : 0);
+	if (ev->type >= KVMMT_EV_SLOT)
+		ev->aux = i * 2654435761u;
 	/* Mostly increasing time with some reordering, like a multi-CPU ring buffer. */
 	ev->ts_ns = 1000000000ull + i * 1500ull - (i % 5 == 0 ? 700 : 0);
 	ev->gfn = 0x100 + i + (i % 97 == 0 ? 0x40000 : 0);
@@ -317,6 +323,52 @@ static void expect_bad(const unsigned char *buf, size_t len, size_t off)
 	cr_assert_eq(ret, -EBADMSG, "ret %d: %s", ret, e.msg);
 	snprintf(want, sizeof(want), "byte offset %zu:", off);
 	cr_assert(strstr(e.msg, want), "want \"%s\" in \"%s\"", want, e.msg);
+}
+
+/*
+ * Version 1 wrote install, zap, noncoherent and memslot events exactly as
+ * version 2 does: such a file with its version byte set to 1 is a version 1
+ * file, and must read back whole; a version 1 file cannot hold the newer
+ * types.
+ */
+Test(capture, reads_version_1)
+{
+	const char *path;
+	struct kvmmt_cap_status st;
+	struct kvmmt_err e = {};
+	struct got g = {};
+	unsigned char *buf;
+	size_t len;
+
+	v1_types = true;
+	path = write_capture(2000, true);
+	buf = slurp(path, &len);
+	buf[8] = 1;
+	cr_assert_eq(kvmmt_cap_decode(buf, len, &ops, &g, &st, &e), 0, "%s", e.msg);
+	cr_assert_eq(st.version, 1);
+	cr_assert(st.complete);
+	cr_assert_eq(g.n, 2000);
+	for (unsigned int i = 0; i < g.n; i++) {
+		struct kvmmt_cap_event want;
+
+		make_event(i, &want);
+		cr_assert_eq(memcmp(&g.ev[i].ev, &want.ev, sizeof(want.ev)), 0,
+			     "event %u differs", i);
+	}
+	free(g.ev);
+	free(buf);
+	unlink(path);
+
+	v1_types = false;
+	path = write_capture(2000, true);
+	buf = slurp(path, &len);
+	buf[8] = 1;
+	memset(&g, 0, sizeof(g));
+	cr_assert_eq(kvmmt_cap_decode(buf, len, &ops, &g, &st, &e), -EBADMSG);
+	cr_assert(strstr(e.msg, "unknown event type"), "%s", e.msg);
+	free(g.ev);
+	free(buf);
+	unlink(path);
 }
 
 Test(capture, corruption_names_offset)

@@ -17,10 +17,14 @@
 #define FILE_HDR_LEN	16
 #define CHUNK_HDR_LEN	20
 #define EVENTS_FLUSH	(64u << 10)	/* raw event bytes per chunk */
-#define EVENT_MAX_LEN	64		/* worst-case encoded event */
+#define EVENT_MAX_LEN	80		/* worst-case encoded event */
 
-/* Event header byte: type in bits 0-2, then "field follows" flags. */
+/*
+ * Event header byte: type in bits 0-2 (version 2: 7 means a uv type
+ * follows), then "field follows" flags.
+ */
 #define EH_TYPE		0x07
+#define EH_TYPE_ESC	0x07
 #define EH_TGID		0x08
 #define EH_TID		0x10
 #define EH_CPU		0x20
@@ -354,7 +358,7 @@ static void encode_event(struct kvmmt_capw *w, const struct kvmmt_cap_event *ce)
 	const struct kvmmt_event *ev = &ce->ev, *p = &w->prev;
 	__u8 mtb = (ce->mt & 0x7f) | (ce->ipat ? 0x80 : 0);
 	__u64 resid = ev->spte ^ (ev->pfn << 12);
-	__u8 h = ev->type & EH_TYPE;
+	__u8 h = ev->type < EH_TYPE_ESC ? ev->type : EH_TYPE_ESC;
 
 	if (ev->tgid != p->tgid)
 		h |= EH_TGID;
@@ -367,6 +371,8 @@ static void encode_event(struct kvmmt_capw *w, const struct kvmmt_cap_event *ce)
 	if (ev->level != p->level || ev->attr != p->attr || mtb != w->prev_mtb)
 		h |= EH_ATTR;
 	put_u8(&w->ev, h);
+	if ((h & EH_TYPE) == EH_TYPE_ESC)
+		put_uv(&w->ev, ev->type);
 	put_sv(&w->ev, (__s64)(ev->ts_ns - p->ts_ns));
 	if (h & EH_TGID)
 		put_uv(&w->ev, ev->tgid);
@@ -386,6 +392,8 @@ static void encode_event(struct kvmmt_capw *w, const struct kvmmt_cap_event *ce)
 	put_sv(&w->ev, (__s64)(ev->pfn - p->pfn - (ev->gfn - p->gfn)));
 	put_uv(&w->ev, resid ^ w->prev_resid);
 	put_sv(&w->ev, ev->value);
+	if (ev->type >= KVMMT_EV_SLOT)
+		put_uv(&w->ev, ev->aux);
 	w->prev = *ev;
 	w->prev_mtb = mtb;
 	w->prev_resid = resid;
@@ -551,6 +559,7 @@ static void get_str(struct rd *r, char *dst, size_t max, const char *what)
 }
 
 struct dec {
+	unsigned int version;
 	const struct kvmmt_cap_ops *ops;
 	void *ctx;
 	struct kvmmt_cap_status *st;
@@ -690,7 +699,11 @@ static int dec_events(struct dec *d, struct rd *r)
 		if (r->bad)
 			return 0;
 		ev->type = h & EH_TYPE;
-		if (ev->type < KVMMT_EV_INSTALL || ev->type >= KVMMT_EV__MAX) {
+		if (ev->type == EH_TYPE_ESC && d->version >= 2)
+			ev->type = get_uv_max(r, KVMMT_EV__MAX, "unknown event type");
+		/* version 1 knew install, zap, noncoherent and memslot */
+		if (ev->type < KVMMT_EV_INSTALL || ev->type >= KVMMT_EV__MAX ||
+		    (d->version < 2 && ev->type >= KVMMT_EV_SLOT)) {
 			r->bad = "unknown event type";
 			return 0;
 		}
@@ -714,6 +727,8 @@ static int dec_events(struct dec *d, struct rd *r)
 		resid ^= get_uv(r);
 		ev->spte = resid ^ (ev->pfn << 12);
 		ev->value = (__s32)unzz(get_uv_max(r, UINT32_MAX, "event value out of range"));
+		ev->aux = ev->type >= KVMMT_EV_SLOT ?
+			  get_uv_max(r, UINT32_MAX, "event aux out of range") : 0;
 		if (r->bad)
 			return 0;
 		ce.mt = mtb & 0x7f;
@@ -826,9 +841,10 @@ int kvmmt_cap_decode(const void *data, size_t len, const struct kvmmt_cap_ops *o
 	if (memcmp(p, KVMMT_CAP_MAGIC, 8))
 		return BAD(0, "not a kvmmt capture (bad magic)");
 	st->version = p[8] | p[9] << 8;
-	if (st->version != KVMMT_CAP_VERSION)
-		return BAD(8, "format version %u is not supported (this kvmmt reads version %u)",
+	if (st->version < 1 || st->version > KVMMT_CAP_VERSION)
+		return BAD(8, "format version %u is not supported (this kvmmt reads versions 1 to %u)",
 			   st->version, KVMMT_CAP_VERSION);
+	d.version = st->version;
 	if (p[10] != FILE_HDR_LEN || p[11] || get_le32(p + 12))
 		return BAD(10, "unexpected file header length or flags");
 	off = FILE_HDR_LEN;

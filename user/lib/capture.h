@@ -16,7 +16,7 @@
 #include "err.h"
 
 #define KVMMT_CAP_MAGIC		"KVMMTCAP"
-#define KVMMT_CAP_VERSION	1
+#define KVMMT_CAP_VERSION	2	/* written; 1 and 2 are read */
 #define KVMMT_CAP_PARTIAL_SUFFIX ".partial"
 
 /* Caps every reader enforces; a file that exceeds one is rejected. */

@@ -49,29 +49,50 @@ struct prog_desc {
 	const char *event;	/* function (FENTRY) or tracepoint name */
 	bool installs;		/* a source of SPTE installs */
 	const char *sys;	/* trace system; NULL = kvmmmu */
+	const char *twin;	/* left out when this extra program attached */
+	bool entry;		/* FENTRY: fentry, not fexit */
 };
 
 static const struct prog_desc fentry_progs[] = {
-	{ "fexit_make_spte", "make_spte", true, NULL },
-	{ "fexit_nc_register", "kvm_arch_register_noncoherent_dma", false, NULL },
-	{ "fexit_nc_unregister", "kvm_arch_unregister_noncoherent_dma", false, NULL },
+	{ .name = "fexit_make_spte", .event = "make_spte", .installs = true },
+	{ .name = "fexit_nc_register", .event = "kvm_arch_register_noncoherent_dma" },
+	{ .name = "fexit_nc_unregister", .event = "kvm_arch_unregister_noncoherent_dma" },
 };
 
 static const struct prog_desc tp_progs[] = {
-	{ "set_spte", "kvm_mmu_set_spte", true, NULL },
-	{ "tdp_changed", "kvm_tdp_mmu_spte_changed", true, NULL },
-	{ "spte_requested", "kvm_mmu_spte_requested", false, NULL },
-	{ "get_page", "kvm_mmu_get_page", false, NULL },
-	{ "zap_page", "kvm_mmu_prepare_zap_page", false, NULL },
-	{ "fast_pf", "fast_page_fault", false, NULL },
-	{ "sync_page", "kvm_mmu_sync_page", false, NULL },
-	{ "unsync_page", "kvm_mmu_unsync_page", false, NULL },
-	{ "split", "kvm_mmu_split_huge_page", false, NULL },
-	{ "zap_all", "kvm_mmu_zap_all_fast", false, NULL },
+	{ .name = "set_spte", .event = "kvm_mmu_set_spte", .installs = true },
+	{ .name = "tdp_changed", .event = "kvm_tdp_mmu_spte_changed", .installs = true },
+	{ .name = "spte_requested", .event = "kvm_mmu_spte_requested" },
+	{ .name = "get_page", .event = "kvm_mmu_get_page" },
+	{ .name = "zap_page", .event = "kvm_mmu_prepare_zap_page" },
+	{ .name = "fast_pf", .event = "fast_page_fault" },
+	{ .name = "sync_page", .event = "kvm_mmu_sync_page" },
+	{ .name = "unsync_page", .event = "kvm_mmu_unsync_page" },
+	{ .name = "split", .event = "kvm_mmu_split_huge_page" },
+	{ .name = "zap_all", .event = "kvm_mmu_zap_all_fast" },
 	/* kvmmt's kernel series (kernel/patches) */
-	{ "memtype", "kvm_mmu_memtype", false, NULL },
-	{ "nc", "kvm_noncoherent_dma", false, "kvm" },
-	{ "memslot", "kvm_memslot_flags", false, "kvm" },
+	{ .name = "memtype", .event = "kvm_mmu_memtype" },
+	{ .name = "nc", .event = "kvm_noncoherent_dma", .sys = "kvm" },
+	{ .name = "memslot", .event = "kvm_memslot_flags", .sys = "kvm" },
+	{ .name = "unmap_hva", .event = "kvm_unmap_hva_range", .sys = "kvm",
+	  .twin = "fentry_inval_start" },
+};
+
+/*
+ * Programs every path adds, each attached its own way: memslot and
+ * attributes ioctls from the syscall tracepoints, and the MMU notifier's
+ * entry where BPF trampolines work (it names the VM, kvm_unmap_hva_range
+ * does not). Optional: a kernel without them only loses zap causes.
+ */
+static const struct prog_desc extra_progs[] = {
+	{ .name = "fentry_inval_start", .event = "kvm_mmu_notifier_invalidate_range_start",
+	  .entry = true },
+	{ .name = "sys_enter_ioctl", .event = "sys_enter_ioctl", .sys = "syscalls" },
+	{ .name = "sys_exit_ioctl", .event = "sys_exit_ioctl", .sys = "syscalls" },
+};
+
+static const enum kvmmt_path extra_path[] = {
+	KVMMT_PATH_FENTRY, KVMMT_PATH_TP, KVMMT_PATH_TP,
 };
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
@@ -113,6 +134,11 @@ static const char *const ctr_names[KVMMT_C__MAX] = {
 	[KVMMT_C_SPLITS] = "splits",
 	[KVMMT_C_ZAP_ALL] = "zap_all",
 	[KVMMT_C_MEMTYPE] = "memtype",
+	[KVMMT_C_INV_NOTIFIER] = "zap_pages_notifier",
+	[KVMMT_C_INV_MEMSLOT] = "zap_pages_memslot",
+	[KVMMT_C_INV_SLOT_FLAGS] = "zap_pages_slot_flags",
+	[KVMMT_C_INV_ATTRIBUTES] = "zap_pages_attributes",
+	[KVMMT_C_INV_GMEM] = "zap_pages_gmem",
 };
 
 static const char *const gstat_names[KVMMT_G__MAX] = {
@@ -120,6 +146,7 @@ static const char *const gstat_names[KVMMT_G__MAX] = {
 	[KVMMT_G_DROPS] = "drops",
 	[KVMMT_G_NOSPACE] = "nospace",
 	[KVMMT_G_SEEN] = "seen",
+	[KVMMT_G_INV_KTHREAD] = "zap_pages_kthread",
 };
 
 const char *kvmmt_ctr_name(enum kvmmt_ctr c)
@@ -192,6 +219,8 @@ const char *kvmmt_probe_reason(const struct kvmmt_probe *p)
 		return "the function has more arguments than this kernel's BPF trampolines take (6 before Linux 6.6)";
 	case -EINVAL:
 		return "the kernel rejected the program (verifier or attach type not supported)";
+	case -EALREADY:
+		return "not needed: another program observes this event";
 	case -EOPNOTSUPP:
 	case -524:	/* ENOTSUPP */
 		return "this attach type is not supported by the kernel";
@@ -253,7 +282,10 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-/* Records one attempt; the method is written the way libbpf's SEC() names it. */
+/*
+ * Records one attempt; the method is written the way libbpf's SEC() names
+ * it. @sys is the trace system, or "fentry" for an fentry program.
+ */
 static void add_probe(struct kvmmt_dp *dp, enum kvmmt_path path,
 		      const char *sys, const char *event, int err,
 		      const char *detail)
@@ -269,6 +301,8 @@ static void add_probe(struct kvmmt_dp *dp, enum kvmmt_path path,
 			 sys ? sys : "kvmmmu", event);
 	else if (path == KVMMT_PATH_NONE)
 		snprintf(p->method, sizeof(p->method), "%s", event);
+	else if (path == KVMMT_PATH_FENTRY && sys && !strcmp(sys, "fentry"))
+		snprintf(p->method, sizeof(p->method), "fentry/%s", event);
 	else
 		snprintf(p->method, sizeof(p->method), "%s%s", sec_prefix[path], event);
 	p->err = err;
@@ -293,6 +327,16 @@ static bool btf_has(const struct kvmmt_dp *dp, const char *name, int kind)
 	return dp->kvm_btf && btf__find_by_name_kind(dp->kvm_btf, name, kind) > 0;
 }
 
+static bool is_extra(const struct prog_desc *d)
+{
+	return d >= extra_progs && d < extra_progs + ARRAY_LEN(extra_progs);
+}
+
+static const char *probe_sys(const struct prog_desc *d)
+{
+	return d->entry ? "fentry" : d->sys;
+}
+
 /* One program to load on a path. */
 struct planned {
 	const struct prog_desc *d;
@@ -300,9 +344,11 @@ struct planned {
 	char prog[32];		/* its name in the skeleton */
 	bool present;		/* the kernel has its function or event */
 	bool refused;		/* the verifier rejected it (probe recorded) */
+	bool attached;
 };
 
-#define MAX_PLANNED	(ARRAY_LEN(fentry_progs) + ARRAY_LEN(tp_progs))
+#define MAX_PLANNED	(ARRAY_LEN(fentry_progs) + ARRAY_LEN(tp_progs) + \
+			 ARRAY_LEN(extra_progs))
 
 /* Does the kernel have what this program hooks? */
 static bool event_exists(const struct kvmmt_dp *dp, const struct prog_desc *d,
@@ -328,7 +374,7 @@ static void plan_one(const struct kvmmt_dp *dp, struct planned *pl,
 		     const struct prog_desc *d, enum kvmmt_path path)
 {
 	*pl = (struct planned){ .d = d, .path = path };
-	if (path == KVMMT_PATH_FENTRY)
+	if (path == KVMMT_PATH_FENTRY || is_extra(d))
 		snprintf(pl->prog, sizeof(pl->prog), "%s", d->name);
 	else
 		snprintf(pl->prog, sizeof(pl->prog), "%s_%s", prog_prefix[path], d->name);
@@ -336,7 +382,8 @@ static void plan_one(const struct kvmmt_dp *dp, struct planned *pl,
 }
 
 /*
- * The programs of @path, install sources first. FENTRY takes installs and
+ * The programs of @path: the extras, then the path's own, install sources
+ * first. FENTRY takes installs and
  * noncoherent DMA from its fexit programs and everything else (faults,
  * zaps, TDP changes, shadow pages, memslots) from tp_btf.
  */
@@ -345,6 +392,9 @@ static size_t plan_path(const struct kvmmt_dp *dp, enum kvmmt_path path,
 {
 	size_t i, n = 0;
 
+	/* first, so a twin sees whether its replacement attached */
+	for (i = 0; i < ARRAY_LEN(extra_progs); i++)
+		plan_one(dp, &pl[n++], &extra_progs[i], extra_path[i]);
 	if (path == KVMMT_PATH_FENTRY) {
 		for (i = 0; i < ARRAY_LEN(fentry_progs); i++)
 			plan_one(dp, &pl[n++], &fentry_progs[i], path);
@@ -412,8 +462,16 @@ static void set_rodata(struct kvmmt_dp *dp, enum kvmmt_path path,
 	bpf_map__set_max_entries(dp->skel->maps.events, rb);
 }
 
+static bool twin_attached(const struct planned *pl, size_t n, const char *twin)
+{
+	for (size_t i = 0; twin && i < n; i++)
+		if (pl[i].attached && !strcmp(pl[i].prog, twin))
+			return true;
+	return false;
+}
+
 /* Attaches the loaded programs; fails only if an install source fails. */
-static int attach_planned(struct kvmmt_dp *dp, const struct planned *pl, size_t n)
+static int attach_planned(struct kvmmt_dp *dp, struct planned *pl, size_t n)
 {
 	char detail[sizeof(dp->probes[0].detail)];
 	struct bpf_program *prog;
@@ -424,21 +482,27 @@ static int attach_planned(struct kvmmt_dp *dp, const struct planned *pl, size_t 
 		if (pl[i].refused)
 			continue;
 		if (!pl[i].present) {
-			add_probe(dp, pl[i].path, pl[i].d->sys, pl[i].d->event, -ENOENT,
+			add_probe(dp, pl[i].path, probe_sys(pl[i].d), pl[i].d->event, -ENOENT,
 				  "not in this kernel");
+			continue;
+		}
+		if (twin_attached(pl, n, pl[i].d->twin)) {
+			add_probe(dp, pl[i].path, probe_sys(pl[i].d), pl[i].d->event, -EALREADY,
+				  "not needed: its fentry replacement attached");
 			continue;
 		}
 		dp->log[0] = '\0';
 		prog = bpf_object__find_program_by_name(dp->skel->obj, pl[i].prog);
 		link = prog ? bpf_program__attach(prog) : NULL;
 		err = link ? 0 : (prog ? -errno : -ENOENT);
-		if (!err && dp->nr_links < MAX_LINKS)
+		if (!err && dp->nr_links < MAX_LINKS) {
 			dp->links[dp->nr_links++] = link;
-		else
+			pl[i].attached = true;
+		} else
 			bpf_link__destroy(link);
 		snprintf(detail, sizeof(detail), "%.190s",
 			 err ? (dp->log[0] ? dp->log : errstr(err)) : "attached");
-		add_probe(dp, pl[i].path, pl[i].d->sys, pl[i].d->event, err, detail);
+		add_probe(dp, pl[i].path, probe_sys(pl[i].d), pl[i].d->event, err, detail);
 		if (err && pl[i].d->installs)
 			return err;
 	}
@@ -484,6 +548,22 @@ static int open_planned(struct kvmmt_dp *dp, enum kvmmt_path path,
 }
 
 /*
+ * The kernel refuses trampolines altogether: the other optional fentry
+ * programs would only be refused one reload at a time.
+ */
+static void refuse_fentry(struct kvmmt_dp *dp, struct planned *pl, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (pl[i].path != KVMMT_PATH_FENTRY || pl[i].refused ||
+		    pl[i].d->installs || !pl[i].present)
+			continue;
+		pl[i].refused = true;
+		add_probe(dp, pl[i].path, probe_sys(pl[i].d), pl[i].d->event, -EPERM,
+			  "not tried: this kernel refuses fentry programs");
+	}
+}
+
+/*
  * Loads and attaches one path; 0 on success, else -errno with probes
  * recorded. A program the verifier rejects is recorded under its own event
  * and left out, and the rest loads again; only the loss of the install
@@ -503,7 +583,7 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		if (pl[i].d->installs && pl[i].present)
 			src = &pl[i];
 	if (!src) {
-		add_probe(dp, path, NULL, pl[0].d->event, -ENOENT,
+		add_probe(dp, path, NULL, pl[ARRAY_LEN(extra_progs)].d->event, -ENOENT,
 			  path == KVMMT_PATH_TP ? "no kvmmmu tracepoints in tracefs (KVM not loaded, or tracefs not mounted)"
 						: "the kernel's BTF has no such function or tracepoint");
 		return -ENOENT;
@@ -513,7 +593,7 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		dp->log[0] = '\0';
 		err = open_planned(dp, path, opts, pl, n);
 		if (err) {
-			add_probe(dp, path, src->d->sys, src->d->event, err,
+			add_probe(dp, path, probe_sys(src->d), src->d->event, err,
 				  dp->log[0] ? dp->log : errstr(err));
 			return err;
 		}
@@ -522,12 +602,14 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 			break;
 		f = failed_program(dp->log, pl, n);
 		bad = f >= 0 ? &pl[f] : src;
-		add_probe(dp, bad->path, bad->d->sys, bad->d->event, err,
+		add_probe(dp, bad->path, probe_sys(bad->d), bad->d->event, err,
 			  dp->log[0] ? dp->log : errstr(err));
 		destroy_skel(dp);
 		if (f < 0 || pl[f].d->installs)
 			return err;
 		pl[f].refused = true;
+		if (pl[f].path == KVMMT_PATH_FENTRY && err == -EPERM)
+			refuse_fentry(dp, pl, n);
 	}
 	err = attach_planned(dp, pl, n);
 	if (err)

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * kvmmt-zapvmm: a VM whose guest memory is taken away in known amounts,
+ * for the zap-cause tests.
+ *
+ *   kvmmt-zapvmm PAGES MADVISE MUNMAP [HOLD_MS]
+ *
+ * Creates a VM with two memslots of PAGES 4K pages each (slot 1 at 1 GiB,
+ * slot 2 at 2 GiB), then: MADV_DONTNEED of the first MADVISE pages of
+ * slot 1, munmap of the last MUNMAP pages of slot 1 (two MMU-notifier
+ * invalidations), and deletion of slot 2 (a memslot deletion). Waits
+ * HOLD_MS between steps, prints what it did as JSON and exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/kvm.h>
+
+#define PAGE	4096UL
+
+static void die(const char *what)
+{
+	fprintf(stderr, "kvmmt-zapvmm: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static void set_slot(int vm, unsigned int id, unsigned long gpa, void *host,
+		     unsigned long size)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = id, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (unsigned long)host,
+	};
+
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r))
+		die("KVM_SET_USER_MEMORY_REGION");
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long pages, madv, unmap;
+	long hold = 100;
+	char *s1, *s2;
+	int kvm, vm;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: kvmmt-zapvmm PAGES MADVISE MUNMAP [HOLD_MS]\n");
+		return 2;
+	}
+	pages = strtoul(argv[1], NULL, 0);
+	madv = strtoul(argv[2], NULL, 0);
+	unmap = strtoul(argv[3], NULL, 0);
+	if (argc > 4)
+		hold = strtol(argv[4], NULL, 0);
+	if (!pages || madv > pages || unmap > pages - madv) {
+		fprintf(stderr, "kvmmt-zapvmm: MADVISE + MUNMAP must fit in PAGES\n");
+		return 2;
+	}
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		die("/dev/kvm");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		die("KVM_CREATE_VM");
+	s1 = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	s2 = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s1 == MAP_FAILED || s2 == MAP_FAILED)
+		die("mmap");
+	set_slot(vm, 1, 1UL << 30, s1, pages * PAGE);
+	set_slot(vm, 2, 2UL << 30, s2, pages * PAGE);
+	pause_ms(hold);
+	if (madv && madvise(s1, madv * PAGE, MADV_DONTNEED))
+		die("madvise");
+	pause_ms(hold);
+	if (unmap && munmap(s1 + (pages - unmap) * PAGE, unmap * PAGE))
+		die("munmap");
+	pause_ms(hold);
+	set_slot(vm, 2, 2UL << 30, s2, 0);
+	pause_ms(hold);
+	printf("{\"pid\": %d, \"pages\": %lu, \"madvise\": %lu, \"munmap\": %lu, "
+	       "\"deleted\": %lu}\n", getpid(), pages, madv, unmap, pages);
+	fflush(stdout);
+	/* the VM goes first, so unmapping the rest is nobody's invalidation */
+	close(vm);
+	close(kvm);
+	return 0;
+}
