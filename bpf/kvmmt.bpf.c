@@ -153,8 +153,12 @@ struct cause_ctx {
 	__u32 cause;		/* enum kvmmt_zap_cause */
 };
 
-/* A zap takes its thread's cause only this soon after the cause began. */
-#define CAUSE_NS	1000000000ULL
+/*
+ * A zap takes its thread's cause only this soon after the cause began or
+ * the thread's last zap of that cause: the zaps of one invalidation follow
+ * each other closely, and the tracepoint paths see no invalidation end.
+ */
+#define CAUSE_NS	10000000ULL
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -434,6 +438,7 @@ static __always_inline __u32 zap_tgid(__u32 *cause)
 
 	*cause = KVMMT_ZAP_UNKNOWN;
 	if (c && bpf_ktime_get_ns() - c->ts < CAUSE_NS) {
+		c->ts = bpf_ktime_get_ns();
 		*cause = c->cause;
 		if (c->tgid)
 			tgid = c->tgid;
@@ -457,6 +462,7 @@ static __always_inline void count_inval(__u32 tgid, __u32 cause, __u16 as_id,
 struct hva_walk {
 	__u64 start, end;
 	__u32 tgid;
+	__u32 hit;		/* the range holds guest memory */
 };
 
 /* bpf_for_each_map_elem callback: the part of one memslot in [start, end). */
@@ -470,10 +476,11 @@ static long hva_overlap(void *map, struct kvmmt_slot_key *k,
 	send = v->hva + (v->npages << 12);
 	lo = w->start > v->hva ? w->start : v->hva;
 	hi = w->end < send ? w->end : send;
-	if (lo < hi)
-		count_inval(w->tgid, KVMMT_ZAP_NOTIFIER, k->as_id, k->id,
-			    v->base_gfn + ((lo - v->hva) >> 12),
-			    (hi - lo + 4095) >> 12);
+	if (lo >= hi)
+		return 0;
+	count_inval(w->tgid, KVMMT_ZAP_NOTIFIER, k->as_id, k->id,
+		    v->base_gfn + ((lo - v->hva) >> 12), (hi - lo + 4095) >> 12);
+	w->hit = 1;
 	return 0;
 }
 
@@ -497,8 +504,10 @@ static __always_inline void on_unmap_hva(__u64 start, __u64 end, __u32 owner)
 	w.tgid = watched(owner);
 	if (!w.tgid)
 		return;
-	set_cause(w.tgid, KVMMT_ZAP_NOTIFIER, false);
 	bpf_for_each_map_elem(&vm_slots, hva_overlap, &w, 0);
+	/* the zaps that follow are this invalidation's, if it hit guest memory */
+	if (w.hit)
+		set_cause(w.tgid, KVMMT_ZAP_NOTIFIER, false);
 }
 
 static __always_inline void count_zap(__u32 tgid, __u64 gfn, __u64 old_spte,

@@ -225,7 +225,14 @@ static const struct kvmmt_cap_ops ops = {
 	.drops = on_drops, .end = on_end, .hostmap = on_hostmap,
 };
 
-static const struct kvmmt_cap_ops geometry_ops = { .snapshot = rep_on_geometry };
+static int on_geometry_event(void *ctx, const struct kvmmt_cap_event *ev)
+{
+	return rep_on_geometry_event(ctx, ev);
+}
+
+static const struct kvmmt_cap_ops geometry_ops = {
+	.snapshot = rep_on_geometry, .event = on_geometry_event,
+};
 
 static FILE *open_out(const char *path)
 {

@@ -10,6 +10,19 @@ const char *const rep_ev_names[KVMMT_EV__MAX] = {
 	[KVMMT_EV_ZAP] = "zap",
 	[KVMMT_EV_NONCOHERENT] = "noncoherent",
 	[KVMMT_EV_MEMSLOT] = "memslot",
+	[KVMMT_EV_SLOT] = "slot",
+	[KVMMT_EV_VM] = "vm",
+	[KVMMT_EV_INVAL] = "invalidate",
+};
+
+const char *const rep_cause_names[KVMMT_ZAP__MAX] = {
+	[KVMMT_ZAP_UNKNOWN] = "unknown",
+	[KVMMT_ZAP_NOTIFIER] = "mmu_notifier",
+	[KVMMT_ZAP_MEMSLOT] = "memslot",
+	[KVMMT_ZAP_SLOT_FLAGS] = "slot_flags",
+	[KVMMT_ZAP_ALL] = "zap_all",
+	[KVMMT_ZAP_ATTRIBUTES] = "attributes",
+	[KVMMT_ZAP_GMEM] = "guest_memfd",
 };
 
 void rep_model_init(struct rep_model *m)
@@ -167,14 +180,74 @@ int rep_on_geometry(void *ctx, const struct kvmmt_cap_snapshot *s)
 				rs = slot_add(v, r->id);
 			if (!rs)
 				return -ENOMEM;
-			if (rs->known && !start)
+			if (rs->known && !rs->from_events && !start)
 				continue;
+			rs->from_events = false;
 			if (!rs->known && !m->perr.err)
 				kvmmt_policy_slot(v->pol, &ps, &m->perr);
 			rs->rec = *r;
 			rs->known = true;
 		}
 	}
+	return 0;
+}
+
+/*
+ * The data path's own record of a memslot or a VMM, in the same first
+ * pass: it describes VMs that came and went between two snapshots. A
+ * snapshot's geometry, where there is one, stays.
+ */
+int rep_on_geometry_event(void *ctx, const struct kvmmt_cap_event *ce)
+{
+	const struct kvmmt_event *ev = &ce->ev;
+	struct rep_model *m = ctx;
+	struct rep_vm *v;
+	struct rep_slot *rs;
+
+	if (ev->type != KVMMT_EV_SLOT && ev->type != KVMMT_EV_VM)
+		return 0;
+	v = vm_get(m, ev->tgid);
+	if (!v)
+		return -ENOMEM;
+	if (ev->type == KVMMT_EV_VM) {
+		if (!v->comm[0] || v->comm_from_events) {
+			memcpy(v->comm, &ev->gfn, 8);
+			memcpy(v->comm + 8, &ev->pfn, 8);
+			v->comm[KVMMT_COMM_LEN] = 0;
+			v->comm_from_events = true;
+		}
+		return 0;
+	}
+	rs = slot_find(v, ev->slot, 0);
+	if (!rs)
+		rs = slot_add(v, ev->slot);
+	if (!rs)
+		return -ENOMEM;
+	if (!ev->pfn) {
+		rs->deleted = true;
+		return 0;
+	}
+	if (rs->known && !rs->from_events)
+		return 0;
+	rs->rec.kind = KVMMT_REC_SLOT;
+	rs->rec.id = ev->slot;
+	rs->rec.as_id = ev->value;
+	rs->rec.flags = ev->aux;
+	rs->rec.base_gfn = ev->gfn;
+	rs->rec.npages = ev->pfn;
+	rs->rec.userspace_addr = ev->spte;
+	if (!rs->known && !m->perr.err) {
+		struct kvmmt_policy_slot ps = {
+			.id = rs->rec.id, .as_id = rs->rec.as_id, .flags = rs->rec.flags,
+			.base_gfn = rs->rec.base_gfn, .npages = rs->rec.npages,
+			.userspace_addr = rs->rec.userspace_addr,
+		};
+
+		kvmmt_policy_slot(v->pol, &ps, &m->perr);
+	}
+	rs->known = true;
+	rs->from_events = true;
+	rs->deleted = false;
 	return 0;
 }
 
@@ -270,6 +343,13 @@ int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ce)
 		break;
 	case KVMMT_EV_ZAP:
 		v->zaps++;
+		if ((__u32)ev->value < KVMMT_ZAP__MAX)
+			v->zaps_by_cause[ev->value]++;
+		break;
+	case KVMMT_EV_INVAL:
+		v->inv_events++;
+		if ((__u32)ev->value < KVMMT_ZAP__MAX)
+			v->inv_pages[ev->value] += ev->pfn;
 		break;
 	case KVMMT_EV_NONCOHERENT:
 		if (v->nr_nc < REPORT_MAX_NC)
@@ -280,7 +360,8 @@ int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ce)
 		v->memslot_events++;
 		break;
 	}
-	if (!m->perr.err)
+	/* the risk model takes what changes mappings; slot, VM and invalidation records describe */
+	if (!m->perr.err && ev->type <= KVMMT_EV_MEMSLOT)
 		kvmmt_policy_event(v->pol, ev, m->host.fmt, m->host.host_pat, &m->perr);
 	if (ev->type != KVMMT_EV_INSTALL && ev->type != KVMMT_EV_ZAP)
 		return 0;

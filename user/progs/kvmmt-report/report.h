@@ -17,7 +17,9 @@
 
 struct rep_slot {
 	struct kvmmt_slot_rec rec;
-	bool known;			/* geometry from a snapshot */
+	bool known;			/* geometry from a snapshot or a slot event */
+	bool from_events;		/* geometry from the data path's slot events */
+	bool deleted;			/* a slot event said it was deleted */
 	bool at_start, at_end;
 	__u64 installs[KVMMT_MT__MAX];
 	__u64 installs_ipat;
@@ -42,6 +44,10 @@ struct rep_vm {
 	__u64 installs_ipat;
 	__u64 installs_level[4];
 	__u64 zaps, nc_events, memslot_events, events;
+	__u64 zaps_by_cause[KVMMT_ZAP__MAX];	/* zap events by their cause */
+	__u64 inv_pages[KVMMT_ZAP__MAX];	/* guest pages invalidated, by cause */
+	__u64 inv_events;
+	bool comm_from_events;		/* named by the data path's VM event */
 	__u64 first_ns, last_ns;
 	struct rep_nc nc[REPORT_MAX_NC];
 	unsigned int nr_nc;		/* kept; nc_events counts all */
@@ -82,6 +88,8 @@ void rep_model_init(struct rep_model *m);
 void rep_model_free(struct rep_model *m);
 int rep_on_host(void *ctx, const struct kvmmt_cap_host *h);
 int rep_on_geometry(void *ctx, const struct kvmmt_cap_snapshot *s);
+int rep_on_geometry_event(void *ctx, const struct kvmmt_cap_event *ev);
+extern const char *const rep_cause_names[KVMMT_ZAP__MAX];
 int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s);
 int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ev);
 int rep_on_drops(void *ctx, __u64 drops);

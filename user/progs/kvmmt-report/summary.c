@@ -73,6 +73,42 @@ static void print_types(FILE *f, const __u64 *by_mt)
 		fprintf(f, "none");
 }
 
+/* "what: cause n, cause n" for the nonzero causes, if @any. */
+static void print_causes(FILE *f, const char *what, const __u64 *by_cause, __u64 any)
+{
+	const char *sep = "";
+
+	if (!any)
+		return;
+	fprintf(f, "  %s:", what);
+	for (unsigned int c = 0; c < KVMMT_ZAP__MAX; c++) {
+		if (!by_cause[c])
+			continue;
+		fprintf(f, "%s %s %" PRIu64, sep, rep_cause_names[c], (uint64_t)by_cause[c]);
+		sep = ",";
+	}
+	fputc('\n', f);
+}
+
+/* Which memslots only the data path's own records describe, and which went away. */
+static void print_from_events(FILE *f, const struct rep_vm *v)
+{
+	const char *sep = "";
+	unsigned int i;
+
+	for (i = 0; i < v->nr_slots; i++) {
+		if (!v->slots[i].from_events)
+			continue;
+		if (!*sep)
+			fprintf(f, "  memslots no snapshot saw, described by the data path:");
+		fprintf(f, "%s %u%s", sep, v->slots[i].rec.id,
+			v->slots[i].deleted ? " (deleted)" : "");
+		sep = ",";
+	}
+	if (*sep)
+		fputc('\n', f);
+}
+
 /* Memslots in guest-physical order (address space, then gfn), unknown ones last. */
 static int slot_cmp(const void *a, const void *b)
 {
@@ -144,6 +180,9 @@ static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_v
 		fputc('\n', f);
 	}
 	free(order);
+	print_from_events(f, v);
+	print_causes(f, "zaps by cause", v->zaps_by_cause, v->zaps);
+	print_causes(f, "guest pages invalidated by cause", v->inv_pages, v->inv_events);
 	if (!v->nc_events) {
 		fprintf(f, "  noncoherent DMA changes: none\n");
 	} else {
@@ -254,12 +293,27 @@ static struct json_object *types_json(const __u64 *by_mt)
 	return o;
 }
 
+/* Counts by zap cause; "unknown" only for zaps (invalidations always have one). */
+static struct json_object *cause_json(const __u64 *by_cause, bool with_unknown)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (unsigned int c = !with_unknown; c < KVMMT_ZAP__MAX; c++)
+		if (c != KVMMT_ZAP_ALL || with_unknown)
+			json_object_object_add(o, rep_cause_names[c], j_u64(by_cause[c]));
+	return o;
+}
+
 static struct json_object *slot_json(const struct rep_slot *s)
 {
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "id", json_object_new_int(s->rec.id));
-	json_object_object_add(o, "in_snapshot", json_object_new_boolean(s->known));
+	json_object_object_add(o, "in_snapshot",
+			       json_object_new_boolean(s->known && !s->from_events));
+	json_object_object_add(o, "geometry", !s->known ? NULL :
+			       json_object_new_string(s->from_events ? "events" : "snapshot"));
+	json_object_object_add(o, "deleted", json_object_new_boolean(s->deleted));
 	if (s->known) {
 		json_object_object_add(o, "as_id", json_object_new_int(s->rec.as_id));
 		json_object_object_add(o, "flags", json_object_new_int64(s->rec.flags));
@@ -307,6 +361,8 @@ static struct json_object *vm_json(const struct rep_model *m, const struct rep_v
 	json_object_object_add(a, "1G", j_u64(v->installs_level[3]));
 	json_object_object_add(o, "installs_by_level", a);
 	json_object_object_add(o, "zaps", j_u64(v->zaps));
+	json_object_object_add(o, "zaps_by_cause", cause_json(v->zaps_by_cause, true));
+	json_object_object_add(o, "zap_pages_by_cause", cause_json(v->inv_pages, false));
 	json_object_object_add(o, "memslot_changes", j_u64(v->memslot_events));
 	json_object_object_add(o, "vmm_device_mappings", v->maps ? j_u64(v->maps->n) : NULL);
 	a = json_object_new_array();
