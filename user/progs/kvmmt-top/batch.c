@@ -24,6 +24,17 @@ static struct json_object *json_u64(__u64 v)
 	return json_object_new_uint64(v);
 }
 
+/* Guest pages invalidated by cause (the zap_pages_* counters). */
+static struct json_object *json_zap_pages(const struct kvmmt_vm_ctrs *c)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (int k = KVMMT_C_INV_NOTIFIER; k <= KVMMT_C_INV_GMEM; k++)
+		json_object_object_add(o, kvmmt_ctr_name(k) + strlen("zap_pages_"),
+				       json_u64(c->c[k]));
+	return o;
+}
+
 static struct json_object *json_rate(double v)
 {
 	/* two decimals keep lines short; rates are never exact anyway */
@@ -152,6 +163,8 @@ static struct json_object *json_vm(const struct top_vm *v)
 	add(o, "install_rate", json_by_type(NULL, r->install_rate));
 	add(o, "zaps", json_u64(r->zaps));
 	add(o, "zap_rate", json_rate(r->zap_rate));
+	add(o, "zap_pages", json_zap_pages(&r->ctrs));
+	add(o, "zap_all", json_u64(r->ctrs.c[KVMMT_C_ZAP_ALL]));
 	add(o, "risk", v->risk ? json_object_new_string(v->risk) : NULL);
 	add(o, "risk_reasons", v->policy ? json_risk_reasons(v->sum.why) : NULL);
 	add(o, "device_memslots", v->policy ? json_device_slots(&v->sum) : NULL);

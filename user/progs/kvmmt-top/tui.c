@@ -321,6 +321,23 @@ static void draw_findings(const struct tui *t, const struct top_vm *v, int y)
 	}
 }
 
+
+/*
+ * Guest pages invalidated by cause since start (the data path's
+ * zap_pages_* counters), and fast zap-alls.
+ */
+static void zap_causes(const struct kvmmt_vm_ctrs *c, char *line, size_t len)
+{
+	size_t i = snprintf(line, len, "zapped guest pages by cause:");
+
+	for (int k = KVMMT_C_INV_NOTIFIER; k <= KVMMT_C_INV_GMEM && i < len; k++)
+		i += snprintf(line + i, len - i, " %s %llu",
+			      kvmmt_ctr_name(k) + strlen("zap_pages_"),
+			      (unsigned long long)c->c[k]);
+	if (i < len)
+		snprintf(line + i, len - i, "  zap-all %llu",
+			 (unsigned long long)c->c[KVMMT_C_ZAP_ALL]);
+}
 static void draw_detail(struct tui *t)
 {
 	const struct top_model *m = t->m;
@@ -357,6 +374,8 @@ static void draw_detail(struct tui *t)
 			 (unsigned long long)r->installs_ipat[1],
 			 (unsigned long long)r->installs_ipat[0],
 			 (unsigned long long)r->zaps);
+	put_line(y++, A_NORMAL, line);
+	zap_causes(&r->ctrs, line, sizeof(line));
 	put_line(y++, A_NORMAL, line);
 	if (r->quirks_valid) {
 		snprintf(line, sizeof(line), "disabled quirks 0x%llx",
