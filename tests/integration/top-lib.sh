@@ -8,6 +8,7 @@ testvmm=$build/bin/kvmmt-testvmm
 tmp=$(mktemp -d /tmp/kvmmt-top-test.XXXXXX)
 chmod 755 "$tmp"
 vmm_pid=
+extra_pids=	# other background processes a test wants stopped at exit
 
 fail() {
 	echo "FAIL: $*"
@@ -20,6 +21,8 @@ skip() {
 }
 
 cleanup() {
+	local p
+	for p in $extra_pids; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	if [ -n "$vmm_pid" ]; then
 		kill -TERM "$vmm_pid" 2>/dev/null
 		wait "$vmm_pid" 2>/dev/null
