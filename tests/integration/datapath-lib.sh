@@ -4,9 +4,11 @@ tvm=$KVMMT_BUILD/bin/kvmmt-testvmm
 dpdump=$KVMMT_BUILD/tests/kvmmt-dpdump
 tmp=$(mktemp -d)
 dp_pid=
+tvm_pid=
 tr_inst=
 dp_cleanup() {
 	[ -n "$dp_pid" ] && kill -TERM "$dp_pid" 2>/dev/null && wait "$dp_pid"
+	[ -n "$tvm_pid" ] && kill -TERM "$tvm_pid" 2>/dev/null && wait "$tvm_pid"
 	[ -n "$tr_inst" ] && echo 0 >"$tr_inst/events/enable" && rmdir "$tr_inst"
 	rm -rf "$tmp"
 }
