@@ -170,6 +170,25 @@ struct kvm_vcpu {
 	struct kvm *kvm;
 };
 
+/* 6.1 has no kvm member (its functions take the kvm as an argument). */
+struct gfn_to_pfn_cache {
+	u64 gpa;
+	unsigned long uhva;
+	struct kvm *kvm;
+	void *khva;
+	kvm_pfn_t pfn;
+	bool valid;
+};
+
+struct kvm_device {
+	struct kvm *kvm;
+};
+
+struct kvm_device_attr {
+	u32 group;
+	u64 attr;
+};
+
 union kvm_mmu_page_role {
 	u32 word;
 };

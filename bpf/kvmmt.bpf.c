@@ -1028,19 +1028,257 @@ int sys_exit_ioctl(struct sys_exit_rec *r)
  * notifier), so reclaim by kernel threads counts for the VM it hits.
  * Replaces kvm_unmap_hva_range where it attaches.
  */
+/*
+ * The VMM process of a struct kvm: the iterator's record of its holder,
+ * else the process that created it, else the current one.
+ */
+static __always_inline __u32 kvm_tgid(struct kvm *kvm)
+{
+	__u64 kvm_id = (__u64)kvm;
+	__u32 *owner = bpf_map_lookup_elem(&kvm_owner, &kvm_id);
+	int pid = 0;
+
+	if (owner)
+		return *owner;
+	if (bpf_core_field_exists(kvm->userspace_pid))
+		pid = BPF_CORE_READ(kvm, userspace_pid);
+	return pid > 0 ? pid : current_tgid();
+}
+
 SEC("fentry/kvm_mmu_notifier_invalidate_range_start")
 int BPF_PROG(fentry_inval_start, struct mmu_notifier *mn,
 	     const struct mmu_notifier_range *range)
 {
 	struct kvm *kvm = (void *)mn - bpf_core_field_offset(struct kvm, mmu_notifier);
-	__u64 kvm_id = (__u64)kvm;
-	__u32 *owner = bpf_map_lookup_elem(&kvm_owner, &kvm_id), tgid = 0;
 
-	if (owner)
-		tgid = *owner;
-	else if (bpf_core_field_exists(kvm->userspace_pid))
-		tgid = BPF_CORE_READ(kvm, userspace_pid);
-	on_unmap_hva(BPF_CORE_READ(range, start), BPF_CORE_READ(range, end), tgid);
+	on_unmap_hva(BPF_CORE_READ(range, start), BPF_CORE_READ(range, end),
+		     kvm_tgid(kvm));
+	return 0;
+}
+
+/*
+ * ---- host-side mappings of guest memory (fentry only): gfn-to-pfn caches
+ * (the host kernel's own write-back mapping of a guest page: kvmclock,
+ * Xen shared info, ...) and kvm-vfio files. Signatures differ between
+ * kernels (6.1 passes the kvm first), so arguments are read by position.
+ */
+struct gpc_info {
+	__u64 kvm;
+	__u64 uhva;
+	__u64 pfn;
+	__u32 tgid;
+	__u32 ram;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct gpc_info);
+} gpcs SEC(".maps");
+
+/*
+ * Per thread inside a cache activation or refresh: bit 0 set on entry,
+ * bit 1 when it memremap()s (a pfn without a struct page: not RAM; RAM
+ * is kmap()ed, which leaves no trace on 64-bit).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} gpc_maps SEC(".maps");
+
+static __always_inline void gpc_enter(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), in = 1;
+
+	bpf_map_update_elem(&gpc_maps, &tid, &in, BPF_ANY);
+}
+
+static __always_inline struct kvm *gpc_kvm(struct gfn_to_pfn_cache *gpc, __u64 kvm_arg)
+{
+	if (bpf_core_field_exists(gpc->kvm))
+		return BPF_CORE_READ(gpc, kvm);
+	return (struct kvm *)kvm_arg;
+}
+
+static __always_inline void on_gpc_mapped(struct gfn_to_pfn_cache *gpc,
+					  __u64 kvm_arg, long ret, __u32 op)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), *st, remapped = 0, tgid, aux;
+	struct kvm *kvm = gpc_kvm(gpc, kvm_arg);
+	__u64 key = (__u64)gpc, gpa, pfn, uhva;
+	struct gpc_info info = {}, *old;
+
+	st = bpf_map_lookup_elem(&gpc_maps, &tid);
+	if (st)
+		remapped = *st & 2;
+	bpf_map_delete_elem(&gpc_maps, &tid);
+	tgid = watched(kvm_tgid(kvm));
+	if (!tgid)
+		return;
+	ctr_add(tgid, op == KVMMT_HM_GPC_ACTIVATE ? KVMMT_C_GPC_ACTIVATE : KVMMT_C_GPC_REFRESH);
+	gpa = BPF_CORE_READ(gpc, gpa);
+	pfn = BPF_CORE_READ(gpc, pfn);
+	uhva = BPF_CORE_READ(gpc, uhva);
+	info.ram = !remapped;
+	/* the same pfn is not mapped again: it keeps what it was */
+	old = bpf_map_lookup_elem(&gpcs, &key);
+	if (old && !remapped && old->pfn == pfn)
+		info.ram = old->ram;
+	aux = (ret ? 0 : KVMMT_HM_OK) | (info.ram ? KVMMT_HM_RAM : 0) |
+	      (BPF_CORE_READ(gpc, valid) ? KVMMT_HM_VALID : 0);
+	if (!ret) {
+		info.kvm = (__u64)kvm;
+		info.uhva = uhva;
+		info.pfn = pfn;
+		info.tgid = tgid;
+		bpf_map_update_elem(&gpcs, &key, &info, BPF_ANY);
+	}
+	if (capture)
+		emit_aux(KVMMT_EV_HOSTMAP, tgid, gpa >> 12, pfn, uhva,
+			 KVMMT_SLOT_UNKNOWN, 0, 0, op, aux);
+}
+
+SEC("fentry/memremap")
+int BPF_PROG(fentry_memremap)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), *st;
+
+	st = bpf_map_lookup_elem(&gpc_maps, &tid);
+	if (st)
+		*st |= 2;
+	return 0;
+}
+
+/* 6.12: (gpc, gpa, len); 6.1: (kvm, gpc, vcpu, usage, gpa, len) */
+SEC("fentry/kvm_gpc_activate")
+int BPF_PROG(fentry_gpc_activate)
+{
+	gpc_enter();
+	return 0;
+}
+
+SEC("fexit/kvm_gpc_activate")
+int BPF_PROG(fexit_gpc_activate)
+{
+	__u64 n = bpf_get_func_arg_cnt(ctx), a0 = 0, a1 = 0, ret = 0;
+
+	bpf_get_func_arg(ctx, 0, &a0);
+	bpf_get_func_arg(ctx, 1, &a1);
+	bpf_get_func_ret(ctx, &ret);
+	if (n == 3)
+		on_gpc_mapped((void *)a0, 0, (long)ret, KVMMT_HM_GPC_ACTIVATE);
+	else
+		on_gpc_mapped((void *)a1, a0, (long)ret, KVMMT_HM_GPC_ACTIVATE);
+	return 0;
+}
+
+/* 6.12: kvm_gpc_refresh(gpc, len) */
+SEC("fentry/kvm_gpc_refresh")
+int BPF_PROG(fentry_gpc_refresh)
+{
+	gpc_enter();
+	return 0;
+}
+
+SEC("fexit/kvm_gpc_refresh")
+int BPF_PROG(fexit_gpc_refresh, struct gfn_to_pfn_cache *gpc, unsigned long len, int ret)
+{
+	on_gpc_mapped(gpc, 0, ret, KVMMT_HM_GPC_REFRESH);
+	return 0;
+}
+
+/* 6.1: kvm_gfn_to_pfn_cache_refresh(kvm, gpc, gpa, len) */
+SEC("fentry/kvm_gfn_to_pfn_cache_refresh")
+int BPF_PROG(fentry_gpc_refresh_old)
+{
+	gpc_enter();
+	return 0;
+}
+
+SEC("fexit/kvm_gfn_to_pfn_cache_refresh")
+int BPF_PROG(fexit_gpc_refresh_old, struct kvm *kvm, struct gfn_to_pfn_cache *gpc,
+	     u64 gpa, unsigned long len, int ret)
+{
+	on_gpc_mapped(gpc, (__u64)kvm, ret, KVMMT_HM_GPC_REFRESH);
+	return 0;
+}
+
+/* 6.12: (gpc); 6.1: (kvm, gpc) */
+SEC("fentry/kvm_gpc_deactivate")
+int BPF_PROG(fentry_gpc_deactivate)
+{
+	__u64 n = bpf_get_func_arg_cnt(ctx), a0 = 0, a1 = 0, key;
+	struct gfn_to_pfn_cache *gpc;
+	__u32 tgid;
+
+	bpf_get_func_arg(ctx, 0, &a0);
+	bpf_get_func_arg(ctx, 1, &a1);
+	gpc = (void *)(n == 1 ? a0 : a1);
+	key = (__u64)gpc;
+	tgid = watched(kvm_tgid(gpc_kvm(gpc, n == 1 ? 0 : a0)));
+	if (!tgid)
+		return 0;
+	ctr_add(tgid, KVMMT_C_GPC_DEACTIVATE);
+	if (capture)
+		emit_aux(KVMMT_EV_HOSTMAP, tgid, BPF_CORE_READ(gpc, gpa) >> 12,
+			 BPF_CORE_READ(gpc, pfn), BPF_CORE_READ(gpc, uhva),
+			 KVMMT_SLOT_UNKNOWN, 0, 0, KVMMT_HM_GPC_DEACTIVATE, KVMMT_HM_OK);
+	bpf_map_delete_elem(&gpcs, &key);
+	return 0;
+}
+
+struct gpc_walk {
+	__u64 kvm, start, end;
+};
+
+/* bpf_for_each_map_elem callback: a cache of this VM whose page is in range. */
+static long gpc_hit(void *map, __u64 *key, struct gpc_info *g, struct gpc_walk *w)
+{
+	if (g->kvm != w->kvm || g->uhva < w->start || g->uhva >= w->end)
+		return 0;
+	if (!watched(g->tgid))
+		return 0;
+	ctr_add(g->tgid, KVMMT_C_GPC_INVALIDATE);
+	if (capture)
+		emit_aux(KVMMT_EV_HOSTMAP, g->tgid, 0, g->pfn, g->uhva,
+			 KVMMT_SLOT_UNKNOWN, 0, 0, KVMMT_HM_GPC_INVALIDATE,
+			 KVMMT_HM_OK | (g->ram ? KVMMT_HM_RAM : 0));
+	return 0;
+}
+
+/* (kvm, start, end[, may_block]): from the MMU notifier, for every VM range */
+SEC("fentry/gfn_to_pfn_cache_invalidate_start")
+int BPF_PROG(fentry_gpc_invalidate, struct kvm *kvm, unsigned long start,
+	     unsigned long end)
+{
+	struct gpc_walk w = { .kvm = (__u64)kvm, .start = start, .end = end };
+
+	bpf_for_each_map_elem(&gpcs, gpc_hit, &w, 0);
+	return 0;
+}
+
+#define KVM_DEV_VFIO_FILE	1
+
+SEC("fexit/kvm_vfio_set_attr")
+int BPF_PROG(fexit_vfio_set_attr, struct kvm_device *dev,
+	     struct kvm_device_attr *attr, int ret)
+{
+	__u64 op = BPF_CORE_READ(attr, attr);
+	__u32 tgid;
+
+	if (BPF_CORE_READ(attr, group) != KVM_DEV_VFIO_FILE || (op != 1 && op != 2))
+		return 0;
+	tgid = watched(kvm_tgid(BPF_CORE_READ(dev, kvm)));
+	if (!tgid)
+		return 0;
+	ctr_add(tgid, op == 1 ? KVMMT_C_VFIO_ADD : KVMMT_C_VFIO_DEL);
+	if (capture)
+		emit_aux(KVMMT_EV_HOSTMAP, tgid, 0, 0, 0, KVMMT_SLOT_UNKNOWN, 0, 0,
+			 op == 1 ? KVMMT_HM_VFIO_ADD : KVMMT_HM_VFIO_DEL,
+			 ret ? 0 : KVMMT_HM_OK);
 	return 0;
 }
 

@@ -36,8 +36,27 @@ enum kvmmt_ev_type {
 	KVMMT_EV_INVAL,		/* guest memory invalidated: gfn = first gfn,
 				 * pfn = pages, slot = id, value = enum
 				 * kvmmt_zap_cause, aux = as_id */
+	KVMMT_EV_HOSTMAP,	/* the host kernel maps guest memory itself:
+				 * value = enum kvmmt_hostmap_op, gfn = gpa >> 12,
+				 * pfn = host pfn, spte = host virtual address
+				 * of the guest page (uhva), aux = KVMMT_HM_* */
 	KVMMT_EV__MAX,
 };
+
+/* Host-side mappings of guest memory (fentry only). */
+enum kvmmt_hostmap_op {
+	KVMMT_HM_GPC_ACTIVATE = 1,	/* a gfn-to-pfn cache activated */
+	KVMMT_HM_GPC_REFRESH,		/* ... refreshed (re-mapped) */
+	KVMMT_HM_GPC_DEACTIVATE,	/* ... deactivated (unmapped) */
+	KVMMT_HM_GPC_INVALIDATE,	/* ... invalidated by an MMU notifier */
+	KVMMT_HM_VFIO_ADD,		/* KVM_DEV_VFIO_FILE_ADD on a kvm-vfio device */
+	KVMMT_HM_VFIO_DEL,		/* KVM_DEV_VFIO_FILE_DEL */
+	KVMMT_HM__MAX,
+};
+
+#define KVMMT_HM_OK	(1u << 0)	/* the kernel call succeeded */
+#define KVMMT_HM_RAM	(1u << 1)	/* kmap of a RAM page, not memremap */
+#define KVMMT_HM_VALID	(1u << 2)	/* the cache is valid after the call */
 
 /*
  * Why KVM drops guest mappings. A zap event's value, and the cause of an
@@ -105,6 +124,13 @@ enum kvmmt_ctr {
 	KVMMT_C_INV_SLOT_FLAGS,
 	KVMMT_C_INV_ATTRIBUTES,
 	KVMMT_C_INV_GMEM,
+	/* host-side mappings of guest memory (enum kvmmt_hostmap_op) */
+	KVMMT_C_GPC_ACTIVATE,
+	KVMMT_C_GPC_REFRESH,
+	KVMMT_C_GPC_DEACTIVATE,
+	KVMMT_C_GPC_INVALIDATE,
+	KVMMT_C_VFIO_ADD,
+	KVMMT_C_VFIO_DEL,
 	KVMMT_C__MAX,
 };
 

@@ -34,3 +34,12 @@ tests: $(ZAP_TEST_BINS)
 
 $(O)/tests/kvmmt-zapvmm: $(O)/tests/integration/zap-vmm.o
 	$(CC) $(LDFLAGS) -o $@ $<
+
+# host-side mappings: a VM whose kvmclock page the host kernel maps
+GPC_TEST_BINS := $(O)/tests/kvmmt-gpcvmm
+
+all: $(GPC_TEST_BINS)
+tests: $(GPC_TEST_BINS)
+
+$(O)/tests/kvmmt-gpcvmm: $(O)/tests/integration/gpc-vmm.o
+	$(CC) $(LDFLAGS) -o $@ $<

@@ -17,7 +17,7 @@
 #include "datapath.h"
 #include "host.h"
 
-#define MAX_LINKS	32
+#define MAX_LINKS	48
 #define TRACEFS		"/sys/kernel/tracing"
 #define DEBUGFS_TRACING	"/sys/kernel/debug/tracing"
 
@@ -89,13 +89,28 @@ static const struct prog_desc extra_progs[] = {
 	  .entry = true },
 	{ .name = "sys_enter_ioctl", .event = "sys_enter_ioctl", .sys = "syscalls" },
 	{ .name = "sys_exit_ioctl", .event = "sys_exit_ioctl", .sys = "syscalls" },
-};
-
-static const enum kvmmt_path extra_path[] = {
-	KVMMT_PATH_FENTRY, KVMMT_PATH_TP, KVMMT_PATH_TP,
+	/* host-side mappings of guest memory: gfn-to-pfn caches, kvm-vfio */
+	{ .name = "fentry_gpc_activate", .event = "kvm_gpc_activate", .entry = true },
+	{ .name = "fexit_gpc_activate", .event = "kvm_gpc_activate" },
+	{ .name = "fentry_gpc_refresh", .event = "kvm_gpc_refresh", .entry = true },
+	{ .name = "fexit_gpc_refresh", .event = "kvm_gpc_refresh" },
+	{ .name = "fentry_gpc_refresh_old", .event = "kvm_gfn_to_pfn_cache_refresh",
+	  .entry = true },
+	{ .name = "fexit_gpc_refresh_old", .event = "kvm_gfn_to_pfn_cache_refresh" },
+	{ .name = "fentry_gpc_deactivate", .event = "kvm_gpc_deactivate", .entry = true },
+	{ .name = "fentry_gpc_invalidate", .event = "gfn_to_pfn_cache_invalidate_start",
+	  .entry = true },
+	{ .name = "fentry_memremap", .event = "memremap", .entry = true },
+	{ .name = "fexit_vfio_set_attr", .event = "kvm_vfio_set_attr" },
 };
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* How each extra attaches: the syscall tracepoints, else fentry/fexit. */
+static enum kvmmt_path extra_path(const struct prog_desc *d)
+{
+	return d->sys ? KVMMT_PATH_TP : KVMMT_PATH_FENTRY;
+}
 
 static const char *const prog_prefix[KVMMT_PATH__MAX] = {
 	[KVMMT_PATH_TP_BTF] = "btf",
@@ -139,6 +154,12 @@ static const char *const ctr_names[KVMMT_C__MAX] = {
 	[KVMMT_C_INV_SLOT_FLAGS] = "zap_pages_slot_flags",
 	[KVMMT_C_INV_ATTRIBUTES] = "zap_pages_attributes",
 	[KVMMT_C_INV_GMEM] = "zap_pages_gmem",
+	[KVMMT_C_GPC_ACTIVATE] = "gpc_activate",
+	[KVMMT_C_GPC_REFRESH] = "gpc_refresh",
+	[KVMMT_C_GPC_DEACTIVATE] = "gpc_deactivate",
+	[KVMMT_C_GPC_INVALIDATE] = "gpc_invalidate",
+	[KVMMT_C_VFIO_ADD] = "vfio_file_add",
+	[KVMMT_C_VFIO_DEL] = "vfio_file_del",
 };
 
 static const char *const gstat_names[KVMMT_G__MAX] = {
@@ -394,7 +415,7 @@ static size_t plan_path(const struct kvmmt_dp *dp, enum kvmmt_path path,
 
 	/* first, so a twin sees whether its replacement attached */
 	for (i = 0; i < ARRAY_LEN(extra_progs); i++)
-		plan_one(dp, &pl[n++], &extra_progs[i], extra_path[i]);
+		plan_one(dp, &pl[n++], &extra_progs[i], extra_path(&extra_progs[i]));
 	if (path == KVMMT_PATH_FENTRY) {
 		for (i = 0; i < ARRAY_LEN(fentry_progs); i++)
 			plan_one(dp, &pl[n++], &fentry_progs[i], path);
@@ -553,14 +574,21 @@ static int open_planned(struct kvmmt_dp *dp, enum kvmmt_path path,
  */
 static void refuse_fentry(struct kvmmt_dp *dp, struct planned *pl, size_t n)
 {
+	char what[48];
+	int more = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		if (pl[i].path != KVMMT_PATH_FENTRY || pl[i].refused ||
 		    pl[i].d->installs || !pl[i].present)
 			continue;
 		pl[i].refused = true;
-		add_probe(dp, pl[i].path, probe_sys(pl[i].d), pl[i].d->event, -EPERM,
-			  "not tried: this kernel refuses fentry programs");
+		more++;
 	}
+	if (!more)
+		return;
+	snprintf(what, sizeof(what), "* (%d more optional programs)", more);
+	add_probe(dp, KVMMT_PATH_FENTRY, "fentry", what, -EPERM,
+		  "not tried: this kernel refuses fentry programs");
 }
 
 /*

@@ -13,6 +13,16 @@ const char *const rep_ev_names[KVMMT_EV__MAX] = {
 	[KVMMT_EV_SLOT] = "slot",
 	[KVMMT_EV_VM] = "vm",
 	[KVMMT_EV_INVAL] = "invalidate",
+	[KVMMT_EV_HOSTMAP] = "hostmap",
+};
+
+const char *const rep_hostmap_names[KVMMT_HM__MAX] = {
+	[KVMMT_HM_GPC_ACTIVATE] = "gpc_activate",
+	[KVMMT_HM_GPC_REFRESH] = "gpc_refresh",
+	[KVMMT_HM_GPC_DEACTIVATE] = "gpc_deactivate",
+	[KVMMT_HM_GPC_INVALIDATE] = "gpc_invalidate",
+	[KVMMT_HM_VFIO_ADD] = "vfio_file_add",
+	[KVMMT_HM_VFIO_DEL] = "vfio_file_del",
 };
 
 const char *const rep_cause_names[KVMMT_ZAP__MAX] = {
@@ -316,6 +326,41 @@ static void slot_count(struct rep_slot *s, const struct kvmmt_cap_event *ce)
 		s->mask[b] |= 1u << ce->mt;
 }
 
+/* A host-side mapping: counted by op; a cache's page kept by gfn. */
+static void hostmap_count(struct rep_vm *v, const struct kvmmt_event *ev)
+{
+	struct rep_gpc *g = NULL;
+	unsigned int i;
+
+	if ((__u32)ev->value >= KVMMT_HM__MAX)
+		return;
+	v->hostmap[ev->value]++;
+	v->hostmap_ok[ev->value] += !!(ev->aux & KVMMT_HM_OK);
+	if (ev->value != KVMMT_HM_GPC_ACTIVATE && ev->value != KVMMT_HM_GPC_REFRESH &&
+	    ev->value != KVMMT_HM_GPC_DEACTIVATE)
+		return;
+	for (i = 0; i < v->nr_gpc; i++)
+		if (v->gpc[i].uhva == ev->spte)
+			g = &v->gpc[i];
+	if (!g && ev->value == KVMMT_HM_GPC_DEACTIVATE)
+		return;
+	if (!g && v->nr_gpc == REPORT_MAX_GPC)
+		return;
+	if (!g)
+		g = &v->gpc[v->nr_gpc++];
+	if (ev->value == KVMMT_HM_GPC_DEACTIVATE) {
+		g->active = false;
+		return;
+	}
+	if (!(ev->aux & KVMMT_HM_OK))
+		return;
+	g->gfn = ev->gfn;
+	g->pfn = ev->pfn;
+	g->uhva = ev->spte;
+	g->ram = ev->aux & KVMMT_HM_RAM;
+	g->active = true;
+}
+
 int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ce)
 {
 	const struct kvmmt_event *ev = &ce->ev;
@@ -345,6 +390,9 @@ int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ce)
 		v->zaps++;
 		if ((__u32)ev->value < KVMMT_ZAP__MAX)
 			v->zaps_by_cause[ev->value]++;
+		break;
+	case KVMMT_EV_HOSTMAP:
+		hostmap_count(v, ev);
 		break;
 	case KVMMT_EV_INVAL:
 		v->inv_events++;

@@ -28,6 +28,14 @@ struct rep_slot {
 	__u16 mask[REPORT_BUCKETS];	/* memory types seen, bit per enum kvmmt_mt */
 };
 
+#define REPORT_MAX_GPC		64	/* gfn-to-pfn cache pages kept per VM */
+
+/* A guest page a gfn-to-pfn cache mapped, as last activated or refreshed. */
+struct rep_gpc {
+	__u64 gfn, pfn, uhva;
+	bool ram, active;
+};
+
 struct rep_nc {
 	__u64 ts_ns;
 	int count;
@@ -48,6 +56,10 @@ struct rep_vm {
 	__u64 inv_pages[KVMMT_ZAP__MAX];	/* guest pages invalidated, by cause */
 	__u64 inv_events;
 	bool comm_from_events;		/* named by the data path's VM event */
+	__u64 hostmap[KVMMT_HM__MAX];	/* host-side mapping events by op */
+	__u64 hostmap_ok[KVMMT_HM__MAX];	/* ... of which the kernel call succeeded */
+	struct rep_gpc gpc[REPORT_MAX_GPC];	/* guest pages the host kernel mapped */
+	unsigned int nr_gpc;
 	__u64 first_ns, last_ns;
 	struct rep_nc nc[REPORT_MAX_NC];
 	unsigned int nr_nc;		/* kept; nc_events counts all */
@@ -90,6 +102,7 @@ int rep_on_host(void *ctx, const struct kvmmt_cap_host *h);
 int rep_on_geometry(void *ctx, const struct kvmmt_cap_snapshot *s);
 int rep_on_geometry_event(void *ctx, const struct kvmmt_cap_event *ev);
 extern const char *const rep_cause_names[KVMMT_ZAP__MAX];
+extern const char *const rep_hostmap_names[KVMMT_HM__MAX];
 int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s);
 int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ev);
 int rep_on_drops(void *ctx, __u64 drops);

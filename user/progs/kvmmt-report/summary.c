@@ -90,6 +90,33 @@ static void print_causes(FILE *f, const char *what, const __u64 *by_cause, __u64
 	fputc('\n', f);
 }
 
+/* The host kernel's own mappings of this VM's memory (fentry kernels). */
+static void print_hostmaps(FILE *f, const struct rep_vm *v)
+{
+	const char *sep = "";
+	unsigned int i;
+
+	for (i = 1; i < KVMMT_HM__MAX; i++) {
+		if (!v->hostmap[i])
+			continue;
+		if (!*sep)
+			fprintf(f, "  host-kernel mappings of guest memory:");
+		fprintf(f, "%s %s %" PRIu64, sep, rep_hostmap_names[i], (uint64_t)v->hostmap[i]);
+		if (v->hostmap_ok[i] != v->hostmap[i])
+			fprintf(f, " (%" PRIu64 " failed)",
+				(uint64_t)(v->hostmap[i] - v->hostmap_ok[i]));
+		sep = ",";
+	}
+	if (*sep)
+		fputc('\n', f);
+	for (i = 0; i < v->nr_gpc; i++)
+		fprintf(f, "    gfn-to-pfn cache: gfn 0x%" PRIx64 " -> pfn 0x%" PRIx64
+			", %s, mapped write-back by the host kernel, %s\n",
+			(uint64_t)v->gpc[i].gfn, (uint64_t)v->gpc[i].pfn,
+			v->gpc[i].ram ? "RAM" : "not RAM (memremap)",
+			v->gpc[i].active ? "active at the end" : "deactivated");
+}
+
 /* Which memslots only the data path's own records describe, and which went away. */
 static void print_from_events(FILE *f, const struct rep_vm *v)
 {
@@ -183,6 +210,7 @@ static void print_vm_text(FILE *f, const struct rep_model *m, const struct rep_v
 	print_from_events(f, v);
 	print_causes(f, "zaps by cause", v->zaps_by_cause, v->zaps);
 	print_causes(f, "guest pages invalidated by cause", v->inv_pages, v->inv_events);
+	print_hostmaps(f, v);
 	if (!v->nc_events) {
 		fprintf(f, "  noncoherent DMA changes: none\n");
 	} else {
@@ -304,6 +332,31 @@ static struct json_object *cause_json(const __u64 *by_cause, bool with_unknown)
 	return o;
 }
 
+static struct json_object *hostmap_json(const struct rep_vm *v)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+	unsigned int i;
+
+	for (i = 1; i < KVMMT_HM__MAX; i++) {
+		struct json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "count", j_u64(v->hostmap[i]));
+		json_object_object_add(c, "ok", j_u64(v->hostmap_ok[i]));
+		json_object_object_add(o, rep_hostmap_names[i], c);
+	}
+	for (i = 0; i < v->nr_gpc; i++) {
+		struct json_object *g = json_object_new_object();
+
+		json_object_object_add(g, "gfn", j_u64(v->gpc[i].gfn));
+		json_object_object_add(g, "pfn", j_u64(v->gpc[i].pfn));
+		json_object_object_add(g, "ram", json_object_new_boolean(v->gpc[i].ram));
+		json_object_object_add(g, "active", json_object_new_boolean(v->gpc[i].active));
+		json_object_array_add(a, g);
+	}
+	json_object_object_add(o, "gpc_pages", a);
+	return o;
+}
+
 static struct json_object *slot_json(const struct rep_slot *s)
 {
 	struct json_object *o = json_object_new_object();
@@ -364,6 +417,7 @@ static struct json_object *vm_json(const struct rep_model *m, const struct rep_v
 	json_object_object_add(o, "zaps_by_cause", cause_json(v->zaps_by_cause, true));
 	json_object_object_add(o, "zap_pages_by_cause", cause_json(v->inv_pages, false));
 	json_object_object_add(o, "memslot_changes", j_u64(v->memslot_events));
+	json_object_object_add(o, "host_mappings", hostmap_json(v));
 	json_object_object_add(o, "vmm_device_mappings", v->maps ? j_u64(v->maps->n) : NULL);
 	a = json_object_new_array();
 	for (i = 0; i < v->nr_nc; i++) {

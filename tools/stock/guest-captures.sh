@@ -1,0 +1,116 @@
+# Sourced by tools/stock/guest.sh inside a Debian stock kernel: captures of
+# VMs that live inside them, zaps by cause, and which host-side mappings of
+# guest memory (gfn-to-pfn caches, kvm-vfio) this kernel lets kvmmt see.
+# Uses say/ok/notok/check/dump/wait_file and $bin, $tvm, $tmp from guest.sh.
+zapvmm=$KVMMT_BUILD/tests/kvmmt-zapvmm
+dpdump=$KVMMT_BUILD/tests/kvmmt-dpdump
+
+# ---- a capture of VMs that start and exit inside it describes them fully
+"$bin/kvmmt-capture" -q -o "$tmp/sl.kmc" >"$tmp/sl.err" 2>&1 &
+cap=$!
+sleep 3
+"$tvm" --vms 2 --slots 3 --pages 200 --pte-flags pwt,pcd --repeat 2 --json \
+	>"$tmp/sl-vmm.json" 2>"$tmp/sl-vmm.err" || dump "$tmp/sl-vmm.err"
+sleep 1.5
+kill -INT $cap; wait $cap
+check "short-lived: kvmmt-capture exits cleanly" [ $? -eq 0 ]
+"$bin/kvmmt-report" --json "$tmp/sl.kmc" >"$tmp/sl.json" 2>"$tmp/sl-rep.err" || dump "$tmp/sl-rep.err"
+for pid in $(jq '.vms[].pid' "$tmp/sl-vmm.json"); do
+	vm=".vms[] | select(.pid == $pid)"
+	want=$(jq -c "[$vm | .memslots[] | {id: .slot, as_id: 0, base_gfn: (.gpa / 4096),
+		npages: .pages, flags, userspace_addr: .host_addr}] | sort_by(.id)" "$tmp/sl-vmm.json")
+	have=$(jq -c "[$vm | .slots[] | select(.geometry != null) | {id, as_id, base_gfn, npages,
+		flags, userspace_addr}] | sort_by(.id)" "$tmp/sl.json")
+	[ "$want" = "$have" ] || say "short-lived: pid $pid: report $have, testvmm $want"
+	check "short-lived: pid $pid: every memslot's geometry as created ($(jq length <<<"$want"))" \
+		[ "$want" = "$have" ]
+	name=$(jq -r "$vm | .name" "$tmp/sl-vmm.json")
+	check "short-lived: pid $pid: named $name" [ "$(jq -r "$vm | .comm" "$tmp/sl.json")" = "$name" ]
+	want=$(jq "$vm | .slot_deletes * (.memslots[] | select(.slot == 0) | .pages)" "$tmp/sl-vmm.json")
+	got=$(jq "$vm | .zap_pages_by_cause.memslot" "$tmp/sl.json")
+	check "short-lived: pid $pid: $want pages invalidated by memslot deletion (report $got)" \
+		[ "$got" = "$want" ]
+	say "short-lived: pid $pid: zaps by cause $(jq -c "$vm | .zaps_by_cause" "$tmp/sl.json")"
+done
+"$bin/kvmmt-report" --svg "$tmp/sl.svg" "$tmp/sl.kmc" >/dev/null 2>&1
+check "short-lived: the SVG has memslot geometry" \
+	[ -s "$tmp/sl.svg" ] && ! grep -q 'no memslot geometry' "$tmp/sl.svg"
+
+# ---- zaps by cause, per attach path: MADV_DONTNEED and munmap of guest
+# memory (MMU notifier), memslot deletion
+for p in fentry tp_btf raw_tp tp; do
+	"$bin/kvmmt-check" --attach "$p" --json >"$tmp/zc-check-$p.json" 2>/dev/null || continue
+	rm -f "$tmp/zc-$p.ready"
+	"$dpdump" --path "$p" --ready-file "$tmp/zc-$p.ready" >"$tmp/zc-$p.json" 2>"$tmp/zc-$p.err" &
+	dp=$!
+	wait_file "$tmp/zc-$p.ready" 60 || { notok "zaps: $p: data path did not load"; dump "$tmp/zc-$p.err"; }
+	"$zapvmm" 300 40 25 >"$tmp/zc-vmm-$p.json" 2>"$tmp/zc-vmm-$p.err" || dump "$tmp/zc-vmm-$p.err"
+	kill -INT $dp; wait $dp
+	pid=$(jq .pid "$tmp/zc-vmm-$p.json")
+	c=$(jq -c --argjson t "$pid" '.counters.vms[] | select(.tgid == $t) |
+		{notifier: .zap_pages_notifier, memslot: .zap_pages_memslot,
+		 attributes: .zap_pages_attributes, gmem: .zap_pages_gmem}' "$tmp/zc-$p.json")
+	say "zaps: $p: $c"
+	check "zaps: $p: 65 pages by the MMU notifier, 300 by memslot deletion" \
+		[ "$c" = '{"notifier":65,"memslot":300,"attributes":0,"gmem":0}' ]
+	jq -r '.probes[]? | select(.method | test("inval|ioctl|unmap_hva")) | "\(.method) \(.error // "ok")"' \
+		"$tmp/zc-check-$p.json" | while read -r l; do say "zaps: $p: $l"; done
+done
+
+# ---- TDP zaps carry their cause (NPT here): a memslot deletion between rounds
+"$bin/kvmmt-capture" -q -o "$tmp/zc.kmc" >/dev/null 2>&1 &
+cap=$!
+sleep 3
+"$tvm" --vms 1 --slots 1 --pages 100 --repeat 2 --json >"$tmp/zc-tvm.json" 2>/dev/null
+sleep 1.5
+kill -INT $cap; wait $cap
+"$bin/kvmmt-report" --json "$tmp/zc.kmc" >"$tmp/zc-rep.json" 2>/dev/null
+pid=$(jq '.vms[0].pid' "$tmp/zc-tvm.json")
+z=$(jq -c ".vms[] | select(.pid == $pid) | .zaps_by_cause" "$tmp/zc-rep.json")
+say "zaps: TDP zap events by cause: $z"
+check "zaps: TDP zaps during the memslot deletion are the memslot's" \
+	[ "$(jq .memslot <<<"$z")" -gt 0 ]
+
+# ---- host-side mappings of guest memory: a kvmclock page set from user
+# space (a gfn-to-pfn cache activated, invalidated by munmap, deactivated)
+# and a kvm-vfio device offered a non-VFIO file (add and delete, refused)
+gpcvmm=$KVMMT_BUILD/tests/kvmmt-gpcvmm
+rm -f "$tmp/hm.ready" "$tmp/hm-vmm.json"
+"$dpdump" --ready-file "$tmp/hm.ready" >"$tmp/hm.json" 2>"$tmp/hm.err" &
+dp=$!
+wait_file "$tmp/hm.ready" 60 || { notok "host mappings: data path did not load"; dump "$tmp/hm.err"; }
+"$bin/kvmmt-capture" -q -o "$tmp/hm.kmc" >/dev/null 2>&1 &
+cap=$!
+sleep 3
+"$gpcvmm" "$tmp/hm-vmm.json" 2>"$tmp/hm-vmm.err" &
+gv=$!
+wait_file "$tmp/hm-vmm.json" 60 || dump "$tmp/hm-vmm.err"
+sleep 1.5
+kill -INT $dp $cap; wait $dp $cap
+kill -TERM $gv; wait $gv
+say "host mappings: test VMM: $(cat "$tmp/hm-vmm.json")"
+pid=$(jq .pid "$tmp/hm-vmm.json")
+c=$(jq -c --argjson t "$pid" '.counters.vms[] | select(.tgid == $t) |
+	{gpc_activate, gpc_refresh, gpc_deactivate, gpc_invalidate, vfio_file_add, vfio_file_del}' "$tmp/hm.json")
+say "host mappings: counters: $c"
+"$bin/kvmmt-check" --json >"$tmp/hm-check.json" 2>/dev/null
+jq -r '.probes[] | select(.method | test("gpc|gfn_to_pfn|vfio|memremap|\\*")) | "\(.method) \(.error // "ok") \(.detail // "")"' \
+	"$tmp/hm-check.json" | while read -r l; do say "host mappings: $l"; done
+if jq -e '.probes[] | select(.method == "fexit/kvm_gpc_activate") | .ok' "$tmp/hm-check.json" >/dev/null; then
+	check "host mappings: kvmclock cache activated, invalidated, deactivated once each; kvm-vfio add and delete once each" \
+		[ "$c" = '{"gpc_activate":1,"gpc_refresh":0,"gpc_deactivate":1,"gpc_invalidate":1,"vfio_file_add":1,"vfio_file_del":1}' ]
+	"$bin/kvmmt-report" "$tmp/hm.kmc" >"$tmp/hm-rep.txt" 2>&1
+	grep -A3 "host-kernel mappings" "$tmp/hm-rep.txt" | sed 's/^/KT: #   /'
+	check "host mappings: kvmmt-report shows the cache's page, gfn 0x2, RAM" \
+		grep -q "gfn-to-pfn cache: gfn 0x2 -> pfn 0x[0-9a-f]*, RAM" "$tmp/hm-rep.txt"
+else
+	say "host mappings: no fentry here: not observable"
+fi
+
+# ---- host-side mappings of guest memory: what this kernel offers to hook
+for f in kvm_gpc_activate kvm_gpc_refresh kvm_gpc_deactivate kvm_gfn_to_pfn_cache_refresh \
+	 gfn_to_pfn_cache_invalidate_start kvm_vfio_set_attr kvm_vfio_update_coherency \
+	 kvm_vfio_file_add kvm_vfio_file_del; do
+	if grep -q " $f\$\| $f	" /proc/kallsyms; then say "host mappings: $f: a function (fentry-able)"
+	else say "host mappings: $f: not a function here (inlined or absent)"; fi
+done
