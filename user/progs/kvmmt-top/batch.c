@@ -35,6 +35,16 @@ static struct json_object *json_zap_pages(const struct kvmmt_vm_ctrs *c)
 	return o;
 }
 
+/* The host kernel's own mappings of the VM's memory (fentry kernels). */
+static struct json_object *json_host_mappings(const struct kvmmt_vm_ctrs *c)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (int k = KVMMT_C_GPC_ACTIVATE; k <= KVMMT_C_VFIO_DEL; k++)
+		json_object_object_add(o, kvmmt_ctr_name(k), json_u64(c->c[k]));
+	return o;
+}
+
 static struct json_object *json_rate(double v)
 {
 	/* two decimals keep lines short; rates are never exact anyway */
@@ -165,6 +175,7 @@ static struct json_object *json_vm(const struct top_vm *v)
 	add(o, "zap_rate", json_rate(r->zap_rate));
 	add(o, "zap_pages", json_zap_pages(&r->ctrs));
 	add(o, "zap_all", json_u64(r->ctrs.c[KVMMT_C_ZAP_ALL]));
+	add(o, "host_mappings", json_host_mappings(&r->ctrs));
 	add(o, "risk", v->risk ? json_object_new_string(v->risk) : NULL);
 	add(o, "risk_reasons", v->policy ? json_risk_reasons(v->sum.why) : NULL);
 	add(o, "device_memslots", v->policy ? json_device_slots(&v->sum) : NULL);

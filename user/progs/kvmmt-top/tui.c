@@ -326,6 +326,20 @@ static void draw_findings(const struct tui *t, const struct top_vm *v, int y)
  * Guest pages invalidated by cause since start (the data path's
  * zap_pages_* counters), and fast zap-alls.
  */
+/* The host kernel's own mappings of the VM's memory (fentry kernels); false if none. */
+static bool host_mappings(const struct kvmmt_vm_ctrs *c, char *line, size_t len)
+{
+	size_t i = snprintf(line, len, "host-kernel mappings:");
+	bool any = false;
+
+	for (int k = KVMMT_C_GPC_ACTIVATE; k <= KVMMT_C_VFIO_DEL && i < len; k++) {
+		i += snprintf(line + i, len - i, " %s %llu", kvmmt_ctr_name(k),
+			      (unsigned long long)c->c[k]);
+		any |= c->c[k] != 0;
+	}
+	return any;
+}
+
 static void zap_causes(const struct kvmmt_vm_ctrs *c, char *line, size_t len)
 {
 	size_t i = snprintf(line, len, "zapped guest pages by cause:");
@@ -377,6 +391,8 @@ static void draw_detail(struct tui *t)
 	put_line(y++, A_NORMAL, line);
 	zap_causes(&r->ctrs, line, sizeof(line));
 	put_line(y++, A_NORMAL, line);
+	if (host_mappings(&r->ctrs, line, sizeof(line)))
+		put_line(y++, A_NORMAL, line);
 	if (r->quirks_valid) {
 		snprintf(line, sizeof(line), "disabled quirks 0x%llx",
 			 (unsigned long long)r->disabled_quirks);
