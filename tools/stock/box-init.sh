@@ -53,12 +53,15 @@ After=basic.target systemd-journald.service
 Type=oneshot
 Environment=KVMMT_SRC=$src KVMMT_BUILD=$build
 ExecStart=/bin/bash $src/tools/stock/box.sh
+ExecStopPost=/bin/sh -c 'echo "KT: # guest finished"; systemctl --force --force reboot'
 StandardOutput=tty
 StandardError=tty
 TTYPath=/dev/ttyS0
 UNIT
-# the default target too: no host service starts in the box
+# the default target too: no host service starts in the box; /tmp stays
+# the host's, where a checkout may live
 ln -sf kvmmt-box.target "$r/etc/systemd/system/default.target"
+ln -sf /dev/null "$r/etc/systemd/system/tmp.mount"
 for m in proc sys dev; do
 	mount --move "/$m" "$r/$m" || fatal "cannot move /$m into the new root"
 done
