@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include "host.h"
+#include "pidlist.h"
 #include "policyd.h"
 
 const char *argp_program_version = "kvmmt-policyd " KVMMT_VERSION;
@@ -76,7 +77,7 @@ struct args {
 	bool check;
 	bool verbose;
 	pid_t pids[MAX_PIDS];
-	size_t nr_pids;
+	int nr_pids;
 	/* "key = value" overrides, applied after the file. */
 	char overrides[4096];
 	size_t len;
@@ -124,22 +125,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		add_override(a, "enforce", "no");
 		break;
 	case 'p': {
-		char *save = NULL, *tok;
+		struct kvmmt_err e = {};
 
-		if (!arg[strspn(arg, ",")])
-			argp_error(state, "--pid: \"%s\" is not a process id", arg);
-		for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			char *end;
-			long pid = strtol(tok, &end, 10);
-
-			if (*end || pid < 1 || pid > 4194304)
-				argp_error(state, "--pid: \"%s\" is not a process id", tok);
-			if (kill(pid, 0) && errno == ESRCH)
-				argp_error(state, "--pid: no process %ld is running", pid);
-			if (a->nr_pids == MAX_PIDS)
-				argp_error(state, "--pid: at most %d processes", MAX_PIDS);
-			a->pids[a->nr_pids++] = pid;
-		}
+		if (kvmmt_pidlist_add(arg, a->pids, &a->nr_pids, MAX_PIDS, true, &e))
+			argp_error(state, "--pid: %s", e.msg);
 		break;
 	}
 	case 'v':
