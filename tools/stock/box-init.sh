@@ -62,6 +62,8 @@ UNIT
 # the host's, where a checkout may live
 ln -sf kvmmt-box.target "$r/etc/systemd/system/default.target"
 ln -sf /dev/null "$r/etc/systemd/system/tmp.mount"
+mkdir -p "$r/etc/tmpfiles.d"
+echo "d /tmp 1777 root root -" >"$r/etc/tmpfiles.d/tmp.conf"	# not D: no clean-up
 for m in proc sys dev; do
 	mount --move "/$m" "$r/$m" || fatal "cannot move /$m into the new root"
 done
