@@ -70,13 +70,13 @@ start_vms() {
 	vm_pids=$(jq -r '.vms[].pid' "$tmp/vms.json")
 }
 
-# expected_risk: the class a test VM (WB guest PTEs, no noncoherent DMA, no
-# flagged slot) must get on this host, from the SPTE format in /sys/module:
-# shadow paging and EPT (IPAT set) force WB: none; NPT combines the guest's
-# PAT with the host's, so guest types can take effect: latent.
+# expected_risk: the class a test VM (WB guest PTEs on coherent RAM, no
+# noncoherent DMA, no flagged slot) must get on this host, from the SPTE
+# format in /sys/module: shadow paging and EPT (IPAT set) force WB: none;
+# NPT combines the guest's PAT with the host's: guest-types.
 expected_risk() {
 	case $(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null) in
-	Y | 1) echo latent ;;
+	Y | 1) echo guest-types ;;
 	*) echo none ;;
 	esac
 }
