@@ -45,6 +45,7 @@ check "kvmmt-policyd ctl status answers" [ $? -eq 0 ]
 dp=$(jq -r .datapath "$tmp/status.json")
 say "ctl status: data path $dp, $(jq '.vms | length' "$tmp/status.json") VMs"
 check "the data path runs under the unit's hardening (fentry)" [ "$dp" = fentry ]
+[ "$dp" = fentry ] || journalctl -b -u kvmmt-policyd -o cat --no-pager | grep -i "data path\|bpf" | sed 's/^/KT: #   /'
 for pid in $(jq '.vms[].pid' "$tmp/vmm.json"); do
 	o=$(jq -c ".vms[] | select(.pid == $pid) | {risk, migration_blocked}" "$tmp/status.json")
 	say "VM $pid: $o"
