@@ -56,9 +56,12 @@ TESTVMM	 := $(O)/bin/kvmmt-testvmm
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
-all: $(PROG_BINS) $(TESTVMM) $(UNIT_BINS)
+# systemd units name the programs where this PREFIX installs them
+UNITS	 := $(patsubst user/systemd/%.in,$(O)/systemd/%,$(wildcard user/systemd/*.in))
 
-.PHONY: all check demo bench install clean deps tests
+all: $(PROG_BINS) $(TESTVMM) $(UNIT_BINS) $(UNITS)
+
+.PHONY: all check demo bench install clean deps tests units
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(O)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -118,7 +121,13 @@ bench: all
 
 MANPAGES := $(filter-out %kvmmt-testvmm.8,$(wildcard user/man/*.[1-8]))
 
-install: all
+$(O)/systemd/%: user/systemd/%.in Makefile
+	@mkdir -p $(dir $@)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' $< >$@.tmp && mv $@.tmp $@
+
+units: $(UNITS)
+
+install: all $(UNITS)
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(PROG_BINS) $(DESTDIR)$(PREFIX)/sbin/
 	for m in $(MANPAGES); do \
@@ -127,12 +136,12 @@ install: all
 	done
 	$(if $(wildcard user/man/*.5),install -d $(DESTDIR)$(PREFIX)/share/man/man5 && \
 		install -m 0644 $(wildcard user/man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/)
-	$(if $(wildcard user/systemd/*),install -d $(DESTDIR)/lib/systemd/system && \
-		install -m 0644 $(wildcard user/systemd/*.service) $(DESTDIR)/lib/systemd/system/)
+	install -d $(DESTDIR)/lib/systemd/system
+	install -m 0644 $(UNITS) $(DESTDIR)/lib/systemd/system/
 	install -d $(DESTDIR)$(PREFIX)/share/kvmmt/prometheus
 	install -m 0644 contrib/prometheus/* $(DESTDIR)$(PREFIX)/share/kvmmt/prometheus/
 
 clean:
-	rm -rf build build-san
+	rm -rf $(O)
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
