@@ -180,8 +180,9 @@ struct ioctl_req {
 	__u32 known;		/* old is valid */
 };
 
+/* LRU: a thread killed inside the ioctl leaves an entry nobody removes. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, struct ioctl_req);
