@@ -230,6 +230,9 @@ const char *kvmmt_probe_reason(const struct kvmmt_probe *p)
 	case -EACCES:
 		return "the BPF verifier rejected the program on this kernel";
 	case -EPERM:
+		/* libbpf walks the BTF objects to find a module's (KVM=m) */
+		if (strstr(p->detail, "iterate BTF objects"))
+			return "reading the BTF of kernel modules (KVM built as a module) needs CAP_SYS_ADMIN";
 		if (p->path == KVMMT_PATH_FENTRY)
 			return "the kernel refuses to load BPF trampoline programs (fentry/fexit) here: a kernel policy (lockdown, an LSM, or a build without trampoline support) forbids them";
 		return "not permitted: needs root (CAP_BPF and CAP_PERFMON) or a kernel that allows BPF tracing";
