@@ -8,8 +8,9 @@
  * Creates a VM with two memslots of PAGES 4K pages each (slot 1 at 1 GiB,
  * slot 2 at 2 GiB), then: MADV_DONTNEED of the first MADVISE pages of
  * slot 1, munmap of the last MUNMAP pages of slot 1 (two MMU-notifier
- * invalidations), and deletion of slot 2 (a memslot deletion). Waits
- * HOLD_MS between steps, prints what it did as JSON and exits.
+ * invalidations), dirty logging turned on for slot 1 (a flags change) and
+ * deletion of slot 2 (a memslot deletion). Waits HOLD_MS between steps,
+ * prints what it did as JSON and exits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,10 +39,10 @@ static void pause_ms(long ms)
 }
 
 static void set_slot(int vm, unsigned int id, unsigned long gpa, void *host,
-		     unsigned long size)
+		     unsigned long size, unsigned int flags)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = id, .guest_phys_addr = gpa, .memory_size = size,
+		.slot = id, .flags = flags, .guest_phys_addr = gpa, .memory_size = size,
 		.userspace_addr = (unsigned long)host,
 	};
 
@@ -79,8 +80,8 @@ int main(int argc, char **argv)
 	s2 = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (s1 == MAP_FAILED || s2 == MAP_FAILED)
 		die("mmap");
-	set_slot(vm, 1, 1UL << 30, s1, pages * PAGE);
-	set_slot(vm, 2, 2UL << 30, s2, pages * PAGE);
+	set_slot(vm, 1, 1UL << 30, s1, pages * PAGE, 0);
+	set_slot(vm, 2, 2UL << 30, s2, pages * PAGE, 0);
 	pause_ms(hold);
 	if (madv && madvise(s1, madv * PAGE, MADV_DONTNEED))
 		die("madvise");
@@ -88,10 +89,13 @@ int main(int argc, char **argv)
 	if (unmap && munmap(s1 + (pages - unmap) * PAGE, unmap * PAGE))
 		die("munmap");
 	pause_ms(hold);
-	set_slot(vm, 2, 2UL << 30, s2, 0);
+	set_slot(vm, 1, 1UL << 30, s1, pages * PAGE, KVM_MEM_LOG_DIRTY_PAGES);
+	pause_ms(hold);
+	set_slot(vm, 2, 2UL << 30, s2, 0, 0);
 	pause_ms(hold);
 	printf("{\"pid\": %d, \"pages\": %lu, \"madvise\": %lu, \"munmap\": %lu, "
-	       "\"deleted\": %lu}\n", getpid(), pages, madv, unmap, pages);
+	       "\"flags_changed\": %lu, \"deleted\": %lu}\n", getpid(), pages, madv, unmap,
+	       pages, pages);
 	fflush(stdout);
 	/* the VM goes first, so unmapping the rest is nobody's invalidation */
 	close(vm);

@@ -37,7 +37,7 @@ check "short-lived: the SVG has memslot geometry" \
 	[ -s "$tmp/sl.svg" ] && ! grep -q 'no memslot geometry' "$tmp/sl.svg"
 
 # ---- zaps by cause, per attach path: MADV_DONTNEED and munmap of guest
-# memory (MMU notifier), memslot deletion
+# memory (MMU notifier), dirty logging turned on (flags), memslot deletion
 for p in fentry tp_btf raw_tp tp; do
 	"$bin/kvmmt-check" --attach "$p" --json >"$tmp/zc-check-$p.json" 2>/dev/null || continue
 	rm -f "$tmp/zc-$p.ready"
@@ -48,11 +48,12 @@ for p in fentry tp_btf raw_tp tp; do
 	kill -INT $dp; wait $dp
 	pid=$(jq .pid "$tmp/zc-vmm-$p.json")
 	c=$(jq -c --argjson t "$pid" '.counters.vms[] | select(.tgid == $t) |
-		{notifier: .zap_pages_notifier, memslot: .zap_pages_memslot,
-		 attributes: .zap_pages_attributes, gmem: .zap_pages_gmem}' "$tmp/zc-$p.json")
+		{notifier: .zap_pages_notifier, slot_flags: .zap_pages_slot_flags,
+		 memslot: .zap_pages_memslot, attributes: .zap_pages_attributes,
+		 gmem: .zap_pages_gmem}' "$tmp/zc-$p.json")
 	say "zaps: $p: $c"
-	check "zaps: $p: 65 pages by the MMU notifier, 300 by memslot deletion" \
-		[ "$c" = '{"notifier":65,"memslot":300,"attributes":0,"gmem":0}' ]
+	check "zaps: $p: 65 pages by the MMU notifier, 300 by a flags change, 300 by memslot deletion" \
+		[ "$c" = '{"notifier":65,"slot_flags":300,"memslot":300,"attributes":0,"gmem":0}' ]
 	jq -r '.probes[]? | select(.method | test("inval|ioctl|unmap_hva")) | "\(.method) \(.error // "ok")"' \
 		"$tmp/zc-check-$p.json" | while read -r l; do say "zaps: $p: $l"; done
 done
