@@ -493,6 +493,11 @@ int rep_print_json(FILE *f, const struct rep_model *m, const struct rep_file *rf
 	return 0;
 }
 
+static const char *cause_name(int cause)
+{
+	return (unsigned int)cause < KVMMT_ZAP__MAX ? rep_cause_names[cause] : "?";
+}
+
 void rep_print_event_text(FILE *f, const struct rep_model *m, const struct kvmmt_cap_event *ce)
 {
 	const struct kvmmt_event *ev = &ce->ev;
@@ -507,12 +512,37 @@ void rep_print_event_text(FILE *f, const struct rep_model *m, const struct kvmmt
 			ev->slot == KVMMT_SLOT_UNKNOWN ? -1 : ev->slot);
 		break;
 	case KVMMT_EV_ZAP:
-		fprintf(f, " gfn 0x%" PRIx64 " L%u old spte 0x%016" PRIx64 " slot %d\n",
+		fprintf(f, " gfn 0x%" PRIx64 " L%u old spte 0x%016" PRIx64 " slot %d cause %s\n",
 			(uint64_t)ev->gfn, ev->level, (uint64_t)ev->spte,
-			ev->slot == KVMMT_SLOT_UNKNOWN ? -1 : ev->slot);
+			ev->slot == KVMMT_SLOT_UNKNOWN ? -1 : ev->slot, cause_name(ev->value));
 		break;
 	case KVMMT_EV_NONCOHERENT:
 		fprintf(f, " count %d\n", ev->value);
+		break;
+	case KVMMT_EV_SLOT:
+		fprintf(f, " slot %u as %d gfn 0x%" PRIx64 " pages %" PRIu64 " flags 0x%x hva 0x%"
+			PRIx64 "%s\n", ev->slot, ev->value, (uint64_t)ev->gfn, (uint64_t)ev->pfn,
+			ev->aux, (uint64_t)ev->spte, ev->pfn ? "" : " (deleted)");
+		break;
+	case KVMMT_EV_VM: {
+		char comm[KVMMT_COMM_LEN + 1] = "";
+
+		memcpy(comm, &ev->gfn, 8);
+		memcpy(comm + 8, &ev->pfn, 8);
+		fprintf(f, " comm %s\n", comm);
+		break;
+	}
+	case KVMMT_EV_INVAL:
+		fprintf(f, " slot %d as %u gfn 0x%" PRIx64 " pages %" PRIu64 " cause %s\n",
+			ev->slot == KVMMT_SLOT_UNKNOWN ? -1 : ev->slot, ev->aux,
+			(uint64_t)ev->gfn, (uint64_t)ev->pfn, cause_name(ev->value));
+		break;
+	case KVMMT_EV_HOSTMAP:
+		fprintf(f, " %s gfn 0x%" PRIx64 " pfn 0x%" PRIx64 " hva 0x%" PRIx64 "%s%s\n",
+			(__u32)ev->value < KVMMT_HM__MAX && rep_hostmap_names[ev->value] ?
+			rep_hostmap_names[ev->value] : "?", (uint64_t)ev->gfn, (uint64_t)ev->pfn,
+			(uint64_t)ev->spte, ev->aux & KVMMT_HM_OK ? "" : " failed",
+			ev->aux & KVMMT_HM_RAM ? " RAM" : "");
 		break;
 	default:
 		fprintf(f, " slot %u as %d flags 0x%" PRIx64 "\n", ev->slot, ev->value,
@@ -548,5 +578,8 @@ struct json_object *rep_event_json(const struct rep_model *m, const struct kvmmt
 		json_object_object_add(o, "ipat", json_object_new_boolean(ce->ipat));
 	}
 	json_object_object_add(o, "value", json_object_new_int(ev->value));
+	json_object_object_add(o, "aux", j_u64(ev->aux));
+	if (ev->type == KVMMT_EV_ZAP || ev->type == KVMMT_EV_INVAL)
+		json_object_object_add(o, "cause", json_object_new_string(cause_name(ev->value)));
 	return o;
 }
