@@ -51,6 +51,15 @@ for pid in $(jq '.vms[].pid' "$tmp/vmm.json"); do
 	say "VM $pid: $o"
 	check "VM $pid seen and allowed to migrate" [ "$(jq -r .migration_blocked <<<"$o")" = false ]
 done
+# a VM started now: the daemon's data path sees its installs
+"$KVMMT_BUILD/bin/kvmmt-testvmm" --vms 1 --pages 64 --hold 600 \
+	--ready-file "$tmp/vmm2.json" >/dev/null 2>&1 &
+wait_for 120 test -s "$tmp/vmm2.json"
+pid2=$(jq '.vms[0].pid' "$tmp/vmm2.json")
+sleep 3
+n=$(kvmmt-policyd ctl --json status | jq ".vms[] | select(.pid == $pid2) | .installs")
+say "VM $pid2 started after the daemon: $n installs seen"
+check "the daemon's data path counts a new VM's installs" [ "${n:-0}" -gt 64 ]
 pat=$(journalctl -b -u kvmmt-policyd -o cat --no-pager | grep -m1 "host PAT reservations\|pat_memtype_list")
 say "PAT: $pat"
 check "pat_memtype_list read under the unit" grep -q "read [0-9]* host PAT reservations" <<<"$pat"
@@ -83,4 +92,4 @@ check "journalctl -p warning shows the watchdog" grep -qi "watchdog" "$tmp/warn.
 
 systemctl stop kvmmt-policyd.service
 check "stops cleanly" [ "$(unit kvmmt-policyd.service Result)" = success ]
-kill %1 2>/dev/null
+kill %1 %2 2>/dev/null
