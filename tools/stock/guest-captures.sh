@@ -4,6 +4,12 @@
 # Uses say/ok/notok/check/dump/wait_file and $bin, $tvm, $tmp from guest.sh.
 zapvmm=$KVMMT_BUILD/tests/kvmmt-zapvmm
 dpdump=$KVMMT_BUILD/tests/kvmmt-dpdump
+# wait_exists FILE SECONDS: kvmmt-dpdump's ready file is created empty
+wait_exists() {
+	local i
+	for i in $(seq $(($2 * 10))); do [ -e "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
 
 # ---- a capture of VMs that start and exit inside it describes them fully
 "$bin/kvmmt-capture" -q -o "$tmp/sl.kmc" >"$tmp/sl.err" 2>&1 &
@@ -43,7 +49,7 @@ for p in fentry tp_btf raw_tp tp; do
 	rm -f "$tmp/zc-$p.ready"
 	"$dpdump" --path "$p" --ready-file "$tmp/zc-$p.ready" >"$tmp/zc-$p.json" 2>"$tmp/zc-$p.err" &
 	dp=$!
-	wait_file "$tmp/zc-$p.ready" 60 || { notok "zaps: $p: data path did not load"; dump "$tmp/zc-$p.err"; }
+	wait_exists "$tmp/zc-$p.ready" 180 || { notok "zaps: $p: data path did not load"; dump "$tmp/zc-$p.err"; }
 	"$zapvmm" 300 40 25 >"$tmp/zc-vmm-$p.json" 2>"$tmp/zc-vmm-$p.err" || dump "$tmp/zc-vmm-$p.err"
 	kill -INT $dp; wait $dp
 	pid=$(jq .pid "$tmp/zc-vmm-$p.json")
@@ -79,7 +85,7 @@ gpcvmm=$KVMMT_BUILD/tests/kvmmt-gpcvmm
 rm -f "$tmp/hm.ready" "$tmp/hm-vmm.json"
 "$dpdump" --ready-file "$tmp/hm.ready" >"$tmp/hm.json" 2>"$tmp/hm.err" &
 dp=$!
-wait_file "$tmp/hm.ready" 60 || { notok "host mappings: data path did not load"; dump "$tmp/hm.err"; }
+wait_exists "$tmp/hm.ready" 180 || { notok "host mappings: data path did not load"; dump "$tmp/hm.err"; }
 "$bin/kvmmt-capture" -q -o "$tmp/hm.kmc" >/dev/null 2>&1 &
 cap=$!
 sleep 3
