@@ -177,6 +177,7 @@ struct gfn_to_pfn_cache {
 	struct kvm *kvm;
 	void *khva;
 	kvm_pfn_t pfn;
+	bool active;
 	bool valid;
 };
 

@@ -1219,6 +1219,9 @@ int BPF_PROG(fentry_gpc_deactivate)
 	bpf_get_func_arg(ctx, 1, &a1);
 	gpc = (void *)(n == 1 ? a0 : a1);
 	key = (__u64)gpc;
+	/* KVM deactivates idle caches too (every vCPU reset): no mapping goes */
+	if (!BPF_CORE_READ(gpc, active))
+		return 0;
 	tgid = watched(kvm_tgid(gpc_kvm(gpc, n == 1 ? 0 : a0)));
 	if (!tgid)
 		return 0;
