@@ -7,7 +7,7 @@
 #include "kvmmt.h"
 #include "err.h"
 
-#define KVMMT_HOST_MAX_PARAMS	64
+#define KVMMT_HOST_MAX_PARAMS	256	/* kvm + kvm_intel on 6.12: about 70 */
 
 /* One KVM module parameter, e.g. { "kvm_intel", "ept", "Y" }. */
 struct kvmmt_param {
