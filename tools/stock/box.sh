@@ -24,6 +24,8 @@ wait_for() { # SECONDS COMMAND...
 say "systemd $(systemctl --version | head -n 1 | cut -d' ' -f2) as PID 1 ($(cat /proc/1/comm)), kernel $(uname -r)"
 check "systemd is PID 1" [ "$(cat /proc/1/comm)" = systemd ]
 
+# the programs as operators run them: a build without sanitizers (their
+# runtime needs ptrace, which the unit's system call filter refuses)
 make -s -C "$src" install O="$KVMMT_BUILD" >"$tmp/install.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || sed 's/^/KT: #   /' "$tmp/install.log" | tail -n 20
@@ -35,7 +37,7 @@ systemctl daemon-reload
 	--ready-file "$tmp/vmm.json" >/dev/null 2>"$tmp/vmm.err" &
 wait_for 120 test -s "$tmp/vmm.json" || sed 's/^/KT: #   /' "$tmp/vmm.err"
 
-systemctl start kvmmt-policyd.service
+timeout 120 systemctl start kvmmt-policyd.service
 active=$(systemctl is-active kvmmt-policyd.service)
 check "kvmmt-policyd.service is active" [ "$active" = active ]
 [ "$active" = active ] || journalctl -b -u kvmmt-policyd --no-pager | tail -n 30 | sed 's/^/KT: #   /'
@@ -65,7 +67,7 @@ say "PAT: $pat"
 check "pat_memtype_list read under the unit" grep -q "read [0-9]* host PAT reservations" <<<"$pat"
 
 # reload
-systemctl reload kvmmt-policyd.service
+timeout 60 systemctl reload kvmmt-policyd.service
 check "systemctl reload" wait_for 20 sh -c 'journalctl -b -u kvmmt-policyd -o cat --no-pager | grep -q "configuration reloaded"'
 
 # watchdog: a stopped daemon misses its pings and systemd restarts it
@@ -90,6 +92,6 @@ check "info lines have priority 6" grep -q "^6 configuration reloaded" "$tmp/pri
 check "journalctl -p warning excludes info" sh -c "! grep -q 'configuration reloaded' $tmp/warn.log"
 check "journalctl -p warning shows the watchdog" grep -qi "watchdog" "$tmp/warn.log"
 
-systemctl stop kvmmt-policyd.service
+timeout 60 systemctl stop kvmmt-policyd.service
 check "stops cleanly" [ "$(unit kvmmt-policyd.service Result)" = success ]
 kill %1 %2 2>/dev/null
