@@ -220,7 +220,7 @@ static void print_json(const struct check_result *r, bool pretty)
 		json_object_object_add(params, buf, json_object_new_string(h->params[i].value));
 	}
 	json_object_object_add(o, "params", params);
-	json_object_object_add(o, "fmt", json_object_new_string(kvmmt_fmt_name(h->fmt)));
+	json_object_object_add(o, "spte_format", json_object_new_string(kvmmt_fmt_name(h->fmt)));
 	json_object_object_add(o, "cpu_vendor", json_object_new_string(h->cpu_vendor));
 	json_object_object_add(o, "cpu_family", json_object_new_int(h->cpu_family));
 	json_object_object_add(o, "cpu_model", json_object_new_int(h->cpu_model));
