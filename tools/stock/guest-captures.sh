@@ -4,6 +4,21 @@
 # Uses say/ok/notok/check/dump/wait_file and $bin, $tvm, $tmp from guest.sh.
 zapvmm=$KVMMT_BUILD/tests/kvmmt-zapvmm
 dpdump=$KVMMT_BUILD/tests/kvmmt-dpdump
+# start_cap FILE: start kvmmt-capture ($cap) and wait until it records
+# (loading takes seconds under TCG: a VM that comes and goes before would
+# not be in the file)
+start_cap() {
+	local i
+	"$bin/kvmmt-capture" -o "$1" 2>"$1.err" &
+	cap=$!
+	for i in $(seq 1800); do
+		grep -q 'recording to' "$1.err" 2>/dev/null && return 0
+		kill -0 $cap 2>/dev/null || break
+		sleep 0.1
+	done
+	notok "kvmmt-capture did not start recording ($1)"
+	dump "$1.err"
+}
 # wait_exists FILE SECONDS: kvmmt-dpdump's ready file is created empty
 wait_exists() {
 	local i
@@ -12,9 +27,7 @@ wait_exists() {
 }
 
 # ---- a capture of VMs that start and exit inside it describes them fully
-"$bin/kvmmt-capture" -q -o "$tmp/sl.kmc" >"$tmp/sl.err" 2>&1 &
-cap=$!
-sleep 3
+start_cap "$tmp/sl.kmc"
 "$tvm" --vms 2 --slots 3 --pages 200 --pte-flags pwt,pcd --repeat 2 --json \
 	>"$tmp/sl-vmm.json" 2>"$tmp/sl-vmm.err" || dump "$tmp/sl-vmm.err"
 sleep 1.5
@@ -65,9 +78,7 @@ for p in fentry tp_btf raw_tp tp; do
 done
 
 # ---- TDP zaps carry their cause (NPT here): a memslot deletion between rounds
-"$bin/kvmmt-capture" -q -o "$tmp/zc.kmc" >/dev/null 2>&1 &
-cap=$!
-sleep 3
+start_cap "$tmp/zc.kmc"
 "$tvm" --vms 1 --slots 1 --pages 100 --repeat 2 --json >"$tmp/zc-tvm.json" 2>/dev/null
 sleep 1.5
 kill -INT $cap; wait $cap
@@ -86,9 +97,7 @@ rm -f "$tmp/hm.ready" "$tmp/hm-vmm.json"
 "$dpdump" --ready-file "$tmp/hm.ready" >"$tmp/hm.json" 2>"$tmp/hm.err" &
 dp=$!
 wait_exists "$tmp/hm.ready" 180 || { notok "host mappings: data path did not load"; dump "$tmp/hm.err"; }
-"$bin/kvmmt-capture" -q -o "$tmp/hm.kmc" >/dev/null 2>&1 &
-cap=$!
-sleep 3
+start_cap "$tmp/hm.kmc"
 "$gpcvmm" "$tmp/hm-vmm.json" 2>"$tmp/hm-vmm.err" &
 gv=$!
 wait_file "$tmp/hm-vmm.json" 60 || dump "$tmp/hm-vmm.err"

@@ -502,8 +502,15 @@ static int attach_planned(struct kvmmt_dp *dp, struct planned *pl, size_t n)
 	struct bpf_link *link;
 	int err;
 
-	for (size_t i = 0; i < n; i++) {
-		if (pl[i].refused)
+	/*
+	 * Install sources first (the path stands or falls with them, and its
+	 * first failed probe says why), then the rest in plan order (extras
+	 * before their twins), then what the kernel does not have.
+	 */
+	for (size_t k = 0; k < 3 * n; k++) {
+		size_t i = k % n, pass = k / n;
+
+		if (pl[i].refused || pass != (!pl[i].present ? 2 : pl[i].d->installs ? 0 : 1))
 			continue;
 		if (!pl[i].present) {
 			add_probe(dp, pl[i].path, probe_sys(pl[i].d), pl[i].d->event, -ENOENT,
