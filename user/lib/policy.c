@@ -57,191 +57,6 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-void kvmmt_hostmap_free(struct kvmmt_hostmap *m)
-{
-	free(m->r);
-	memset(m, 0, sizeof(*m));
-}
-
-/*
- * Index of the first of @n sorted ranges (elements of @size bytes starting
- * with __u64 start, end) whose end is above @x.
- */
-static size_t first_end_above(const void *ranges, size_t n, size_t size, __u64 x)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const __u64 *r = (const void *)((const char *)ranges + mid * size);
-
-		if (r[1] <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-_Static_assert(offsetof(struct kvmmt_host_range, end) == sizeof(__u64) &&
-	       offsetof(struct kvmmt_gfn_range, end) == sizeof(__u64),
-	       "ranges start with __u64 start, end");
-
-static size_t host_first_above(const struct kvmmt_hostmap *m, __u64 x)
-{
-	return first_end_above(m->r, m->n, sizeof(*m->r), x);
-}
-
-int kvmmt_hostmap_add(struct kvmmt_hostmap *m, __u64 start, __u64 end,
-		      enum kvmmt_mt mt)
-{
-	size_t i, j;
-
-	if (start >= end)
-		return -EINVAL;
-	/* At most one extra range from a split plus the new one. */
-	if (grow((void **)&m->r, &m->cap, m->n + 2, sizeof(*m->r)))
-		return -ENOMEM;
-	i = host_first_above(m, start);
-	if (i < m->n && m->r[i].start < start && m->r[i].end > end) {
-		/* The new range sits inside one: split it in three. */
-		memmove(&m->r[i + 2], &m->r[i], (m->n - i) * sizeof(*m->r));
-		m->n += 2;
-		m->r[i].end = start;
-		m->r[i + 2].start = end;
-		m->r[i + 1] = (struct kvmmt_host_range){ start, end, mt };
-		return 0;
-	}
-	if (i < m->n && m->r[i].start < start) {
-		m->r[i].end = start;
-		i++;
-	}
-	for (j = i; j < m->n && m->r[j].end <= end; j++)
-		;
-	if (j < m->n && m->r[j].start < end)
-		m->r[j].start = end;
-	/* Ranges [i, j) are covered: replace them by the new one. */
-	if (j == i) {
-		memmove(&m->r[i + 1], &m->r[i], (m->n - i) * sizeof(*m->r));
-		m->n++;
-	} else if (j > i + 1) {
-		memmove(&m->r[i + 1], &m->r[j], (m->n - j) * sizeof(*m->r));
-		m->n -= j - i - 1;
-	}
-	m->r[i] = (struct kvmmt_host_range){ start, end, mt };
-	return 0;
-}
-
-enum kvmmt_mt kvmmt_hostmap_lookup(const struct kvmmt_hostmap *m, __u64 x,
-				   enum kvmmt_mt dflt)
-{
-	size_t i;
-
-	if (!m || !m->n)
-		return dflt;
-	i = host_first_above(m, x);
-	if (i < m->n && m->r[i].start <= x)
-		return m->r[i].mt;
-	return dflt;
-}
-
-/* The names arch/x86/mm/pat uses in pat_memtype_list. */
-static const struct {
-	const char *name;
-	enum kvmmt_mt mt;
-} pat_names[] = {
-	{ "write-back", KVMMT_MT_WB },
-	{ "write-combining", KVMMT_MT_WC },
-	{ "write-through", KVMMT_MT_WT },
-	{ "write-protect", KVMMT_MT_WP },
-	{ "uncached-minus", KVMMT_MT_UC_MINUS },
-	{ "uncached", KVMMT_MT_UC },
-};
-
-int kvmmt_hostmap_parse_pat(struct kvmmt_hostmap *m, FILE *f,
-			    struct kvmmt_err *e)
-{
-	char line[256], type[64];
-	unsigned long long s, en;
-	int lineno = 0;
-
-	while (fgets(line, sizeof(line), f)) {
-		size_t k;
-
-		lineno++;
-		if (strncmp(line, "PAT:", 4))
-			continue;	/* the header line */
-		if (sscanf(line, "PAT: [mem 0x%llx-0x%llx] %63s", &s, &en, type) != 3 ||
-		    en <= s)
-			return kvmmt_errf(e, -EINVAL,
-					  "pat_memtype_list line %d is not \"PAT: [mem 0xSTART-0xEND] TYPE\"",
-					  lineno);
-		for (k = 0; k < sizeof(pat_names) / sizeof(pat_names[0]); k++)
-			if (!strcmp(type, pat_names[k].name))
-				break;
-		if (k == sizeof(pat_names) / sizeof(pat_names[0]))
-			return kvmmt_errf(e, -EINVAL,
-					  "pat_memtype_list line %d: unknown memory type \"%s\"",
-					  lineno, type);
-		/* Ranges are byte addresses; cover every page they touch. */
-		if (kvmmt_hostmap_add(m, s >> 12, (en + 4095) >> 12, pat_names[k].mt))
-			return kvmmt_errf(e, -ENOMEM, "out of memory reading pat_memtype_list");
-	}
-	return 0;
-}
-
-static bool vmflags_device(const char *flags)
-{
-	char buf[512], *tok, *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", flags);
-	for (tok = strtok_r(buf, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save))
-		if (!strcmp(tok, "io") || !strcmp(tok, "pf"))
-			return true;
-	return false;
-}
-
-int kvmmt_hostmap_parse_smaps(struct kvmmt_hostmap *m, FILE *f,
-			      struct kvmmt_err *e)
-{
-	unsigned long long s = 0, en = 0;
-	enum kvmmt_mt mt = KVMMT_MT_UC_MINUS;
-	bool have = false;
-	char line[512];
-	int lineno = 0;
-
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long a, b;
-		char c, file[256];
-		size_t len;
-
-		lineno++;
-		if (sscanf(line, "%llx-%llx %c", &a, &b, &c) == 3 && strchr("r-", c)) {
-			s = a;
-			en = b;
-			have = true;
-			/*
-			 * A PCI BAR mapped through sysfs: resourceN_wc is
-			 * write-combining, resourceN uncached (UC-).
-			 */
-			mt = KVMMT_MT_UC_MINUS;
-			if (sscanf(line, "%*s %*s %*s %*s %*s %255s", file) == 1 &&
-			    (len = strlen(file)) > 3 && !strcmp(file + len - 3, "_wc"))
-				mt = KVMMT_MT_WC;
-			continue;
-		}
-		if (strncmp(line, "VmFlags:", 8))
-			continue;
-		if (!have)
-			return kvmmt_errf(e, -EINVAL,
-					  "smaps line %d: VmFlags before any mapping", lineno);
-		if (vmflags_device(line + 8) &&
-		    kvmmt_hostmap_add(m, s >> 12, en >> 12, mt))
-			return kvmmt_errf(e, -ENOMEM, "out of memory reading smaps");
-	}
-	return 0;
-}
-
 /*
  * Cacheable (WB, WT, WP) against uncacheable (UC, UC-, WC) is the alias the
  * SDM warns about; WC against UC is one too (WC buffers vs strict order).
@@ -257,6 +72,9 @@ bool kvmmt_mt_conflict(enum kvmmt_mt a, enum kvmmt_mt b)
 }
 
 /* ---- per-VM state ------------------------------------------------------- */
+
+_Static_assert(offsetof(struct kvmmt_gfn_range, end) == sizeof(__u64),
+	       "ranges start with __u64 start, end");
 
 struct kvmmt_policy_vm {
 	struct kvmmt_gfn_range *r;
@@ -356,7 +174,7 @@ void kvmmt_policy_quirks(struct kvmmt_policy_vm *vm, __u64 disabled_quirks)
 
 static size_t first_above(const struct kvmmt_policy_vm *vm, __u64 gfn)
 {
-	return first_end_above(vm->r, vm->n, sizeof(*vm->r), gfn);
+	return kvmmt_ranges_first_above(vm->r, vm->n, sizeof(*vm->r), gfn);
 }
 
 /* Cut [s, e) out of the range set; returns where a range at @s belongs. */
@@ -462,7 +280,7 @@ static enum kvmmt_mt host_type(const struct kvmmt_policy_vm *vm,
 		return mt;
 	/* A large page: any reservation inside it decides. */
 	if (vm->pat && pages > 1) {
-		i = host_first_above(vm->pat, in->pfn);
+		i = kvmmt_ranges_first_above(vm->pat->r, vm->pat->n, sizeof(*vm->pat->r), in->pfn);
 		if (i < vm->pat->n && vm->pat->r[i].start < in->pfn + pages)
 			return vm->pat->r[i].mt;
 	}
@@ -576,6 +394,30 @@ int kvmmt_policy_set_slots(struct kvmmt_policy_vm *vm,
 	return 0;
 }
 
+int kvmmt_policy_set_slot_recs(struct kvmmt_policy_vm *vm,
+			       const struct kvmmt_slot_rec *recs, size_t n,
+			       struct kvmmt_err *e)
+{
+	bool same = n == vm->nr_slots;
+
+	if (grow((void **)&vm->slots, &vm->slots_cap, n, sizeof(*vm->slots)))
+		return kvmmt_errf(e, -ENOMEM, "out of memory recording memslots");
+	for (size_t i = 0; i < n; i++) {
+		struct kvmmt_policy_slot s = {
+			.id = recs[i].id, .as_id = recs[i].as_id, .flags = recs[i].flags,
+			.base_gfn = recs[i].base_gfn, .npages = recs[i].npages,
+			.userspace_addr = recs[i].userspace_addr,
+		};
+
+		same = same && !memcmp(&vm->slots[i], &s, sizeof(s));
+		vm->slots[i] = s;
+	}
+	vm->nr_slots = n;
+	if (!same)	/* a memslot known only now changes host types */
+		reeval(vm);
+	return 0;
+}
+
 int kvmmt_policy_slot_flags(struct kvmmt_policy_vm *vm, __u16 id, __u32 flags,
 			    struct kvmmt_err *e)
 {
@@ -666,7 +508,7 @@ static bool slot_device(const struct kvmmt_policy_vm *vm,
 
 	if (!vm->maps || !s->userspace_addr || !s->npages)
 		return false;
-	i = host_first_above(vm->maps, first);
+	i = kvmmt_ranges_first_above(vm->maps->r, vm->maps->n, sizeof(*vm->maps->r), first);
 	if (i >= vm->maps->n || vm->maps->r[i].start >= end)
 		return false;
 	*mt = vm->maps->r[i].mt;

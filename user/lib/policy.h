@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <linux/types.h>
 #include "kvmmt.h"
+#include "hostmap.h"
 #include "memtype.h"
 #include "err.h"
 
@@ -77,38 +78,6 @@ unsigned int kvmmt_guest_types(const struct kvmmt_gt_facts *f, enum kvmmt_gt *le
 /* "no", "arch" or "yes": kvmmt-top's GTYPES column and JSON. */
 const char *kvmmt_gt_name(enum kvmmt_gt level);
 
-/*
- * Host memory types of physical pages (pat_memtype_list) and of the VMM's
- * device mappings (smaps, by host virtual address). Sorted, non-overlapping.
- */
-struct kvmmt_host_range {
-	__u64 start, end;	/* [start, end): pfns, or hva pages for maps */
-	enum kvmmt_mt mt;
-};
-
-struct kvmmt_hostmap {
-	struct kvmmt_host_range *r;
-	size_t n, cap;
-};
-
-void kvmmt_hostmap_free(struct kvmmt_hostmap *m);
-/* Add [start, end) with @mt; later additions win over earlier ones. */
-int kvmmt_hostmap_add(struct kvmmt_hostmap *m, __u64 start, __u64 end,
-		      enum kvmmt_mt mt);
-/* Type of @x, or @dflt when no range holds it. */
-enum kvmmt_mt kvmmt_hostmap_lookup(const struct kvmmt_hostmap *m, __u64 x,
-				   enum kvmmt_mt dflt);
-/* Parse /sys/kernel/debug/x86/pat_memtype_list text into pfn ranges. */
-int kvmmt_hostmap_parse_pat(struct kvmmt_hostmap *m, FILE *f,
-			    struct kvmmt_err *e);
-/*
- * Parse /proc/PID/smaps (or maps plus VmFlags) text: every mapping with the
- * "io" or "pf" VmFlag becomes an hva page range of type UC- (how device BARs
- * and PFNMAP regions are mapped by default).
- */
-int kvmmt_hostmap_parse_smaps(struct kvmmt_hostmap *m, FILE *f,
-			      struct kvmmt_err *e);
-
 /* Two types alias when a page must not be mapped with both. */
 bool kvmmt_mt_conflict(enum kvmmt_mt a, enum kvmmt_mt b);
 
@@ -171,6 +140,10 @@ int kvmmt_policy_slot(struct kvmmt_policy_vm *vm,
 int kvmmt_policy_set_slots(struct kvmmt_policy_vm *vm,
 			   const struct kvmmt_policy_slot *s, size_t n,
 			   struct kvmmt_err *e);
+/* The same from the iterator's records (bpf/kvmmt.h). */
+int kvmmt_policy_set_slot_recs(struct kvmmt_policy_vm *vm,
+			       const struct kvmmt_slot_rec *recs, size_t n,
+			       struct kvmmt_err *e);
 /* A memslot event: only the flags of @id changed. */
 int kvmmt_policy_slot_flags(struct kvmmt_policy_vm *vm, __u16 id, __u32 flags,
 			    struct kvmmt_err *e);

@@ -102,18 +102,12 @@ static bool has_kvm_vm_fd(const struct policyd *d, pid_t pid)
 
 static void read_maps(struct policyd *d, struct vm *vm)
 {
-	char path[PATH_MAX];
 	struct kvmmt_err e = { 0 };
-	FILE *f;
+	int err;
 
-	snprintf(path, sizeof(path), "%s/%d/smaps", d->proc_root, (int)vm->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	kvmmt_hostmap_free(&vm->maps);
-	if (kvmmt_hostmap_parse_smaps(&vm->maps, f, &e))
+	err = kvmmt_hostmap_read_smaps(&vm->maps, d->proc_root, vm->pid, &e);
+	if (err == -EINVAL)
 		plog(LOG_WARNING, "VM %s (pid %d): %s", vm->name, (int)vm->pid, e.msg);
-	fclose(f);
 	kvmmt_policy_vm_set_host(vm->model, d->pat.n ? &d->pat : NULL, &vm->maps);
 }
 
@@ -523,13 +517,10 @@ static void fold_iterator(struct policyd *d)
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		const struct kvmmt_vm_info *v = &l.v[i];
-		struct kvmmt_policy_slot *s = calloc(v->nr_slots + 1, sizeof(*s));
 		struct vm *vm = vm_get(d, v->vm.tgid);
 
-		if (!vm || !s) {
-			free(s);
+		if (!vm)
 			continue;
-		}
 		vm->seen = true;
 		if (v->vm.valid & KVMMT_VF_NONCOHERENT) {
 			vm->noncoherent = v->vm.noncoherent_dma;
@@ -537,16 +528,8 @@ static void fold_iterator(struct policyd *d)
 		}
 		if (v->vm.valid & KVMMT_VF_QUIRKS)
 			kvmmt_policy_quirks(vm->model, v->vm.disabled_quirks);
-		for (unsigned int j = 0; j < v->nr_slots; j++) {
-			s[j].id = v->slots[j].id;
-			s[j].as_id = v->slots[j].as_id;
-			s[j].flags = v->slots[j].flags;
-			s[j].base_gfn = v->slots[j].base_gfn;
-			s[j].npages = v->slots[j].npages;
-			s[j].userspace_addr = v->slots[j].userspace_addr;
-		}
-		kvmmt_policy_set_slots(vm->model, s, v->nr_slots, &e);
-		free(s);
+		if (kvmmt_policy_set_slot_recs(vm->model, v->slots, v->nr_slots, &e))
+			plog(LOG_WARNING, "VM %s (pid %d): %s", vm->name, (int)vm->pid, e.msg);
 	}
 	kvmmt_vm_list_free(&l);
 }
@@ -597,6 +580,9 @@ int vm_scan(struct policyd *d)
 {
 	for (size_t i = 0; i < d->nr_vms; i++)
 		d->vms[i]->seen = false;
+	/* reservations made since the last scan (a BAR mapped write-combining) */
+	if (d->dp && d->cfg.pat_list[0])
+		kvmmt_hostmap_read(&d->pat, d->cfg.pat_list, kvmmt_hostmap_parse_pat, NULL);
 	if (d->dp)
 		fold_iterator(d);
 	scan_proc(d);

@@ -13,7 +13,6 @@
 #include <string.h>
 #include "top.h"
 
-#define PAT_LIST	"/sys/kernel/debug/x86/pat_memtype_list"
 #define HOST_REREAD_S	10.0	/* host mappings change rarely; reading them is not free */
 
 struct risk_vm {
@@ -64,33 +63,9 @@ static struct risk_vm *find(const struct top_risk *r, pid_t pid)
 	return NULL;
 }
 
-/* Parse @path with @parse into @into, replacing its ranges only on success. */
-static bool read_hostmap(struct kvmmt_hostmap *into, const char *path,
-			 int (*parse)(struct kvmmt_hostmap *, FILE *, struct kvmmt_err *))
-{
-	struct kvmmt_hostmap fresh = {};
-	FILE *f = fopen(path, "re");
-	int err;
-
-	if (!f)
-		return false;
-	err = parse(&fresh, f, NULL);
-	fclose(f);
-	if (err) {
-		kvmmt_hostmap_free(&fresh);
-		return false;
-	}
-	kvmmt_hostmap_free(into);
-	*into = fresh;
-	return true;
-}
-
 static void read_maps(struct top_risk *r, struct risk_vm *v, double now)
 {
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)v->pid);
-	read_hostmap(&v->maps, path, kvmmt_hostmap_parse_smaps);
+	kvmmt_hostmap_read_smaps(&v->maps, "/proc", v->pid, NULL);
 	v->maps_read = now;
 	kvmmt_policy_vm_set_host(v->vm, r->has_pat ? &r->pat : NULL,
 				 v->maps.n ? &v->maps : NULL);
@@ -103,7 +78,7 @@ static void refresh_host(struct top_risk *r, double now)
 
 	if (now - r->pat_read >= HOST_REREAD_S) {
 		/* debugfs may be unmounted: the model then knows no PAT ranges */
-		pat = read_hostmap(&r->pat, PAT_LIST, kvmmt_hostmap_parse_pat);
+		pat = !kvmmt_hostmap_read(&r->pat, KVMMT_PAT_LIST, kvmmt_hostmap_parse_pat, NULL);
 		r->has_pat = r->has_pat || pat;
 		r->pat_read = now;
 	}
@@ -164,22 +139,18 @@ int top_risk_event(void *ctx, const struct kvmmt_event *ev)
 
 static void sync_vm(struct risk_vm *v, const struct kvmmt_vm_row *row)
 {
-	unsigned int i;
+	struct kvmmt_slot_rec *recs = calloc(row->nr_slots + 1, sizeof(*recs));
 
+	if (!recs)
+		return;
 	if (row->noncoherent_dma >= 0)
 		kvmmt_policy_noncoherent(v->vm, row->noncoherent_dma);
 	if (row->quirks_valid)
 		kvmmt_policy_quirks(v->vm, row->disabled_quirks);
-	for (i = 0; i < row->nr_slots; i++) {
-		const struct kvmmt_slot_rec *s = &row->slots[i].rec;
-		struct kvmmt_policy_slot ps = {
-			.id = s->id, .as_id = s->as_id, .flags = s->flags,
-			.base_gfn = s->base_gfn, .npages = s->npages,
-			.userspace_addr = s->userspace_addr,
-		};
-
-		kvmmt_policy_slot(v->vm, &ps, NULL);
-	}
+	for (unsigned int i = 0; i < row->nr_slots; i++)
+		recs[i] = row->slots[i].rec;
+	kvmmt_policy_set_slot_recs(v->vm, recs, row->nr_slots, NULL);
+	free(recs);
 }
 
 int top_risk_update(struct top_risk *r, const struct kvmmt_vmtable *t, double now,
