@@ -36,6 +36,7 @@ struct kvmmt_dp {
 	int consumed;
 	struct btf *vmlinux_btf;
 	struct btf *kvm_btf;		/* KVM built as a module */
+	bool no_trampolines;		/* the kernel refused an fentry program: EPERM */
 	char log[1024];			/* libbpf's last warning or error */
 };
 
@@ -607,6 +608,40 @@ static void refuse_fentry(struct kvmmt_dp *dp, struct planned *pl, size_t n)
  * and left out, and the rest loads again; only the loss of the install
  * source fails the path.
  */
+/*
+ * FENTRY stands or falls with fexit/make_spte, which some kernels load but
+ * cannot attach (6.1: more than six arguments) and some refuse to load:
+ * tried alone first, a doomed path costs one small load instead of the
+ * whole object's (seconds under emulation). 0, or -errno with the probe
+ * recorded.
+ */
+static int probe_source(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
+			const struct planned *src)
+{
+	struct bpf_program *prog;
+	struct bpf_link *link;
+	int err;
+
+	dp->log[0] = '\0';
+	err = open_planned(dp, src->path, opts, src, 1);
+	if (!err)
+		err = kvmmt_bpf__load(dp->skel);
+	if (!err) {
+		prog = bpf_object__find_program_by_name(dp->skel->obj, src->prog);
+		link = prog ? bpf_program__attach(prog) : NULL;
+		err = link ? 0 : (prog ? -errno : -ENOENT);
+		bpf_link__destroy(link);
+	}
+	destroy_skel(dp);
+	if (!err)
+		return 0;
+	add_probe(dp, src->path, probe_sys(src->d), src->d->event, err,
+		  dp->log[0] ? dp->log : errstr(err));
+	if (err == -EPERM)
+		dp->no_trampolines = true;
+	return err;
+}
+
 static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		    const struct kvmmt_dp_opts *opts)
 {
@@ -626,6 +661,13 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 						: "the kernel's BTF has no such function or tracepoint");
 		return -ENOENT;
 	}
+	if (path == KVMMT_PATH_FENTRY) {
+		err = probe_source(dp, opts, src);
+		if (err)
+			return err;
+	}
+	if (dp->no_trampolines)
+		refuse_fentry(dp, pl, n);
 
 	for (;;) {
 		dp->log[0] = '\0';
@@ -646,8 +688,10 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		if (f < 0 || pl[f].d->installs)
 			return err;
 		pl[f].refused = true;
-		if (pl[f].path == KVMMT_PATH_FENTRY && err == -EPERM)
+		if (pl[f].path == KVMMT_PATH_FENTRY && err == -EPERM) {
+			dp->no_trampolines = true;
 			refuse_fentry(dp, pl, n);
+		}
 	}
 	err = attach_planned(dp, pl, n);
 	if (err)
