@@ -3,29 +3,8 @@
 # over the host's root (virtio-9p, read-only) and start systemd there as
 # PID 1 on kvmmt-box.target, which runs tools/stock/box.sh once as a
 # service. Every line it reports starts with "KT: ".
-/bin/busybox --install -s /bin
-export PATH=/bin
-mkdir -p /proc /sys /dev
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-
-arg() { sed -n "s/.*kvmmt\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
-src=$(arg src)
-build=$(arg build)
-
-fatal() {
-	echo "KT: not ok box: $*"
-	reboot -f
-}
-
-for m in $(cat /modules.list); do
-	insmod "/mod/$m" || fatal "insmod $m failed"
-done
-
-mkdir -p /lower /rw /newroot
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose hostroot /lower ||
-	fatal "cannot mount the host root over virtio-9p"
+. /early.sh /lower
+mkdir -p /rw /newroot
 mount -t tmpfs -o mode=0755 tmpfs /rw
 mkdir -p /rw/upper /rw/work
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /newroot ||

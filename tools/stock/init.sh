@@ -3,30 +3,9 @@
 # host's root read-only over virtio-9p, build a small writable root that binds
 # the host's /usr, /etc and the kvmmt checkout, and run tools/stock/guest.sh
 # there. Every line it reports starts with "KT: ".
-/bin/busybox --install -s /bin
-export PATH=/bin
-mkdir -p /proc /sys /dev
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-
-arg() { sed -n "s/.*kvmmt\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
-src=$(arg src)
-build=$(arg build)
+. /early.sh /host
 mode=$(arg mode)
-
-fatal() {
-	echo "KT: not ok init: $*"
-	reboot -f
-}
-
-for m in $(cat /modules.list); do
-	insmod "/mod/$m" || fatal "insmod $m failed"
-done
-
-mkdir -p /host /newroot
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose hostroot /host ||
-	fatal "cannot mount the host root over virtio-9p"
+mkdir -p /newroot
 mount -t tmpfs -o mode=0755 tmpfs /newroot
 cd /newroot
 mkdir -p usr etc proc sys dev tmp run var/tmp var/lib root "./$src" mnt

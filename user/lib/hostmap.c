@@ -8,25 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "hostmap.h"
-
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(*p, ncap * size);
-	if (!np)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
 
 void kvmmt_hostmap_free(struct kvmmt_hostmap *m)
 {
@@ -66,7 +49,7 @@ int kvmmt_hostmap_add(struct kvmmt_hostmap *m, __u64 start, __u64 end,
 	if (start >= end)
 		return -EINVAL;
 	/* At most one extra range from a split plus the new one. */
-	if (grow((void **)&m->r, &m->cap, m->n + 2, sizeof(*m->r)))
+	if (kvmmt_array_grow((void **)&m->r, &m->cap, m->n + 2, sizeof(*m->r)))
 		return -ENOMEM;
 	i = host_first_above(m, start);
 	if (i < m->n && m->r[i].start < start && m->r[i].end > end) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "array.h"
 #include "policy.h"
 
 static const char *const risk_names[KVMMT_RISK__MAX] = {
@@ -38,24 +39,6 @@ int kvmmt_risk_parse(const char *name, enum kvmmt_risk *r)
 }
 
 /* ---- host side ---------------------------------------------------------- */
-
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(*p, ncap * size);
-	if (!np)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
 
 /*
  * Cacheable (WB, WT, WP) against uncacheable (UC, UC-, WC) is the alias the
@@ -183,7 +166,7 @@ static int cut(struct kvmmt_policy_vm *vm, __u64 s, __u64 e, size_t *at)
 	size_t i = first_above(vm, s), j;
 
 	if (i < vm->n && vm->r[i].start < s && vm->r[i].end > e) {
-		if (grow((void **)&vm->r, &vm->cap, vm->n + 1, sizeof(*vm->r)))
+		if (kvmmt_array_grow((void **)&vm->r, &vm->cap, vm->n + 1, sizeof(*vm->r)))
 			return -ENOMEM;
 		memmove(&vm->r[i + 1], &vm->r[i], (vm->n - i) * sizeof(*vm->r));
 		vm->n++;
@@ -240,7 +223,7 @@ static int put(struct kvmmt_policy_vm *vm, const struct kvmmt_gfn_range *nr)
 		vm->r[at].pfn = nr->pfn;
 		return 0;
 	}
-	if (grow((void **)&vm->r, &vm->cap, vm->n + 1, sizeof(*vm->r)))
+	if (kvmmt_array_grow((void **)&vm->r, &vm->cap, vm->n + 1, sizeof(*vm->r)))
 		return -ENOMEM;
 	memmove(&vm->r[at + 1], &vm->r[at], (vm->n - at) * sizeof(*vm->r));
 	vm->r[at] = *nr;
@@ -372,7 +355,7 @@ int kvmmt_policy_slot(struct kvmmt_policy_vm *vm,
 	if (i < vm->nr_slots && !memcmp(&vm->slots[i], s, sizeof(*s)))
 		return 0;
 	if (i == vm->nr_slots) {
-		if (grow((void **)&vm->slots, &vm->slots_cap, i + 1, sizeof(*s)))
+		if (kvmmt_array_grow((void **)&vm->slots, &vm->slots_cap, i + 1, sizeof(*s)))
 			return kvmmt_errf(e, -ENOMEM, "out of memory recording a memslot");
 		vm->nr_slots++;
 	}
@@ -385,7 +368,7 @@ int kvmmt_policy_set_slots(struct kvmmt_policy_vm *vm,
 			   const struct kvmmt_policy_slot *s, size_t n,
 			   struct kvmmt_err *e)
 {
-	if (grow((void **)&vm->slots, &vm->slots_cap, n, sizeof(*s)))
+	if (kvmmt_array_grow((void **)&vm->slots, &vm->slots_cap, n, sizeof(*s)))
 		return kvmmt_errf(e, -ENOMEM, "out of memory recording memslots");
 	if (n)
 		memcpy(vm->slots, s, n * sizeof(*s));
@@ -400,7 +383,7 @@ int kvmmt_policy_set_slot_recs(struct kvmmt_policy_vm *vm,
 {
 	bool same = n == vm->nr_slots;
 
-	if (grow((void **)&vm->slots, &vm->slots_cap, n, sizeof(*vm->slots)))
+	if (kvmmt_array_grow((void **)&vm->slots, &vm->slots_cap, n, sizeof(*vm->slots)))
 		return kvmmt_errf(e, -ENOMEM, "out of memory recording memslots");
 	for (size_t i = 0; i < n; i++) {
 		struct kvmmt_policy_slot s = {
