@@ -66,6 +66,20 @@ trace_stop() {
 }
 trace_count() { grep -c "($(printf '%7d' "$2")) .* kvm_mmu_set_spte:" "$1"; }
 
+# recording PID ERRFILE: wait until kvmmt-capture says it records (loading
+# takes seconds under TCG; a VM that comes and goes before is not in the file)
+recording() {
+	local i
+	for i in $(seq 1800); do
+		grep -q 'recording to' "$2" 2>/dev/null && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	notok "kvmmt-capture did not start recording"
+	dump "$2"
+	return 1
+}
+
 wait_file() { # FILE SECONDS
 	local i
 	for i in $(seq $(($2 * 10))); do [ -s "$1" ] && return 0; sleep 0.1; done
@@ -114,9 +128,9 @@ say "installs per path: $(for p in "${!per_path[@]}"; do echo -n "$p:${per_path[
 
 # ---- kvmmt-capture and kvmmt-report round-trip
 trace_start
-"$bin/kvmmt-capture" -d 30 -o "$tmp/c.kmc" >"$tmp/capture.out" 2>&1 &
+"$bin/kvmmt-capture" -d 300 -o "$tmp/c.kmc" >"$tmp/capture.out" 2>"$tmp/capture.err" &
 cap=$!
-sleep 3
+recording $cap "$tmp/capture.err"
 "$tvm" --vms $vms --slots $slots --pages $pages --hold 1 --json >"$tmp/vmm-cap.json" 2>/dev/null
 kill -INT $cap; wait $cap
 caprc=$?
@@ -167,8 +181,9 @@ else
 	pd=$!
 	"$bin/kvmmt-top" --json -d 1 >"$tmp/top-alias.json" 2>"$tmp/top-alias.err" &
 	top=$!
-	"$bin/kvmmt-capture" -o "$tmp/alias.kmc" -q >/dev/null 2>&1 &
+	"$bin/kvmmt-capture" -o "$tmp/alias.kmc" >/dev/null 2>"$tmp/alias-capture.err" &
 	cap=$!
+	recording $cap "$tmp/alias-capture.err"
 	wait_file "$tmp/top-alias.json" 60
 	"$tvm" --vms 1 --slots 2 --pages 32 --backing "$bar" --hold 120 \
 		--ready-file "$tmp/vmm-alias.json" >/dev/null 2>"$tmp/vmm-alias.err" &
