@@ -149,6 +149,10 @@ done
 vmm=$!
 wait_file "$tmp/vmm-pd.json" 120
 pids=$(jq -r '[.vms[].pid] | join(",")' "$tmp/vmm-pd.json")
+"$bin/kvmmt-check" --json >"$tmp/check-vms.json" 2>/dev/null
+say "kvmmt-check with VMs running: $(jq -c '{vms, memslots, warning}' "$tmp/check-vms.json")"
+check "kvmmt-check sees the VMs' memslots (no walk warning)" \
+	[ "$(jq '.memslots > 0 and .warning == null' "$tmp/check-vms.json")" = true ]
 "$bin/kvmmt-policyd" --datapath=on --no-enforce -i 1 -p "$pids" -s "$tmp/state" \
 	-S "$tmp/ctl.sock" -c /dev/null >"$tmp/policyd.log" 2>&1 &
 pd=$!

@@ -31,6 +31,7 @@ struct check_result {
 	enum kvmmt_fmt fmt;
 	unsigned int nr_vms;
 	unsigned int nr_slots;
+	char slot_warning[256];		/* the memslot walk saw nothing */
 };
 
 const char *argp_program_version = "kvmmt-check " KVMMT_VERSION;
@@ -106,6 +107,14 @@ static void run_checks(struct check_result *r, const struct check_opts *o)
 	for (size_t i = 0; i < vms.n; i++)
 		r->nr_slots += vms.v[i].nr_slots;
 	r->nr_vms = vms.n;
+	/*
+	 * Every VM a VMM runs has memslots: none at all means the walk does
+	 * not work on this kernel (as it once did not on 6.1's verifier).
+	 */
+	if (!r->dp_rc && vms.n && !r->nr_slots)
+		snprintf(r->slot_warning, sizeof(r->slot_warning),
+			 "the memslot walk found no memslot in any of %zu VMs: per-memslot counts and memslot lists are not available on this kernel",
+			 vms.n);
 	kvmmt_vm_list_free(&vms);
 	kvmmt_dp_close(dp);
 }
@@ -184,6 +193,8 @@ static void print_text(const struct check_result *r)
 		if (why_not_fentry(r, buf, sizeof(buf)))
 			printf("fentry:        not used: %s\n", buf);
 		printf("VMs now:       %u (%u memslots)\n", r->nr_vms, r->nr_slots);
+		if (r->slot_warning[0])
+			printf("warning:       %s\n", r->slot_warning);
 	}
 	printf("kernel series: memslot noncoherent-DMA flag %s, virtio device %s, memtype tracepoint %s\n",
 	       h->has_memslot_nc_flag ? "yes" : "no", h->has_virtio_dev ? "yes" : "no",
@@ -254,6 +265,9 @@ static void print_json(const struct check_result *r, bool pretty)
 	else {
 		json_object_object_add(o, "vms", json_object_new_int(r->nr_vms));
 		json_object_object_add(o, "memslots", json_object_new_int(r->nr_slots));
+		if (r->slot_warning[0])
+			json_object_object_add(o, "warning",
+					       json_object_new_string(r->slot_warning));
 	}
 	json_object_object_add(feat, "memslot_noncoherent_flag",
 			       json_object_new_boolean(h->has_memslot_nc_flag));
