@@ -234,7 +234,8 @@ else
 	check "kvmmt-report: BAR-backed VM aliasing, 16 pages" \
 		[ "$(jq -r '"\(.risk) \(.conflict_pages)"' <<<"$r")" = "aliasing 16" ]
 	"$bin/kvmmt-report" --svg "$tmp/alias.svg" "$tmp/alias.kmc" >/dev/null 2>&1
-	check "kvmmt-report --svg draws the aliasing range" grep -qi "alias" "$tmp/alias.svg"
+	check "kvmmt-report --svg draws the aliasing range (gfn 0x40010-0x4001f, WB over WC)" \
+		grep -q "<title>aliasing: gfn 0x40010-0x4001f WB in guest, WC on host</title>" "$tmp/alias.svg"
 	kill -TERM $va $vp; wait $va $vp
 fi
 
