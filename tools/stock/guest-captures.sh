@@ -77,6 +77,30 @@ for p in fentry tp_btf raw_tp tp; do
 		"$tmp/zc-check-$p.json" | while read -r l; do say "zaps: $p: $l"; done
 done
 
+# ---- an invalidation by another task counts for the VM whose memory it
+# hits: clearing soft-dirty bits (/proc/PID/clear_refs, from this shell)
+# invalidates the VMM's whole address space through the MMU notifier
+rm -f "$tmp/sd.ready" "$tmp/sd-vmm.json"
+"$dpdump" --ready-file "$tmp/sd.ready" >"$tmp/sd.json" 2>"$tmp/sd.err" &
+dp=$!
+wait_exists "$tmp/sd.ready" 180 || { notok "other task: data path did not load"; dump "$tmp/sd.err"; }
+"$tvm" --vms 1 --slots 2 --pages 100 --hold 120 --ready-file "$tmp/sd-vmm.json" >/dev/null 2>&1 &
+vmm=$!
+wait_file "$tmp/sd-vmm.json" 120
+pid=$(jq '.vms[0].pid' "$tmp/sd-vmm.json")
+want=$(jq '[.vms[0].memslots[].pages] | add' "$tmp/sd-vmm.json")
+if echo 4 >"/proc/$pid/clear_refs" 2>/dev/null; then
+	sleep 1
+	kill -INT $dp; wait $dp
+	got=$(jq --argjson t "$pid" '.counters.vms[] | select(.tgid == $t) | .zap_pages_notifier' "$tmp/sd.json")
+	check "other task: a shell's clear_refs counts for the VM it hits: $want pages (got $got)" \
+		[ "$got" = "$want" ]
+else
+	say "other task: no soft-dirty tracking here (CONFIG_MEM_SOFT_DIRTY)"
+	kill -INT $dp; wait $dp
+fi
+kill -TERM $vmm; wait $vmm
+
 # ---- TDP zaps carry their cause (NPT here): a memslot deletion between rounds
 start_cap "$tmp/zc.kmc"
 "$tvm" --vms 1 --slots 1 --pages 100 --repeat 2 --json >"$tmp/zc-tvm.json" 2>/dev/null
