@@ -24,17 +24,15 @@
 
 /*
  * kvmmt's kernel series (kernel/patches, on Linux 6.12) adds a capability
- * for memslots that take noncoherent DMA, a virtio device type and
- * tracepoints; each is detected by asking the running kernel. The numbers
- * are the series' and only meaningful on x86, where upstream has no other
- * use for them: cap 239 is arm64-only upstream, device type 12 follows
- * RISCV_AIA in 6.12 (upstream's later LoongArch types are not registered
- * on x86).
+ * for memslots that take noncoherent DMA, a VIRTIO device type, a VM
+ * statistic and tracepoints; each is detected by asking the running kernel.
+ * The capability and device numbers are the series' placeholders, chosen
+ * above every number upstream uses or has claimed (kernel/README.md).
  */
 #ifndef KVM_CAP_MEMSLOT_NON_COHERENT_DMA
-#define KVM_CAP_MEMSLOT_NON_COHERENT_DMA	239
+#define KVM_CAP_MEMSLOT_NON_COHERENT_DMA	250
 #endif
-#define KVMMT_DEV_TYPE_VIRTIO			12
+#define KVMMT_DEV_TYPE_VIRTIO			20
 
 static const char *const memtype_events[] = {
 	"events/kvmmmu/kvm_mmu_memtype",
