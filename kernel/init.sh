@@ -106,10 +106,19 @@ nc_hold_tests() {	# nc_hold_tests N: TAP N (statistic), N+1 (kvmmt-top)
 	nc1=$(json_vm_int noncoherent_dma /tmp/top1)
 	nc0=$(json_vm_int noncoherent_dma /tmp/top0)
 	flags=$(grep -o '"flags": *8[,}]' /tmp/top1 | head -n 1)
-	echo "noncoherent_dma held=$nc1 released=$nc0 flagged slot: ${flags:-none}" >/tmp/out
+	# The class from kernel state alone, no flag set by hand: both the
+	# device and the flagged slot while held, the slot after the release.
+	risk1=$(grep -o '"risk": *"[a-z-]*"' /tmp/top1 | head -n 1 | cut -d'"' -f4)
+	risk0=$(grep -o '"risk": *"[a-z-]*"' /tmp/top0 | head -n 1 | cut -d'"' -f4)
+	why1=$(grep -o '"risk_reasons": *\[[^]]*\]' /tmp/top1 | head -n 1)
+	why0=$(grep -o '"risk_reasons": *\[[^]]*\]' /tmp/top0 | head -n 1)
+	echo "noncoherent_dma held=$nc1 released=$nc0 flagged slot: ${flags:-none}; risk held=$risk1 $why1 released=$risk0 $why0" >/tmp/out
 	echo "KT: # $(cat /tmp/out)"
-	[ "$nc1" = 1 ] && [ "$nc0" = 0 ] && [ -n "$flags" ]
-	report $(($1 + 1)) "kvmmt-top: noncoherent_dma 1 then 0, memslot flags 0x8" $? /tmp/out
+	[ "$nc1" = 1 ] && [ "$nc0" = 0 ] && [ -n "$flags" ] &&
+		[ "$risk1" = latent ] && [ "$risk0" = latent ] &&
+		echo "$why1" | grep -q noncoherent-dma && echo "$why1" | grep -q noncoherent-slot &&
+		! echo "$why0" | grep -q noncoherent-dma && echo "$why0" | grep -q noncoherent-slot
+	report $(($1 + 1)) "kvmmt-top: noncoherent_dma 1 then 0, memslot flags 0x8, risk latent from the device and the flagged slot" $? /tmp/out
 }
 
 # Flatten JSON to one line without blanks, one VM object per line after it.

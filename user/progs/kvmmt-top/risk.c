@@ -108,7 +108,12 @@ static struct risk_vm *get(struct top_risk *r, pid_t pid)
 		free(v);
 		return NULL;
 	}
-	/* know the VMM's device mappings before its first install is classified */
+	/*
+	 * Know the VMM's device mappings, and the PAT reservations they made,
+	 * before its first install is classified.
+	 */
+	if (!kvmmt_hostmap_read(&r->pat, KVMMT_PAT_LIST, kvmmt_hostmap_parse_pat, NULL))
+		r->has_pat = true;
 	read_maps(r, v, top_monotonic());
 	nv[r->n++] = v;
 	return v;
