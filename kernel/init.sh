@@ -150,6 +150,11 @@ kvmmt_testvmm() {	# kvmmt_testvmm N: TAP N (report), N+1 (kvmmt-top)
 			i=$((i + 1))
 		done
 	fi
+	# The kernel's own count of the test VMs' installs, per process.
+	tr=/sys/kernel/tracing/instances/kvmmt
+	mkdir -p $tr && echo 4096 >$tr/buffer_size_kb && echo 1 >$tr/options/record-tgid &&
+		echo 'comm ~ "testvm*"' >$tr/events/kvmmmu/kvm_mmu_set_spte/filter &&
+		echo 1 >$tr/events/kvmmmu/kvm_mmu_set_spte/enable
 	t0=$(date +%s)
 	timeout 120 kvmmt-testvmm $args --json --hold 90 --ready-file /tmp/tv.json \
 		>/tmp/tv.out 2>&1 &
@@ -164,6 +169,9 @@ kvmmt_testvmm() {	# kvmmt_testvmm N: TAP N (report), N+1 (kvmmt-top)
 	kill -TERM $tv_pid 2>/dev/null
 	wait $tv_pid
 	rc=$?
+	echo 0 >$tr/events/kvmmmu/kvm_mmu_set_spte/enable
+	cat $tr/trace >/tmp/tv.trace 2>/dev/null
+	rmdir $tr 2>/dev/null
 	# Per VM: data 300, setup 1 (code page) + page_table_pages with TDP.
 	fail=
 	[ $rc = 0 ] || fail="exit $rc"
@@ -208,16 +216,18 @@ kvmmt_testvmm() {	# kvmmt_testvmm N: TAP N (report), N+1 (kvmmt-top)
 		# Per memslot "id:WB", in slot order like the report's.
 		slots=$(echo "$row" | grep -o '[{]"id":[0-9]*,[^{]*"installs":[{]"WB":[0-9]*' |
 			sed 's/^{"id":\([0-9]*\),.*:\([0-9]*\)$/\1:\2/' | sort -n | tr '\n' ' ')
+		kern=$(grep -c "( *$pid) .* kvm_mmu_set_spte:" /tmp/tv.trace)
 		echo "KT: # VM $pid: kvmmt-top installs ${got#\"installs\":} (all $all)," \
-			"per slot WB ${slots}; kvmmt-testvmm $want, per slot $want_slots"
-		[ "$all" = "$want" ] && [ "$wb" = "$want" ] && [ "$slots" = "$want_slots " ] ||
-			fail="$fail; VM $pid: kvmmt-top ${all:-none} (${slots% }), kvmmt-testvmm $want ($want_slots)"
+			"per slot WB ${slots}; tracefs $kern; kvmmt-testvmm $want, per slot $want_slots"
+		[ "$all" = "$kern" ] && [ "$all" = "$want" ] && [ "$wb" = "$want" ] &&
+			[ "$slots" = "$want_slots " ] ||
+			fail="$fail; VM $pid: kvmmt-top ${all:-none} (${slots% }), tracefs $kern, kvmmt-testvmm $want ($want_slots)"
 	done </tmp/tv.want
 	if [ -z "$fail" ]; then
-		report $(($1 + 1)) "kvmmt-top: installs per VM equal kvmmt-testvmm's expected_installs" 0 /dev/null
+		report $(($1 + 1)) "kvmmt-top: installs per VM equal the guest's tracefs count and kvmmt-testvmm's expected_installs" 0 /dev/null
 	else
 		{ tail -c 1500 /tmp/top.json; cat /tmp/top.err; echo "${fail#; }"; } >/tmp/out
-		report $(($1 + 1)) "kvmmt-top: installs per VM equal kvmmt-testvmm's expected_installs" 1 /tmp/out
+		report $(($1 + 1)) "kvmmt-top: installs per VM equal the guest's tracefs count and kvmmt-testvmm's expected_installs" 1 /tmp/out
 	fi
 }
 
