@@ -1239,8 +1239,3 @@ int kvmmt_dp_poll(struct kvmmt_dp *dp, int timeout_ms, kvmmt_event_fn fn,
 		return err;
 	return dp->consumed;
 }
-
-int kvmmt_dp_poll_fd(const struct kvmmt_dp *dp)
-{
-	return dp->rb ? ring_buffer__epoll_fd(dp->rb) : -EINVAL;
-}

@@ -141,7 +141,5 @@ void kvmmt_vm_list_free(struct kvmmt_vm_list *l);
 typedef int (*kvmmt_event_fn)(void *ctx, const struct kvmmt_event *ev);
 int kvmmt_dp_poll(struct kvmmt_dp *dp, int timeout_ms, kvmmt_event_fn fn,
 		  void *ctx);
-/* An epoll fd that becomes readable on a wakeup (capture only; else -EINVAL). */
-int kvmmt_dp_poll_fd(const struct kvmmt_dp *dp);
 
 #endif
