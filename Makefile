@@ -92,7 +92,7 @@ $(O)/tools/testvmm/%.o: tools/testvmm/%.c
 	$(CC) $(CFLAGS) $(INCLUDES) -Itools/testvmm -c $< -o $@
 
 $(TESTVMM): $(patsubst %.c,$(O)/%.o,$(wildcard tools/testvmm/*.c)) | $(O)/bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ -ljson-c -lpthread
 
 $(O)/tests/%.o: tests/unit/%.c $(SKELS)
 	@mkdir -p $(dir $@)

@@ -152,9 +152,6 @@ int bench_daemon(const struct bench_cfg *c, json_object *out);
  * Library parts are referenced weakly and the library is linked whole, so
  * the bench builds and runs while a part is absent and its rows say which.
  */
-bool lib_has(const void *sym, const char *what, char *why, size_t len);
-bool kvmmt_dp_available(char *why, size_t len);
-const char *path_name(enum kvmmt_path p);
 
 /* BPF run time of every program a process holds (bpf_stats must be on). */
 struct prog_stats {
@@ -186,26 +183,5 @@ int bench_ingest_child(size_t n);
 /* The hidden --replay-child mode: a capture file through the model. */
 int bench_replay_child(const char *path);
 
-#pragma weak kvmmt_dp_open
-#pragma weak kvmmt_dp_close
-#pragma weak kvmmt_dp_path
-#pragma weak kvmmt_path_name
-#pragma weak kvmmt_dp_poll
-#pragma weak kvmmt_dp_read_counters
-#pragma weak kvmmt_counters_free
-#pragma weak kvmmt_attr_decode
-#pragma weak kvmmt_policy_vm_new
-#pragma weak kvmmt_policy_vm_free
-#pragma weak kvmmt_policy_event
-#pragma weak kvmmt_policy_install
-#pragma weak kvmmt_policy_summary
-#pragma weak kvmmt_capw_open
-#pragma weak kvmmt_capw_event
-#pragma weak kvmmt_capw_close
-#pragma weak kvmmt_capw_free
-#pragma weak kvmmt_cap_read
-#pragma weak kvmmt_vmtable_new
-#pragma weak kvmmt_vmtable_free
-#pragma weak kvmmt_vmtable_update
 
 #endif

@@ -22,8 +22,5 @@ $(O)/tools/bench/%.o: tools/bench/%.c $(BENCH_SKEL) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INCLUDES) -I$(O)/bench -Itools/bench -c $< -o $@
 
-# The library is linked whole: its parts are referenced weakly (bench.h), so
-# a part that is absent shows up as a named missing component, not a link error.
 $(BENCH_BIN): $(BENCH_OBJS) $(LIB) | $(O)/bin
-	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJS) -Wl,--whole-archive $(LIB) \
-		-Wl,--no-whole-archive $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(LIB) $(LDLIBS)

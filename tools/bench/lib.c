@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Which parts of libkvmmt are present, and BPF program run times. */
+/* BPF program run times of a process's programs. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -7,35 +7,6 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "bench.h"
-
-bool lib_has(const void *sym, const char *what, char *why, size_t len)
-{
-	if (sym)
-		return true;
-	snprintf(why, len, "missing component: %s", what);
-	return false;
-}
-
-bool kvmmt_dp_available(char *why, size_t len)
-{
-	return lib_has((const void *)kvmmt_dp_open,
-		       "user/lib datapath (kvmmt_dp_open not in libkvmmt.a)", why, len);
-}
-
-const char *path_name(enum kvmmt_path p)
-{
-	static const char *const names[KVMMT_PATH__MAX] = {
-		[KVMMT_PATH_NONE] = "none",
-		[KVMMT_PATH_FENTRY] = "fentry",
-		[KVMMT_PATH_TP_BTF] = "tp_btf",
-		[KVMMT_PATH_RAW_TP] = "raw_tp",
-		[KVMMT_PATH_TP] = "tp",
-	};
-
-	if (kvmmt_path_name)
-		return kvmmt_path_name(p);
-	return p < KVMMT_PATH__MAX && names[p] ? names[p] : "?";
-}
 
 int prog_stats_of(pid_t pid, struct prog_stats *ps)
 {

@@ -125,7 +125,7 @@ static int empty_open(struct pstate *s, enum kvmmt_path path, char *why,
 	err = empty_bpf__load(s->empty);
 	if (err) {
 		snprintf(why, len, "empty programs (%s) did not load: %s",
-			 path_name(path), strerror(-err));
+			 kvmmt_path_name(path), strerror(-err));
 		empty_close(s);
 		return err;
 	}
@@ -140,7 +140,7 @@ static int empty_open(struct pstate *s, enum kvmmt_path path, char *why,
 	}
 	if (!s->nlinks) {
 		snprintf(why, len, "no empty program attached (%s)",
-			 path_name(path));
+			 kvmmt_path_name(path));
 		empty_close(s);
 		return -ENOENT;
 	}
@@ -182,8 +182,6 @@ static int kvmmt_open(struct pstate *s, bool capture, char *why, size_t len)
 	struct kvmmt_err e = { 0 };
 	int err;
 
-	if (!kvmmt_dp_available(why, len))
-		return -ENOSYS;
 	err = kvmmt_dp_open(&s->dp, &o, &e);
 	if (err) {
 		snprintf(why, len, "kvmmt_dp_open failed: %s", e.msg);
@@ -708,7 +706,7 @@ int bench_probe(const struct bench_cfg *c, json_object *out)
 		   " (%.0f installs/run, %.0f installs/s unprobed warm-up); %d rounds",
 		   c->load.vms, c->load.slots, c->load.pages, c->load.repeat,
 		   installs, installs / warm.touch_s, c->runs);
-	table_note(&t, "floor and kvmmt attach as %s", path_name(s->path));
+	table_note(&t, "floor and kvmmt attach as %s", kvmmt_path_name(s->path));
 
 	for (int i = 0; i < c->runs; i++)
 		for (int k = 0; k < P__MAX; k++) {
@@ -729,7 +727,7 @@ int bench_probe(const struct bench_cfg *c, json_object *out)
 	probe_report(s, &t, out, installs);
 	json_object_object_add(out, "installs_per_run", json_object_new_double(installs));
 	json_object_object_add(out, "attach_path",
-			       json_object_new_string(path_name(s->path)));
+			       json_object_new_string(kvmmt_path_name(s->path)));
 	if (!c->json)
 		table_print(&t, stdout);
 	table_free(&t);
