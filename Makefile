@@ -25,8 +25,7 @@ ARCH	:= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION	:= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
-	   -DKVMMT_VERSION='"$(VERSION)"'
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP
 ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
@@ -75,7 +74,17 @@ $(O)/user/lib/%.o: user/lib/%.c $(SKELS) | $(O)/user/lib
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(O)/user/progs/%.o: user/progs/%.c $(SKELS)
+# The version is a real dependency: $(O)/version.h changes only when it
+# does, and what includes it is rebuilt then.
+VERSION_H := $(O)/version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define KVMMT_VERSION "$(VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+.PHONY: FORCE
+
+$(O)/user/progs/%.o: user/progs/%.c $(SKELS) | $(VERSION_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
@@ -87,7 +96,7 @@ $(O)/user/progs/%.o: user/progs/%.c $(SKELS)
 $(O)/bin/%: $$(addprefix $(O)/,$$(addsuffix .o,$$(basename $$(wildcard user/progs/$$*/*.c)))) $(LIB) | $(O)/bin
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
-$(O)/tools/testvmm/%.o: tools/testvmm/%.c
+$(O)/tools/testvmm/%.o: tools/testvmm/%.c | $(VERSION_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INCLUDES) -Itools/testvmm -c $< -o $@
 

@@ -7,7 +7,7 @@ BENCH_C_SRCS	:= $(filter-out %.bpf.c,$(BENCH_SRCS))
 BENCH_OBJS	:= $(patsubst %.c,$(O)/%.o,$(BENCH_C_SRCS))
 BENCH_SKEL	:= $(O)/bench/empty.skel.h
 # The empty programs need no kernel types, only the UAPI headers.
-BENCH_BPF_CFLAGS := $(BPF_CFLAGS) -I/usr/include/$(shell $(CC) -dumpmachine)
+BENCH_BPF_CFLAGS = $(BPF_CFLAGS) -I/usr/include/$(shell $(CC) -dumpmachine)
 
 all: $(BENCH_BIN)
 
@@ -18,7 +18,7 @@ $(O)/bench/empty.bpf.o: tools/bench/empty.bpf.c
 $(BENCH_SKEL): $(O)/bench/empty.bpf.o
 	$(BPFTOOL) gen skeleton $< name empty_bpf > $@.tmp && mv $@.tmp $@
 
-$(O)/tools/bench/%.o: tools/bench/%.c $(BENCH_SKEL) $(SKELS)
+$(O)/tools/bench/%.o: tools/bench/%.c $(BENCH_SKEL) $(SKELS) | $(VERSION_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INCLUDES) -I$(O)/bench -Itools/bench -c $< -o $@
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/utsname.h>
 #include "bench.h"
+#include "version.h"
 
 const char *argp_program_version = "kvmmt-bench " KVMMT_VERSION;
 static const char doc[] =

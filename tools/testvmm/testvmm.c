@@ -23,6 +23,7 @@
 #include "kvm_util.h"
 #include "report.h"
 #include "testvm.h"
+#include "version.h"
 
 #define MAX_VMS		1024
 #define MAX_VCPUS	1024

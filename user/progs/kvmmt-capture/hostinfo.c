@@ -15,6 +15,7 @@
 #include <zlib.h>
 #include "capture-prog.h"
 #include "memtype.h"
+#include "version.h"
 
 /* Kernel config options whose names start with one of these are recorded. */
 static const char *const config_prefixes[] = {

@@ -15,6 +15,7 @@
 #include "memtype.h"
 #include "policy.h"
 #include "pidlist.h"
+#include "version.h"
 
 const char *argp_program_version = "kvmmt-capture " KVMMT_VERSION;
 

@@ -13,6 +13,7 @@
 #include "datapath.h"
 #include "host.h"
 #include "memtype.h"
+#include "version.h"
 
 struct check_opts {
 	bool json;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include "version.h"
 
 const char *argp_program_version = "kvmmt-libvirt-hook " KVMMT_VERSION;
 

@@ -19,6 +19,7 @@
 #include "host.h"
 #include "pidlist.h"
 #include "policyd.h"
+#include "version.h"
 
 const char *argp_program_version = "kvmmt-policyd " KVMMT_VERSION;
 

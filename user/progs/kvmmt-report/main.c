@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include "report.h"
 #include "pidlist.h"
+#include "version.h"
 
 const char *argp_program_version = "kvmmt-report " KVMMT_VERSION;
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "top.h"
 #include "pidlist.h"
+#include "version.h"
 
 volatile int top_stop;
 
