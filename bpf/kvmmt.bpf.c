@@ -436,9 +436,18 @@ static __always_inline __u32 zap_tgid(__u32 *cause)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = id, tgid = id >> 32;
 	struct cause_ctx *c = bpf_map_lookup_elem(&causes, &tid);
+	struct ioctl_req *q;
 
 	*cause = KVMMT_ZAP_UNKNOWN;
-	if (c && bpf_ktime_get_ns() - c->ts < CAUSE_NS) {
+	if (!c)
+		return watched(tgid);
+	/*
+	 * Inside the memslot or attributes ioctl that set the cause, however
+	 * long its zaps take (a loaded host, a large slot), the cause holds.
+	 */
+	q = bpf_map_lookup_elem(&ioctls, &tid);
+	if ((q && q->cause && q->cause == c->cause) ||
+	    bpf_ktime_get_ns() - c->ts < CAUSE_NS) {
 		c->ts = bpf_ktime_get_ns();
 		*cause = c->cause;
 		if (c->tgid)
