@@ -24,23 +24,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/kvm.h>
+#include "vmm-util.h"
 
 #define PAGE			4096UL
 #define MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
 #define PVTIME_GPA		(2 * PAGE)
 
-static void die(const char *what)
-{
-	fprintf(stderr, "kvmmt-gpcvmm: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
+const char *vmm_name = "kvmmt-gpcvmm";
 
 static int set_msr(int vcpu, __u32 index, __u64 data)
 {

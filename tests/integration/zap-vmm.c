@@ -22,21 +22,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/kvm.h>
+#include "vmm-util.h"
 
 #define PAGE	4096UL
 
-static void die(const char *what)
-{
-	fprintf(stderr, "kvmmt-zapvmm: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
+const char *vmm_name = "kvmmt-zapvmm";
 
 static void set_slot(int vm, unsigned int id, unsigned long gpa, void *host,
 		     unsigned long size, unsigned int flags)
