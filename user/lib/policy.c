@@ -91,25 +91,30 @@ static const struct kvmmt_policy_slot *find_slot(const struct kvmmt_policy_vm *v
 						 __u16 id);
 
 /*
- * The host's current type for range @r, from what is known now: a PAT
- * reservation of its first pfn, else a device mapping of the VMM at the
- * memslot's host address; KVMMT_MT__MAX when neither says.
+ * The host's type for guest page @gfn of memslot @slot backed by host pfns
+ * [@pfn, @pfn + @npfns) (@npfns 0: the pfn is not known): a PAT reservation
+ * of those pfns (any inside a large page decides), else a device mapping of
+ * the VMM at the memslot's host address; KVMMT_MT__MAX when neither says.
  */
-static enum kvmmt_mt host_type_now(const struct kvmmt_policy_vm *vm,
-				   const struct kvmmt_gfn_range *r)
+static enum kvmmt_mt host_type(const struct kvmmt_policy_vm *vm, __u16 slot,
+			       __u64 gfn, __u64 pfn, __u64 npfns)
 {
 	const struct kvmmt_policy_slot *s;
 	enum kvmmt_mt mt = KVMMT_MT__MAX;
+	size_t i;
 
-	if (vm->pat && r->pfn)
-		mt = kvmmt_hostmap_lookup(vm->pat, r->pfn, KVMMT_MT__MAX);
-	if (mt != KVMMT_MT__MAX)
-		return mt;
-	s = find_slot(vm, r->slot);
-	if (s && s->userspace_addr && vm->maps && r->start >= s->base_gfn &&
-	    r->start < s->base_gfn + s->npages)
-		mt = kvmmt_hostmap_lookup(vm->maps,
-					  (s->userspace_addr >> 12) + r->start - s->base_gfn,
+	if (vm->pat && npfns) {
+		mt = kvmmt_hostmap_lookup(vm->pat, pfn, KVMMT_MT__MAX);
+		if (mt != KVMMT_MT__MAX)
+			return mt;
+		i = kvmmt_ranges_first_above(vm->pat->r, vm->pat->n, sizeof(*vm->pat->r), pfn);
+		if (npfns > 1 && i < vm->pat->n && vm->pat->r[i].start < pfn + npfns)
+			return vm->pat->r[i].mt;
+	}
+	s = find_slot(vm, slot);
+	if (s && s->userspace_addr && vm->maps && gfn >= s->base_gfn &&
+	    gfn < s->base_gfn + s->npages)
+		mt = kvmmt_hostmap_lookup(vm->maps, (s->userspace_addr >> 12) + gfn - s->base_gfn,
 					  KVMMT_MT__MAX);
 	return mt;
 }
@@ -123,7 +128,9 @@ static void reeval(struct kvmmt_policy_vm *vm)
 	enum kvmmt_mt mt;
 
 	for (size_t i = 0; i < vm->n; i++) {
-		mt = host_type_now(vm, &vm->r[i]);
+		/* a merged range: only its first page's pfn is known */
+		mt = host_type(vm, vm->r[i].slot, vm->r[i].start, vm->r[i].pfn,
+			       vm->r[i].pfn ? 1 : 0);
 		if (mt == KVMMT_MT__MAX || mt == vm->r[i].host_mt)
 			continue;
 		vm->r[i].host_mt = mt;
@@ -250,31 +257,6 @@ static const struct kvmmt_policy_slot *find_slot(const struct kvmmt_policy_vm *v
 	return NULL;
 }
 
-/* The host's type for a guest page: PAT reservation by pfn, then device map. */
-static enum kvmmt_mt host_type(const struct kvmmt_policy_vm *vm,
-			       const struct kvmmt_install *in, __u64 pages)
-{
-	const struct kvmmt_policy_slot *s;
-	enum kvmmt_mt mt;
-	size_t i;
-
-	mt = kvmmt_hostmap_lookup(vm->pat, in->pfn, KVMMT_MT__MAX);
-	if (mt != KVMMT_MT__MAX)
-		return mt;
-	/* A large page: any reservation inside it decides. */
-	if (vm->pat && pages > 1) {
-		i = kvmmt_ranges_first_above(vm->pat->r, vm->pat->n, sizeof(*vm->pat->r), in->pfn);
-		if (i < vm->pat->n && vm->pat->r[i].start < in->pfn + pages)
-			return vm->pat->r[i].mt;
-	}
-	s = find_slot(vm, in->slot);
-	if (s && s->userspace_addr && vm->maps && in->gfn >= s->base_gfn &&
-	    in->gfn < s->base_gfn + s->npages)
-		return kvmmt_hostmap_lookup(vm->maps,
-					    (s->userspace_addr >> 12) + in->gfn - s->base_gfn,
-					    KVMMT_MT_WB);
-	return KVMMT_MT_WB;
-}
 
 int kvmmt_policy_install(struct kvmmt_policy_vm *vm,
 			 const struct kvmmt_install *in, struct kvmmt_err *e)
@@ -293,7 +275,9 @@ int kvmmt_policy_install(struct kvmmt_policy_vm *vm,
 	nr.slot = in->slot;
 	nr.mt = in->ma.mt;
 	nr.pfn = in->pfn;
-	nr.host_mt = host_type(vm, in, pages);
+	nr.host_mt = host_type(vm, in->slot, in->gfn, in->pfn, pages);
+	if (nr.host_mt == KVMMT_MT__MAX)
+		nr.host_mt = KVMMT_MT_WB;	/* ordinary RAM in the direct map */
 	nr.honoured = in->ma.guest_honoured;
 	nr.conflict = kvmmt_mt_conflict(nr.mt, nr.host_mt);
 	if (put(vm, &nr))
