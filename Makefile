@@ -32,7 +32,7 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 INCLUDES := -I$(O) -Ibpf -Iuser/lib
-LDLIBS	:= -lbpf -lelf -lz -ljson-c -lncursesw -lsystemd -lm -lpthread
+LDLIBS	:= -lbpf -lelf -lz -lzstd -ljson-c -lncursesw -lsystemd -lm -lpthread
 
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) -Ibpf -I$(O)
 

@@ -15,7 +15,7 @@ $(FUZZ_BIN): $(FUZZ_SRCS) user/lib/capture.h user/lib/err.h bpf/kvmmt.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Werror -Ibpf -Iuser/lib \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(FUZZ_SRCS) -o $@ -lz
+		$(FUZZ_SRCS) -o $@ -lz -lzstd
 
 # A capture writer driver for event kinds this host cannot produce.
 CAPSYNTH	:= $(O)/tests/kvmmt-capsynth

@@ -2,6 +2,7 @@
 /* The capture file format: round trip, truncation at every byte, corruption. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,26 @@ struct got {
 	unsigned int maps;
 	struct kvmmt_cap_range last_range;
 	__u32 map_tgid;
+	/* every documented field, compared whole by round_trip_every_field */
+	struct kvmmt_cap_host host;
+	struct kvmmt_cap_kv kv[4];
+	char kv_val[4][64];
+	struct kvmmt_cap_snapshot snap[2];
+	struct kvmmt_cap_vm snap_vm[2];
+	struct kvmmt_slot_rec snap_slot[2][2];
+	struct kvmmt_cap_hostmap map[2];
+	struct kvmmt_cap_range map_r[2][4];
 };
 
 static int on_hostmap(void *ctx, const struct kvmmt_cap_hostmap *m)
 {
 	struct got *g = ctx;
 
+	if (g->maps < 2 && m->n <= 4) {
+		g->map[g->maps] = *m;
+		memcpy(g->map_r[g->maps], m->r, m->n * sizeof(*m->r));
+		g->map[g->maps].r = g->map_r[g->maps];
+	}
 	g->maps++;
 	g->map_tgid = m->tgid;
 	if (m->n)
@@ -47,6 +62,13 @@ static int on_host(void *ctx, const struct kvmmt_cap_host *h)
 	g->hosts++;
 	g->pat = h->host_pat;
 	snprintf(g->release, sizeof(g->release), "%s", rel ? rel : "");
+	g->host = *h;
+	g->host.kv = g->kv;
+	for (unsigned int i = 0; i < h->nr_kv && i < 4; i++) {
+		g->kv[i] = h->kv[i];
+		snprintf(g->kv_val[i], sizeof(g->kv_val[i]), "%s", h->kv[i].val);
+		g->kv[i].val = g->kv_val[i];
+	}
 	return 0;
 }
 
@@ -54,6 +76,14 @@ static int on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
 {
 	struct got *g = ctx;
 
+	if (g->snapshots < 2 && s->nr_vms == 1 && s->vms[0].nr_slots <= 2) {
+		unsigned int k = g->snapshots;
+
+		g->snap[k] = *s;
+		g->snap_vm[k] = s->vms[0];
+		memcpy(g->snap_slot[k], s->vms[0].slots,
+		       s->vms[0].nr_slots * sizeof(*s->vms[0].slots));
+	}
 	g->snapshots++;
 	if (s->nr_vms) {
 		g->snap_slots = s->vms[0].nr_slots;
@@ -97,6 +127,10 @@ static const struct kvmmt_cap_ops ops = {
 
 /* Only the event types of format version 1 (install .. memslot). */
 static bool v1_types;
+/* Events of more VMs than one version 3 events chunk tracks. */
+static bool many_vms;
+/* The compression the writer is set to; -1 leaves its default. */
+static int codec = -1;
 
 static void make_event(unsigned int i, struct kvmmt_cap_event *ce)
 {
@@ -112,7 +146,7 @@ static void make_event(unsigned int i, struct kvmmt_cap_event *ce)
 	ev->gfn = 0x100 + i + (i % 97 == 0 ? 0x40000 : 0);
 	ev->pfn = 0x123456ull + (i * 7919ull) % 100000;
 	ev->spte = (ev->pfn << 12) | 0x67 | (i % 11 == 0 ? 1ull << 63 : 0);
-	ev->tgid = 4000 + i % 2;
+	ev->tgid = many_vms && i % 10 == 7 ? 6000 + i % 400 : 4000 + i % 2;
 	ev->tid = 5000 + i % 3;
 	ev->cpu = i % 2;
 	ev->slot = i % 13 == 0 ? KVMMT_SLOT_UNKNOWN : i % 4;
@@ -130,45 +164,54 @@ static struct kvmmt_slot_rec slots[2] = {
 	  .npages = 1ull << 20, .userspace_addr = 0x7f1000000000ull },
 };
 
+static struct kvmmt_cap_kv host_kv[2] = {
+	{ .key = "kernel.release", .val = "6.18.0-test" },
+	{ .key = "kvmmt.version", .val = "unit" },
+};
+static const struct kvmmt_cap_host host_in = {
+	.fmt = KVMMT_FMT_SHADOW, .host_pat = 0x0407050600070106ull,
+	.start_ns = 999, .start_realtime_ns = 1700000000000000000ull,
+	.kv = host_kv, .nr_kv = 2,
+};
+static const struct kvmmt_cap_vm vm_in = {
+	.vm = { .kind = KVMMT_REC_VM, .tgid = 4000, .kvm_id = 0xffff888812345678ull,
+		.noncoherent_dma = -3, .online_vcpus = 2, .disabled_quirks = 0x15,
+		.nr_slots = 2, .valid = KVMMT_VF_NONCOHERENT, .fd = 7,
+		.comm = "qemu-system-x86" },
+	.slots = slots, .nr_slots = 2,
+};
+static const struct kvmmt_cap_range pat_r[] = {
+	{ 0xa0, 0x100, 5 }, { 0xfd000, 0xfe000, 3 }, { 0x80, 0x90, 4 },
+};
+static const struct kvmmt_cap_range vmm_r[] = { { 0x7f0000001, 0x7f0000011, 4 } };
+static const struct kvmmt_cap_hostmap pat_in = {
+	.kind = KVMMT_CAP_MAP_PAT, .r = pat_r, .n = 3,
+};
+static const struct kvmmt_cap_hostmap vmm_in = {
+	.kind = KVMMT_CAP_MAP_VMM, .tgid = 4000, .r = vmm_r, .n = 1,
+};
+
 /* Writes a capture of @n events; returns its path (static buffer). */
 static const char *write_capture(unsigned int n, bool close_it)
 {
 	static char path[128];
-	struct kvmmt_cap_kv kv[2] = {
-		{ .key = "kernel.release", .val = "6.18.0-test" },
-		{ .key = "kvmmt.version", .val = "unit" },
-	};
-	struct kvmmt_cap_host host = {
-		.fmt = KVMMT_FMT_SHADOW, .host_pat = 0x0407050600070106ull,
-		.start_ns = 999, .start_realtime_ns = 1700000000000000000ull,
-		.kv = kv, .nr_kv = 2,
-	};
-	struct kvmmt_cap_vm vm = {
-		.vm = { .kind = KVMMT_REC_VM, .tgid = 4000, .kvm_id = 0xffff888812345678ull,
-			.noncoherent_dma = 0, .online_vcpus = 2, .nr_slots = 2,
-			.valid = KVMMT_VF_NONCOHERENT, .fd = 7, .comm = "qemu-system-x86" },
-		.slots = slots, .nr_slots = 2,
-	};
+	struct kvmmt_cap_vm vm = vm_in;
 	struct kvmmt_cap_snapshot snap = { .phase = KVMMT_CAP_START, .ts_ns = 1000,
 					   .vms = &vm, .nr_vms = 1 };
 	struct kvmmt_cap_end end = { .end_ns = 5000000000ull, .events = n, .drops = 42,
 				     .stop_reason = KVMMT_CAP_STOP_SIGNAL };
-	static const struct kvmmt_cap_range pat_r[] = {
-		{ 0xa0, 0x100, 5 }, { 0xfd000, 0xfe000, 3 }, { 0x80, 0x90, 4 },
-	};
-	static const struct kvmmt_cap_range vmm_r[] = { { 0x7f0000001, 0x7f0000011, 4 } };
-	struct kvmmt_cap_hostmap pat = { .kind = KVMMT_CAP_MAP_PAT, .r = pat_r, .n = 3 };
-	struct kvmmt_cap_hostmap vmm = { .kind = KVMMT_CAP_MAP_VMM, .tgid = 4000,
-					 .r = vmm_r, .n = 1 };
 	struct kvmmt_err e = {};
 	struct kvmmt_capw *w;
 	unsigned int i;
 
 	snprintf(path, sizeof(path), "/tmp/kvmmt-test-capture-%d.kmc", getpid());
-	cr_assert_eq(kvmmt_capw_open(&w, path, &host, &e), 0, "%s", e.msg);
+	cr_assert_eq(kvmmt_capw_open(&w, path, &host_in, &e), 0, "%s", e.msg);
+	if (codec >= 0)
+		cr_assert_eq(kvmmt_capw_set_codec(w, codec, codec == KVMMT_CAP_ZLIB ? 6 : 3, &e),
+			     0, "%s", e.msg);
 	cr_assert_eq(kvmmt_capw_snapshot(w, &snap, &e), 0, "%s", e.msg);
-	cr_assert_eq(kvmmt_capw_hostmap(w, &pat, &e), 0, "%s", e.msg);
-	cr_assert_eq(kvmmt_capw_hostmap(w, &vmm, &e), 0, "%s", e.msg);
+	cr_assert_eq(kvmmt_capw_hostmap(w, &pat_in, &e), 0, "%s", e.msg);
+	cr_assert_eq(kvmmt_capw_hostmap(w, &vmm_in, &e), 0, "%s", e.msg);
 	for (i = 0; i < n; i++) {
 		struct kvmmt_cap_event ce;
 
@@ -179,6 +222,7 @@ static const char *write_capture(unsigned int n, bool close_it)
 	}
 	if (close_it) {
 		snap.phase = KVMMT_CAP_FINISH;
+		snap.ts_ns = 4000000000ull;
 		cr_assert_eq(kvmmt_capw_snapshot(w, &snap, &e), 0, "%s", e.msg);
 		cr_assert_eq(kvmmt_capw_close(w, &end, &e), 0, "%s", e.msg);
 	} else {
@@ -204,53 +248,148 @@ static unsigned char *slurp(const char *path, size_t *len)
 	return p;
 }
 
-Test(capture, round_trip_every_field)
+static void check_events(const struct got *g, unsigned int n)
 {
-	const char *path = write_capture(NR_EVENTS, true);
+	cr_assert_eq(g->n, n);
+	for (unsigned int i = 0; i < n; i++) {
+		struct kvmmt_cap_event want;
+
+		make_event(i, &want);
+		cr_assert_eq(memcmp(&g->ev[i].ev, &want.ev, sizeof(want.ev)), 0,
+			     "event %u differs (gfn %llx vs %llx)", i,
+			     (unsigned long long)g->ev[i].ev.gfn,
+			     (unsigned long long)want.ev.gfn);
+		cr_assert_eq(g->ev[i].mt, want.mt, "event %u", i);
+		cr_assert_eq(g->ev[i].ipat, want.ipat, "event %u", i);
+	}
+}
+
+static void check_slots(const struct kvmmt_slot_rec *got, const struct kvmmt_slot_rec *want,
+			unsigned int n, __u64 kvm_id)
+{
+	for (unsigned int j = 0; j < n; j++) {
+		cr_assert_eq(got[j].kind, KVMMT_REC_SLOT);
+		cr_assert_eq(got[j].kvm_id, kvm_id);
+		cr_assert_eq(got[j].id, want[j].id);
+		cr_assert_eq(got[j].as_id, want[j].as_id);
+		cr_assert_eq(got[j].flags, want[j].flags);
+		cr_assert_eq(got[j].base_gfn, want[j].base_gfn);
+		cr_assert_eq(got[j].npages, want[j].npages);
+		cr_assert_eq(got[j].userspace_addr, want[j].userspace_addr);
+	}
+}
+
+/* Every field docs/capture-format.md documents comes back as written. */
+static void round_trip(int with_codec)
+{
+	const char *path;
 	struct kvmmt_cap_status st;
 	struct kvmmt_err e = {};
 	struct got g = {};
 	char partial[160];
-	unsigned int i;
 
+	codec = with_codec;
+	many_vms = true;
+	path = write_capture(NR_EVENTS, true);
 	snprintf(partial, sizeof(partial), "%s%s", path, KVMMT_CAP_PARTIAL_SUFFIX);
 	cr_assert_neq(access(partial, F_OK), 0, "the partial file must be renamed away");
 	cr_assert_eq(kvmmt_cap_read(path, &ops, &g, &st, &e), 0, "%s", e.msg);
 	cr_assert(st.complete);
 	cr_assert_not(st.truncated);
 	cr_assert_eq(st.version, KVMMT_CAP_VERSION);
+	cr_assert_eq(st.events, NR_EVENTS);
+	/* host */
 	cr_assert_eq(g.hosts, 1);
-	cr_assert_str_eq(g.release, "6.18.0-test");
-	cr_assert_eq(g.pat, 0x0407050600070106ull);
+	cr_assert_eq(g.host.fmt, host_in.fmt);
+	cr_assert_eq(g.host.host_pat, host_in.host_pat);
+	cr_assert_eq(g.host.start_ns, host_in.start_ns);
+	cr_assert_eq(g.host.start_realtime_ns, host_in.start_realtime_ns);
+	cr_assert_eq(g.host.nr_kv, host_in.nr_kv);
+	for (unsigned int i = 0; i < host_in.nr_kv; i++) {
+		cr_assert_str_eq(g.kv[i].key, host_in.kv[i].key);
+		cr_assert_str_eq(g.kv[i].val, host_in.kv[i].val);
+	}
+	/* snapshots: start and finish, every VM and memslot field */
 	cr_assert_eq(g.snapshots, 2);
-	cr_assert_eq(g.snap_slots, 2);
-	cr_assert_eq(g.snap_base_gfn, 0x100000);
-	cr_assert_str_eq(g.comm, "qemu-system-x86");
+	for (unsigned int k = 0; k < 2; k++) {
+		const struct kvmmt_vm_rec *v = &g.snap_vm[k].vm;
+
+		cr_assert_eq(g.snap[k].phase, k ? KVMMT_CAP_FINISH : KVMMT_CAP_START);
+		cr_assert_eq(g.snap[k].ts_ns, k ? 4000000000ull : 1000);
+		cr_assert_eq(g.snap[k].nr_vms, 1);
+		cr_assert_eq(v->kind, KVMMT_REC_VM);
+		cr_assert_eq(v->tgid, vm_in.vm.tgid);
+		cr_assert_eq(v->kvm_id, vm_in.vm.kvm_id);
+		cr_assert_eq(v->noncoherent_dma, vm_in.vm.noncoherent_dma);
+		cr_assert_eq(v->online_vcpus, vm_in.vm.online_vcpus);
+		cr_assert_eq(v->disabled_quirks, vm_in.vm.disabled_quirks);
+		cr_assert_eq(v->valid, vm_in.vm.valid);
+		cr_assert_eq(v->fd, vm_in.vm.fd);
+		cr_assert_eq(v->nr_slots, 2);
+		cr_assert_eq(memcmp(v->comm, vm_in.vm.comm, KVMMT_COMM_LEN), 0);
+		cr_assert_eq(g.snap_vm[k].nr_slots, 2);
+		check_slots(g.snap_slot[k], slots, 2, vm_in.vm.kvm_id);
+	}
+	/* host maps */
 	cr_assert_eq(g.maps, 2);
-	cr_assert_eq(g.map_tgid, 4000);
-	cr_assert_eq(g.last_range.start, 0x7f0000001ull);
-	cr_assert_eq(g.last_range.end, 0x7f0000011ull);
-	cr_assert_eq(g.last_range.mt, 4);
+	for (unsigned int k = 0; k < 2; k++) {
+		const struct kvmmt_cap_hostmap *want = k ? &vmm_in : &pat_in;
+
+		cr_assert_eq(g.map[k].kind, want->kind);
+		cr_assert_eq(g.map[k].tgid, want->tgid);
+		cr_assert_eq(g.map[k].n, want->n);
+		for (size_t i = 0; i < want->n; i++) {
+			cr_assert_eq(g.map_r[k][i].start, want->r[i].start);
+			cr_assert_eq(g.map_r[k][i].end, want->r[i].end);
+			cr_assert_eq(g.map_r[k][i].mt, want->r[i].mt);
+		}
+	}
+	/* end record and drops */
 	cr_assert_eq(g.ends, 1);
+	cr_assert_eq(g.end.end_ns, 5000000000ull);
 	cr_assert_eq(g.end.drops, 42);
 	cr_assert_eq(g.end.events, NR_EVENTS);
 	cr_assert_eq(g.end.stop_reason, KVMMT_CAP_STOP_SIGNAL);
 	cr_assert_eq(g.drops, 42);
-	cr_assert_eq(g.n, NR_EVENTS);
 	cr_assert(st.chunks > 4, "events should span several chunks, got %llu",
 		  (unsigned long long)st.chunks);
-	for (i = 0; i < NR_EVENTS; i++) {
-		struct kvmmt_cap_event want;
-
-		make_event(i, &want);
-		cr_assert_eq(memcmp(&g.ev[i].ev, &want.ev, sizeof(want.ev)), 0,
-			     "event %u differs (gfn %llx vs %llx)", i,
-			     (unsigned long long)g.ev[i].ev.gfn,
-			     (unsigned long long)want.ev.gfn);
-		cr_assert_eq(g.ev[i].mt, want.mt);
-		cr_assert_eq(g.ev[i].ipat, want.ipat);
-	}
+	/* events: every field of struct kvmmt_event, the memory type and IPAT */
+	check_events(&g, NR_EVENTS);
 	free(g.ev);
+	unlink(path);
+	many_vms = false;
+	codec = -1;
+}
+
+Test(capture, round_trip_every_field)
+{
+	round_trip(-1);
+}
+
+Test(capture, round_trip_zlib)
+{
+	round_trip(KVMMT_CAP_ZLIB);
+}
+
+Test(capture, round_trip_zstd)
+{
+	round_trip(KVMMT_CAP_ZSTD);
+}
+
+Test(capture, rejects_bad_codec)
+{
+	struct kvmmt_err e = {};
+	struct kvmmt_capw *w;
+	char path[128];
+
+	snprintf(path, sizeof(path), "/tmp/kvmmt-test-codec-%d.kmc", getpid());
+	cr_assert_eq(kvmmt_capw_open(&w, path, &host_in, &e), 0, "%s", e.msg);
+	cr_assert_eq(kvmmt_capw_set_codec(w, KVMMT_CAP_CODEC__MAX, 3, &e), -EINVAL);
+	cr_assert_eq(kvmmt_capw_set_codec(w, KVMMT_CAP_ZLIB, 10, &e), -EINVAL);
+	cr_assert(strstr(e.msg, "zlib level 10"), "%s", e.msg);
+	cr_assert_eq(kvmmt_capw_set_codec(w, KVMMT_CAP_ZSTD, 0, &e), -EINVAL);
+	kvmmt_capw_free(w);
+	strcat(path, KVMMT_CAP_PARTIAL_SUFFIX);
 	unlink(path);
 }
 
@@ -325,48 +464,92 @@ static void expect_bad(const unsigned char *buf, size_t len, size_t off)
 	cr_assert(strstr(e.msg, want), "want \"%s\" in \"%s\"", want, e.msg);
 }
 
-/*
- * Version 1 wrote install, zap, noncoherent and memslot events exactly as
- * version 2 does: such a file with its version byte set to 1 is a version 1
- * file, and must read back whole; a version 1 file cannot hold the newer
- * types.
- */
-Test(capture, reads_version_1)
+static char fixture_dir[4096];
+
+static unsigned char *read_fixture(const char *name, size_t *len)
 {
-	const char *path;
+	const char *src = getenv("KVMMT_SRC");
+	char path[4200], file[4096];
+
+	if (src) {
+		snprintf(fixture_dir, sizeof(fixture_dir), "%s/tests/unit/fixtures", src);
+	} else {
+		snprintf(file, sizeof(file), "%s", __FILE__);
+		snprintf(fixture_dir, sizeof(fixture_dir), "%s/fixtures", dirname(file));
+	}
+	snprintf(path, sizeof(path), "%s/%s", fixture_dir, name);
+	cr_assert_eq(access(path, R_OK), 0,
+		     "fixture %s not found: run from the source tree or set KVMMT_SRC", path);
+	return slurp(path, len);
+}
+
+/*
+ * Files written by earlier versions read back whole: the fixtures are
+ * write_capture(2000) as format versions 1 (install .. memslot only) and 2
+ * (every type) wrote it, row by row in zlib chunks.
+ */
+static void reads_old_version(const char *name, unsigned int version, bool types_v1)
+{
 	struct kvmmt_cap_status st;
 	struct kvmmt_err e = {};
 	struct got g = {};
 	unsigned char *buf;
 	size_t len;
 
-	v1_types = true;
-	path = write_capture(2000, true);
-	buf = slurp(path, &len);
-	buf[8] = 1;
+	v1_types = types_v1;
+	buf = read_fixture(name, &len);
 	cr_assert_eq(kvmmt_cap_decode(buf, len, &ops, &g, &st, &e), 0, "%s", e.msg);
-	cr_assert_eq(st.version, 1);
+	cr_assert_eq(st.version, version);
 	cr_assert(st.complete);
-	cr_assert_eq(g.n, 2000);
-	for (unsigned int i = 0; i < g.n; i++) {
-		struct kvmmt_cap_event want;
-
-		make_event(i, &want);
-		cr_assert_eq(memcmp(&g.ev[i].ev, &want.ev, sizeof(want.ev)), 0,
-			     "event %u differs", i);
-	}
+	cr_assert_eq(g.hosts, 1);
+	cr_assert_str_eq(g.release, "6.18.0-test");
+	cr_assert_eq(g.snapshots, 2);
+	cr_assert_eq(g.maps, 2);
+	cr_assert_eq(g.end.events, 2000);
+	check_events(&g, 2000);
 	free(g.ev);
 	free(buf);
-	unlink(path);
-
 	v1_types = false;
-	path = write_capture(2000, true);
-	buf = slurp(path, &len);
+}
+
+Test(capture, reads_version_1)
+{
+	reads_old_version("capture-v1.kmc", 1, true);
+}
+
+Test(capture, reads_version_2)
+{
+	reads_old_version("capture-v2.kmc", 2, false);
+}
+
+/* A version 1 file cannot hold the newer types. */
+Test(capture, version_1_refuses_newer_types)
+{
+	struct kvmmt_err e = {};
+	struct got g = {};
+	unsigned char *buf;
+	size_t len;
+
+	buf = read_fixture("capture-v2.kmc", &len);
 	buf[8] = 1;
-	memset(&g, 0, sizeof(g));
-	cr_assert_eq(kvmmt_cap_decode(buf, len, &ops, &g, &st, &e), -EBADMSG);
+	cr_assert_eq(kvmmt_cap_decode(buf, len, &ops, &g, NULL, &e), -EBADMSG);
 	cr_assert(strstr(e.msg, "unknown event type"), "%s", e.msg);
 	free(g.ev);
+	free(buf);
+}
+
+/* A newer version than this reader knows is refused by its number. */
+Test(capture, refuses_unknown_version)
+{
+	const char *path = write_capture(10, true);
+	struct kvmmt_err e = {};
+	unsigned char *buf;
+	size_t len;
+
+	buf = slurp(path, &len);
+	buf[8] = KVMMT_CAP_VERSION + 1;
+	cr_assert_eq(kvmmt_cap_decode(buf, len, &ops, NULL, NULL, &e), -EBADMSG);
+	cr_assert(strstr(e.msg, "format version 4 is not supported"), "%s", e.msg);
 	free(buf);
 	unlink(path);
 }

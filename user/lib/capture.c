@@ -12,12 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 #include "capture.h"
 
 #define FILE_HDR_LEN	16
 #define CHUNK_HDR_LEN	20
-#define EVENTS_FLUSH	(64u << 10)	/* raw event bytes per chunk */
+#define EVENTS_FLUSH	(1u << 20)	/* raw event bytes per chunk */
 #define EVENT_MAX_LEN	80		/* worst-case encoded event */
+#define VM_STATES	255		/* VMs one events chunk tracks (version 3) */
 
 /*
  * Event header byte: type in bits 0-2 (version 2: 7 means a uv type
@@ -30,6 +32,40 @@
 #define EH_CPU		0x20
 #define EH_SLOT		0x40
 #define EH_ATTR		0x80
+
+/* Version 3 header byte: the same type bits, flags against the VM's previous event. */
+#define EH3_TID		0x08
+#define EH3_CPU		0x10
+#define EH3_SLOT	0x20
+#define EH3_ATTR	0x40
+#define EH3_VALUE	0x80
+
+/*
+ * Version 3 events chunks are column-oriented: each field goes to its own
+ * stream, so the compressor sees alike bytes together (docs/capture-format.md).
+ */
+enum stream {
+	S_HDR,		/* u8 header */
+	S_VM,		/* u8 VM index in this chunk */
+	S_TS0,		/* u8 bits 0-7 of the time delta */
+	S_TS1,		/* u8 bits 8-15 */
+	S_TSHI,		/* sv the delta >> 16 */
+	S_GFN,		/* sv gfn delta */
+	S_PFN,		/* sv pfn delta less the gfn delta */
+	S_SPTE,		/* uv SPTE bits beyond the pfn, xor the previous */
+	S_MISC,		/* everything rare: type, tgid, tid, cpu, slot, attr, value, aux */
+	S__MAX,
+};
+
+static const char *const codec_names[KVMMT_CAP_CODEC__MAX] = {
+	[KVMMT_CAP_ZLIB] = "zlib",
+	[KVMMT_CAP_ZSTD] = "zstd",
+};
+
+const char *kvmmt_cap_codec_name(enum kvmmt_cap_codec c)
+{
+	return c < KVMMT_CAP_CODEC__MAX ? codec_names[c] : "unknown";
+}
 
 static const char *const stop_names[KVMMT_CAP_STOP__MAX] = {
 	[KVMMT_CAP_STOP_DURATION] = "duration",
@@ -139,19 +175,79 @@ static __u32 get_le32(const unsigned char *p)
 
 /* ---- writer ---- */
 
+struct vm_state {
+	__u64 ts, gfn, pfn, resid;
+	__u32 tgid, tid;
+	__s32 value;
+	__u16 cpu, slot;
+	__u8 level, attr, mtb;
+};
+
+/* ---- codecs ---- */
+
+static size_t codec_bound(enum kvmmt_cap_codec c, size_t n)
+{
+	return c == KVMMT_CAP_ZSTD ? ZSTD_compressBound(n) : compressBound(n);
+}
+
+static size_t codec_max_bound(void)
+{
+	size_t a = compressBound(KVMMT_CAP_MAX_CHUNK);
+	size_t b = ZSTD_compressBound(KVMMT_CAP_MAX_CHUNK);
+
+	return a > b ? a : b;
+}
+
+/* Compresses @n bytes into @dst of *@dlen bytes; 0 or -EIO. */
+static int codec_compress(enum kvmmt_cap_codec c, int level, void *dst, size_t *dlen,
+			  const void *src, size_t n)
+{
+	if (c == KVMMT_CAP_ZSTD) {
+		size_t r = ZSTD_compress(dst, *dlen, src, n, level);
+
+		if (ZSTD_isError(r))
+			return -EIO;
+		*dlen = r;
+		return 0;
+	}
+	uLongf clen = *dlen;
+
+	if (compress2(dst, &clen, src, n, level) != Z_OK)
+		return -EIO;
+	*dlen = clen;
+	return 0;
+}
+
+/* True when @src decompresses to exactly @n bytes. */
+static bool codec_decompress(enum kvmmt_cap_codec c, void *dst, size_t n,
+			     const void *src, size_t slen)
+{
+	if (c == KVMMT_CAP_ZSTD) {
+		size_t r = ZSTD_decompress(dst, n, src, slen);
+
+		return !ZSTD_isError(r) && r == n;
+	}
+	uLongf got = n;
+
+	return uncompress(dst, &got, src, slen) == Z_OK && got == n;
+}
+
 struct kvmmt_capw {
 	int fd;
 	char *path;
 	char *partial;
-	struct buf ev;		/* encoded events of the open chunk */
+	struct buf col[S__MAX];	/* encoded events of the open chunk, by field */
+	size_t ev_len;		/* their total length */
 	struct buf out;		/* scratch: one compressed chunk */
+	enum kvmmt_cap_codec codec;
+	int level;
 	__u64 nr_in_chunk;
 	__u64 drops;
 	struct kvmmt_capw_stats st;
-	/* delta state of the open events chunk */
-	struct kvmmt_event prev;
-	__u8 prev_mtb;
-	__u64 prev_resid;
+	/* delta state of the open events chunk: the previous event of each VM */
+	struct vm_state vm[VM_STATES];
+	unsigned int nr_vm, last_vm;
+	__u64 last_ts;
 };
 
 static int write_all(int fd, const void *p, size_t n)
@@ -175,7 +271,7 @@ static int write_all(int fd, const void *p, size_t n)
 static int write_chunk(struct kvmmt_capw *w, int type, const struct buf *raw,
 		       struct kvmmt_err *e)
 {
-	uLongf clen;
+	size_t clen;
 	unsigned char *h;
 	int err;
 
@@ -184,18 +280,19 @@ static int write_chunk(struct kvmmt_capw *w, int type, const struct buf *raw,
 	if (raw->len > KVMMT_CAP_MAX_CHUNK)
 		return kvmmt_errf(e, -E2BIG, "capture chunk of %zu bytes exceeds the %u byte limit",
 				  raw->len, KVMMT_CAP_MAX_CHUNK);
-	clen = compressBound(raw->len);
+	clen = codec_bound(w->codec, raw->len);
 	w->out.len = 0;
 	if (buf_reserve(&w->out, CHUNK_HDR_LEN + clen))
 		return kvmmt_errf(e, -ENOMEM, "out of memory compressing a capture chunk");
-	if (compress2(w->out.p + CHUNK_HDR_LEN, &clen, raw->p ? raw->p : (const Bytef *)"",
-		      raw->len, 6) != Z_OK)
-		return kvmmt_errf(e, -EIO, "zlib failed to compress a capture chunk");
+	if (codec_compress(w->codec, w->level, w->out.p + CHUNK_HDR_LEN, &clen,
+			   raw->p ? raw->p : (const unsigned char *)"", raw->len))
+		return kvmmt_errf(e, -EIO, "%s failed to compress a capture chunk",
+				  kvmmt_cap_codec_name(w->codec));
 	h = w->out.p;
 	h[0] = 'K';
 	h[1] = 'C';
 	h[2] = type;
-	h[3] = 0;
+	h[3] = w->codec;
 	put_le32(h + 4, raw->len);
 	put_le32(h + 8, clen);
 	put_le32(h + 12, crc32(0, w->out.p + CHUNK_HDR_LEN, clen));
@@ -238,6 +335,8 @@ int kvmmt_capw_open(struct kvmmt_capw **out, const char *path,
 	if (!w)
 		return kvmmt_errf(e, -ENOMEM, "out of memory");
 	w->fd = -1;
+	w->codec = KVMMT_CAP_CODEC_DEFAULT;
+	w->level = KVMMT_CAP_LEVEL_DEFAULT;
 	w->path = strdup(path);
 	if (w->path && asprintf(&w->partial, "%s%s", path, KVMMT_CAP_PARTIAL_SUFFIX) < 0)
 		w->partial = NULL;
@@ -346,72 +445,132 @@ int kvmmt_capw_hostmap(struct kvmmt_capw *w, const struct kvmmt_cap_hostmap *m,
 
 static void events_reset(struct kvmmt_capw *w)
 {
-	w->ev.len = 0;
+	for (int i = 0; i < S__MAX; i++)
+		w->col[i].len = 0;
+	w->ev_len = 0;
 	w->nr_in_chunk = 0;
-	memset(&w->prev, 0, sizeof(w->prev));
-	w->prev_mtb = 0;
-	w->prev_resid = 0;
+	w->nr_vm = 0;
+	w->last_vm = 0;
+	w->last_ts = 0;
 }
 
-static void encode_event(struct kvmmt_capw *w, const struct kvmmt_cap_event *ce)
+/* The VM's slot in the open chunk, a new one for a new VM, or -1 when full. */
+static int vm_index(struct kvmmt_capw *w, __u32 tgid)
 {
-	const struct kvmmt_event *ev = &ce->ev, *p = &w->prev;
+	unsigned int i;
+
+	if (w->last_vm < w->nr_vm && w->vm[w->last_vm].tgid == tgid)
+		return w->last_vm;
+	for (i = 0; i < w->nr_vm; i++)
+		if (w->vm[i].tgid == tgid)
+			return w->last_vm = i;
+	if (w->nr_vm == VM_STATES)
+		return -1;
+	/* A VM's first event in a chunk is a delta from the previous event's time. */
+	w->vm[i] = (struct vm_state){ .tgid = tgid, .ts = w->last_ts };
+	put_uv(&w->col[S_MISC], tgid);
+	w->nr_vm++;
+	return w->last_vm = i;
+}
+
+static void encode_event(struct kvmmt_capw *w, unsigned int vi,
+			 const struct kvmmt_cap_event *ce)
+{
+	const struct kvmmt_event *ev = &ce->ev;
+	struct vm_state *p = &w->vm[vi];
+	struct buf *misc = &w->col[S_MISC];
 	__u8 mtb = (ce->mt & 0x7f) | (ce->ipat ? 0x80 : 0);
 	__u64 resid = ev->spte ^ (ev->pfn << 12);
+	__u64 dt = ev->ts_ns - p->ts, dgfn = ev->gfn - p->gfn;
 	__u8 h = ev->type < EH_TYPE_ESC ? ev->type : EH_TYPE_ESC;
 
-	if (ev->tgid != p->tgid)
-		h |= EH_TGID;
 	if (ev->tid != p->tid)
-		h |= EH_TID;
+		h |= EH3_TID;
 	if (ev->cpu != p->cpu)
-		h |= EH_CPU;
+		h |= EH3_CPU;
 	if (ev->slot != p->slot)
-		h |= EH_SLOT;
-	if (ev->level != p->level || ev->attr != p->attr || mtb != w->prev_mtb)
-		h |= EH_ATTR;
-	put_u8(&w->ev, h);
+		h |= EH3_SLOT;
+	if (ev->level != p->level || ev->attr != p->attr || mtb != p->mtb)
+		h |= EH3_ATTR;
+	if (ev->value != p->value)
+		h |= EH3_VALUE;
+	put_u8(&w->col[S_HDR], h);
+	put_u8(&w->col[S_VM], vi);
+	/* Low 16 bits as bytes (noise, left to the entropy coder), the rest signed. */
+	put_u8(&w->col[S_TS0], dt);
+	put_u8(&w->col[S_TS1], dt >> 8);
+	put_sv(&w->col[S_TSHI], (__s64)dt >> 16);
+	put_sv(&w->col[S_GFN], (__s64)dgfn);
+	/* Guest-contiguous pages are often host-contiguous: predict that. */
+	put_sv(&w->col[S_PFN], (__s64)(ev->pfn - p->pfn - dgfn));
+	put_uv(&w->col[S_SPTE], resid ^ p->resid);
 	if ((h & EH_TYPE) == EH_TYPE_ESC)
-		put_uv(&w->ev, ev->type);
-	put_sv(&w->ev, (__s64)(ev->ts_ns - p->ts_ns));
-	if (h & EH_TGID)
-		put_uv(&w->ev, ev->tgid);
-	if (h & EH_TID)
-		put_uv(&w->ev, ev->tid);
-	if (h & EH_CPU)
-		put_uv(&w->ev, ev->cpu);
-	if (h & EH_SLOT)
-		put_uv(&w->ev, ev->slot);
-	if (h & EH_ATTR) {
-		put_u8(&w->ev, ev->level);
-		put_u8(&w->ev, ev->attr);
-		put_u8(&w->ev, mtb);
+		put_uv(misc, ev->type);
+	if (h & EH3_TID)
+		put_uv(misc, ev->tid);
+	if (h & EH3_CPU)
+		put_uv(misc, ev->cpu);
+	if (h & EH3_SLOT)
+		put_uv(misc, ev->slot);
+	if (h & EH3_ATTR) {
+		put_u8(misc, ev->level);
+		put_u8(misc, ev->attr);
+		put_u8(misc, mtb);
 	}
-	put_sv(&w->ev, (__s64)(ev->gfn - p->gfn));
-	/* Guest-contiguous pages are often host-contiguous (huge pages): predict that. */
-	put_sv(&w->ev, (__s64)(ev->pfn - p->pfn - (ev->gfn - p->gfn)));
-	put_uv(&w->ev, resid ^ w->prev_resid);
-	put_sv(&w->ev, ev->value);
+	if (h & EH3_VALUE)
+		put_sv(misc, ev->value);
 	if (ev->type >= KVMMT_EV_SLOT)
-		put_uv(&w->ev, ev->aux);
-	w->prev = *ev;
-	w->prev_mtb = mtb;
-	w->prev_resid = resid;
+		put_uv(misc, ev->aux);
+	*p = (struct vm_state){
+		.ts = ev->ts_ns, .gfn = ev->gfn, .pfn = ev->pfn, .resid = resid,
+		.tgid = ev->tgid, .tid = ev->tid, .value = ev->value, .cpu = ev->cpu,
+		.slot = ev->slot, .level = ev->level, .attr = ev->attr, .mtb = mtb,
+	};
+	w->last_ts = ev->ts_ns;
 }
 
 int kvmmt_capw_event(struct kvmmt_capw *w, const struct kvmmt_cap_event *ev,
 		     struct kvmmt_err *e)
 {
+	int vi, err;
+
 	if (ev->ev.type < KVMMT_EV_INSTALL || ev->ev.type >= KVMMT_EV__MAX)
 		return kvmmt_errf(e, -EINVAL, "event type %u is not a kvmmt event",
 				  ev->ev.type);
-	encode_event(w, ev);
-	if (w->ev.err)
-		return kvmmt_errf(e, w->ev.err, "out of memory buffering events");
+	vi = vm_index(w, ev->ev.tgid);
+	if (vi < 0) {
+		/* More VMs than a chunk tracks: start the next chunk. */
+		err = kvmmt_capw_flush(w, w->drops, e);
+		if (err)
+			return err;
+		vi = vm_index(w, ev->ev.tgid);
+	}
+	encode_event(w, vi, ev);
+	w->ev_len = 0;
+	for (int i = 0; i < S__MAX; i++) {
+		if (w->col[i].err)
+			return kvmmt_errf(e, w->col[i].err, "out of memory buffering events");
+		w->ev_len += w->col[i].len;
+	}
 	w->nr_in_chunk++;
 	w->st.events++;
-	if (w->ev.len + EVENT_MAX_LEN >= EVENTS_FLUSH)
+	if (w->ev_len + EVENT_MAX_LEN >= EVENTS_FLUSH)
 		return kvmmt_capw_flush(w, w->drops, e);
+	return 0;
+}
+
+int kvmmt_capw_set_codec(struct kvmmt_capw *w, enum kvmmt_cap_codec codec, int level,
+			 struct kvmmt_err *e)
+{
+	if (codec >= KVMMT_CAP_CODEC__MAX)
+		return kvmmt_errf(e, -EINVAL, "unknown compression %d", codec);
+	if (codec == KVMMT_CAP_ZLIB && (level < 1 || level > 9))
+		return kvmmt_errf(e, -EINVAL, "zlib level %d is not 1 to 9", level);
+	if (codec == KVMMT_CAP_ZSTD && (level < 1 || level > ZSTD_maxCLevel()))
+		return kvmmt_errf(e, -EINVAL, "zstd level %d is not 1 to %d", level,
+				  ZSTD_maxCLevel());
+	w->codec = codec;
+	w->level = level;
 	return 0;
 }
 
@@ -425,7 +584,11 @@ int kvmmt_capw_flush(struct kvmmt_capw *w, __u64 drops, struct kvmmt_err *e)
 		return 0;
 	put_uv(&b, drops);
 	put_uv(&b, w->nr_in_chunk);
-	put_bytes(&b, w->ev.p, w->ev.len);
+	put_uv(&b, S__MAX);
+	for (int i = 0; i < S__MAX; i++)
+		put_uv(&b, w->col[i].len);
+	for (int i = 0; i < S__MAX; i++)
+		put_bytes(&b, w->col[i].p, w->col[i].len);
 	err = write_chunk(w, KVMMT_CAP_CH_EVENTS, &b, e);
 	free(b.p);
 	events_reset(w);
@@ -464,7 +627,8 @@ void kvmmt_capw_free(struct kvmmt_capw *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
-	free(w->ev.p);
+	for (int i = 0; i < S__MAX; i++)
+		free(w->col[i].p);
 	free(w->out.p);
 	free(w->path);
 	free(w->partial);
@@ -474,7 +638,7 @@ void kvmmt_capw_free(struct kvmmt_capw *w)
 void kvmmt_capw_stats(const struct kvmmt_capw *w, struct kvmmt_capw_stats *st)
 {
 	*st = w->st;
-	st->pending = w->ev.len;
+	st->pending = w->ev_len;
 }
 
 const char *kvmmt_capw_partial_path(const struct kvmmt_capw *w)
@@ -672,7 +836,7 @@ static int dec_snapshot(struct dec *d, struct rd *r)
 	return ret;
 }
 
-static int dec_events(struct dec *d, struct rd *r)
+static int dec_events_v2(struct dec *d, struct rd *r)
 {
 	struct kvmmt_cap_event ce = {};
 	struct kvmmt_event *ev = &ce.ev;
@@ -743,6 +907,144 @@ static int dec_events(struct dec *d, struct rd *r)
 	if (r->pos != r->len)
 		r->bad = "trailing bytes after the last event";
 	return 0;
+}
+
+static bool cols_bad(struct rd *c, struct rd *r)
+{
+	for (int i = 0; i < S__MAX; i++)
+		if (c[i].bad) {
+			r->bad = c[i].bad;
+			return true;
+		}
+	return false;
+}
+
+static int dec_events_v3(struct dec *d, struct rd *r)
+{
+	struct vm_state vm[VM_STATES], *p;
+	struct kvmmt_cap_event ce = {};
+	struct kvmmt_event *ev = &ce.ev;
+	struct rd c[S__MAX], *misc = &c[S_MISC];
+	unsigned int nr_vm = 0, vi;
+	__u64 drops, n, i, ncol, last_ts = 0, dt, dgfn;
+	size_t off;
+	int ret;
+
+	drops = get_uv(r);
+	n = get_uv(r);
+	ncol = get_uv(r);
+	if (!r->bad && ncol != S__MAX)
+		r->bad = "events chunk with an unknown number of columns";
+	off = 0;
+	for (i = 0; i < S__MAX && !r->bad; i++) {
+		__u64 len = get_uv(r);
+
+		c[i] = (struct rd){ .len = len };
+		off += len;
+		if (len > r->len || off > r->len)
+			r->bad = "column runs past the end of its chunk";
+	}
+	if (r->bad)
+		return 0;
+	if (off != r->len - r->pos) {
+		r->bad = "columns do not add up to the chunk";
+		return 0;
+	}
+	/* Every event takes one header byte. */
+	if (n != c[S_HDR].len) {
+		r->bad = "event count does not match the header column";
+		return 0;
+	}
+	off = r->pos;
+	for (i = 0; i < S__MAX; i++) {
+		c[i].p = r->p + off;
+		off += c[i].len;
+	}
+	r->pos = r->len;
+	if (d->ops->drops) {
+		ret = d->ops->drops(d->ctx, drops);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < n; i++) {
+		__u8 h = get_u8(&c[S_HDR]), mtb;
+
+		vi = get_u8(&c[S_VM]);
+		if (vi > nr_vm || vi == VM_STATES) {
+			r->bad = "VM index out of range";
+			return 0;
+		}
+		if (vi == nr_vm) {
+			vm[nr_vm++] = (struct vm_state){
+				.tgid = get_uv_max(misc, UINT32_MAX, "tgid out of range"),
+				.ts = last_ts,
+			};
+		}
+		p = &vm[vi];
+		ev->type = h & EH_TYPE;
+		if (ev->type == EH_TYPE_ESC)
+			ev->type = get_uv_max(misc, KVMMT_EV__MAX, "unknown event type");
+		if (ev->type < KVMMT_EV_INSTALL || ev->type >= KVMMT_EV__MAX) {
+			r->bad = "unknown event type";
+			return 0;
+		}
+		dt = get_u8(&c[S_TS0]);
+		dt |= (__u64)get_u8(&c[S_TS1]) << 8;
+		dt |= (__u64)unzz(get_uv(&c[S_TSHI])) << 16;
+		ev->ts_ns = p->ts + dt;
+		ev->tgid = p->tgid;
+		dgfn = unzz(get_uv(&c[S_GFN]));
+		ev->gfn = p->gfn + dgfn;
+		ev->pfn = p->pfn + dgfn + unzz(get_uv(&c[S_PFN]));
+		p->resid ^= get_uv(&c[S_SPTE]);
+		ev->spte = p->resid ^ (ev->pfn << 12);
+		ev->tid = h & EH3_TID ? get_uv_max(misc, UINT32_MAX, "tid out of range") : p->tid;
+		ev->cpu = h & EH3_CPU ? get_uv_max(misc, UINT16_MAX, "cpu out of range") : p->cpu;
+		ev->slot = h & EH3_SLOT ?
+			   get_uv_max(misc, UINT16_MAX, "memslot id out of range") : p->slot;
+		if (h & EH3_ATTR) {
+			p->level = get_u8(misc);
+			p->attr = get_u8(misc);
+			p->mtb = get_u8(misc);
+		}
+		ev->level = p->level;
+		ev->attr = p->attr;
+		mtb = p->mtb;
+		ev->value = h & EH3_VALUE ?
+			    (__s32)unzz(get_uv_max(misc, UINT32_MAX, "event value out of range")) :
+			    p->value;
+		ev->aux = ev->type >= KVMMT_EV_SLOT ?
+			  get_uv_max(misc, UINT32_MAX, "event aux out of range") : 0;
+		if (cols_bad(c, r))
+			return 0;
+		p->ts = ev->ts_ns;
+		p->gfn = ev->gfn;
+		p->pfn = ev->pfn;
+		p->tid = ev->tid;
+		p->cpu = ev->cpu;
+		p->slot = ev->slot;
+		p->value = ev->value;
+		last_ts = ev->ts_ns;
+		ce.mt = mtb & 0x7f;
+		ce.ipat = mtb >> 7;
+		d->st->events++;
+		if (d->ops->event) {
+			ret = d->ops->event(d->ctx, &ce);
+			if (ret)
+				return ret;
+		}
+	}
+	for (i = 0; i < S__MAX; i++)
+		if (c[i].pos != c[i].len) {
+			r->bad = "trailing bytes after the last event";
+			break;
+		}
+	return 0;
+}
+
+static int dec_events(struct dec *d, struct rd *r)
+{
+	return d->version >= 3 ? dec_events_v3(d, r) : dec_events_v2(d, r);
 }
 
 static int dec_end(struct dec *d, struct rd *r)
@@ -853,7 +1155,6 @@ int kvmmt_cap_decode(const void *data, size_t len, const struct kvmmt_cap_ops *o
 	while (off < len) {
 		const unsigned char *h = p + off;
 		__u32 rlen, clen;
-		uLongf got;
 		struct rd r;
 		int type;
 
@@ -876,11 +1177,16 @@ int kvmmt_cap_decode(const void *data, size_t len, const struct kvmmt_cap_ops *o
 		type = h[2];
 		rlen = get_le32(h + 4);
 		clen = get_le32(h + 8);
-		if (type < KVMMT_CAP_CH_HOST || type >= KVMMT_CAP_CH__MAX || h[3]) {
+		if (type < KVMMT_CAP_CH_HOST || type >= KVMMT_CAP_CH__MAX) {
 			ret = BAD(off + 2, "unknown chunk type %d", type);
 			break;
 		}
-		if (rlen > KVMMT_CAP_MAX_CHUNK || clen > compressBound(KVMMT_CAP_MAX_CHUNK)) {
+		/* Version 3 names the chunk's compression; older files are zlib only. */
+		if (h[3] >= (d.version >= 3 ? KVMMT_CAP_CODEC__MAX : 1)) {
+			ret = BAD(off + 3, "unknown compression %d", h[3]);
+			break;
+		}
+		if (rlen > KVMMT_CAP_MAX_CHUNK || clen > codec_max_bound()) {
 			ret = BAD(off + 4, "chunk length %u exceeds the %u byte limit",
 				  rlen, KVMMT_CAP_MAX_CHUNK);
 			break;
@@ -907,8 +1213,7 @@ int kvmmt_cap_decode(const void *data, size_t len, const struct kvmmt_cap_ops *o
 			ret = kvmmt_errf(e, -ENOMEM, "out of memory decoding a %u byte chunk", rlen);
 			break;
 		}
-		got = rlen;
-		if (uncompress(raw, &got, h + CHUNK_HDR_LEN, clen) != Z_OK || got != rlen) {
+		if (!codec_decompress(h[3], raw, rlen, h + CHUNK_HDR_LEN, clen)) {
 			ret = BAD(off + CHUNK_HDR_LEN, "chunk does not decompress to its stated length");
 			break;
 		}

@@ -4,7 +4,7 @@
 
 /*
  * A capture file (docs/capture-format.md): a fixed file header, then
- * independent zlib-compressed chunks, each with its length and a CRC32, so a
+ * independent compressed chunks (zstd or zlib), each with its length and a CRC32, so a
  * file cut short anywhere decodes up to its last complete chunk. The writer
  * writes to "<path>.partial" and renames it to <path> when closed.
  */
@@ -16,7 +16,7 @@
 #include "err.h"
 
 #define KVMMT_CAP_MAGIC		"KVMMTCAP"
-#define KVMMT_CAP_VERSION	2	/* written; 1 and 2 are read */
+#define KVMMT_CAP_VERSION	3	/* written; 1 to 3 are read */
 #define KVMMT_CAP_PARTIAL_SUFFIX ".partial"
 
 /* Caps every reader enforces; a file that exceeds one is rejected. */
@@ -114,6 +114,19 @@ enum kvmmt_cap_stop {
 
 const char *kvmmt_cap_stop_name(__u32 reason);
 
+/* How a chunk is compressed (chunk header byte 3; versions 1 and 2: zlib only). */
+enum kvmmt_cap_codec {
+	KVMMT_CAP_ZLIB = 0,
+	KVMMT_CAP_ZSTD = 1,
+	KVMMT_CAP_CODEC__MAX,
+};
+
+/* What the writer uses unless told otherwise (docs/bench.md: the numbers). */
+#define KVMMT_CAP_CODEC_DEFAULT	KVMMT_CAP_ZSTD
+#define KVMMT_CAP_LEVEL_DEFAULT	9
+
+const char *kvmmt_cap_codec_name(enum kvmmt_cap_codec c);
+
 /* Writer. */
 struct kvmmt_capw;
 
@@ -130,6 +143,9 @@ int kvmmt_capw_snapshot(struct kvmmt_capw *w, const struct kvmmt_cap_snapshot *s
 			struct kvmmt_err *e);
 int kvmmt_capw_hostmap(struct kvmmt_capw *w, const struct kvmmt_cap_hostmap *m,
 		       struct kvmmt_err *e);
+/* Compression of the chunks written from now on (zlib 1-9, zstd 1-19 and up). */
+int kvmmt_capw_set_codec(struct kvmmt_capw *w, enum kvmmt_cap_codec codec, int level,
+			 struct kvmmt_err *e);
 /* Buffers one event; writes a chunk when the buffer fills. */
 int kvmmt_capw_event(struct kvmmt_capw *w, const struct kvmmt_cap_event *ev,
 		     struct kvmmt_err *e);
