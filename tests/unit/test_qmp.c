@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include "qmp.h"
+#include "procinfo.h"
 
 /* Bounds for waits that normally end at once; generous for a loaded host. */
 #define TIMEOUT_MS	10000
@@ -77,13 +78,14 @@ Test(qmp, migration_status_of_events)
 
 Test(qmp, cmdline_qmp_option)
 {
-	char paths[4][108], name[64];
+	char paths[4][KVMMT_SUN_PATH_MAX], name[64];
 	static const char cl[] = "qemu-system-x86_64\0-accel\0kvm\0-name\0vmA\0"
 				 "-qmp\0unix:/run/a.sock,server,nowait\0"
 				 "--qmp\0unix:/run/b.sock,server=on,wait=off\0"
 				 "-qmp\0tcp:127.0.0.1:4444,server\0";
 
-	cr_assert_eq(kvmmt_qmp_cmdline(cl, sizeof(cl), paths, 4, name, sizeof(name)), 2);
+	cr_assert_eq(kvmmt_qemu_cmdline_qmp(cl, sizeof(cl), paths, 4), 2);
+	cr_assert_eq(kvmmt_qemu_cmdline_name(cl, sizeof(cl), name, sizeof(name)), 0);
 	cr_assert_str_eq(paths[0], "/run/a.sock");
 	cr_assert_str_eq(paths[1], "/run/b.sock");
 	cr_assert_str_eq(name, "vmA");
@@ -91,7 +93,7 @@ Test(qmp, cmdline_qmp_option)
 
 Test(qmp, cmdline_chardev_and_mon)
 {
-	char paths[4][108], name[64];
+	char paths[4][KVMMT_SUN_PATH_MAX], name[64];
 	/* libvirt's shape: the monitor chardev is declared before -mon. */
 	static const char cl[] = "/usr/bin/qemu-system-x86_64\0"
 				 "-name\0guest=web-1,debug-threads=on\0"
@@ -101,18 +103,24 @@ Test(qmp, cmdline_chardev_and_mon)
 				 "-mon\0chardev=hmp,mode=readline\0"
 				 "-mon\0chardev=kvmmt,mode=control\0";
 
-	cr_assert_eq(kvmmt_qmp_cmdline(cl, sizeof(cl), paths, 4, name, sizeof(name)), 1);
+	cr_assert_eq(kvmmt_qemu_cmdline_qmp(cl, sizeof(cl), paths, 4), 1);
+	cr_assert_eq(kvmmt_qemu_cmdline_name(cl, sizeof(cl), name, sizeof(name)), 0);
 	cr_assert_str_eq(paths[0], "/run/kvmmt/web-1.qmp");
 	cr_assert_str_eq(name, "web-1");
 }
 
 Test(qmp, cmdline_without_qmp)
 {
-	char paths[2][108], name[64] = "junk";
+	char paths[2][KVMMT_SUN_PATH_MAX], name[64] = "junk";
 	static const char cl[] = "qemu-system-x86_64\0-m\0" "64\0-qmp\0";
+	/* a socket path with a literal comma (",," in QemuOpts) */
+	static const char comma[] = "qemu\0-chardev\0socket,id=m,path=/run/a,,b.qmp,server=on\0"
+				    "-mon\0mode=control,chardev=m\0";
 
-	cr_assert_eq(kvmmt_qmp_cmdline(cl, sizeof(cl), paths, 2, name, sizeof(name)), 0);
-	cr_assert_str_eq(name, "");
+	cr_assert_eq(kvmmt_qemu_cmdline_qmp(cl, sizeof(cl), paths, 2), 0);
+	cr_assert_eq(kvmmt_qemu_cmdline_name(cl, sizeof(cl), name, sizeof(name)), -ENOENT);
+	cr_assert_eq(kvmmt_qemu_cmdline_qmp(comma, sizeof(comma), paths, 2), 1);
+	cr_assert_str_eq(paths[0], "/run/a,b.qmp");
 }
 
 /* A scripted QMP peer: answers each request, events before and between. */

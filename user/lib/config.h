@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include "datapath.h"
 #include "policy.h"
+#include "procinfo.h"
 #include "err.h"
 
 #define KVMMT_CONF_PATH		"/etc/kvmmt/policyd.conf"
-#define KVMMT_SUN_PATH_MAX	108
 
 enum kvmmt_dp_mode {
 	KVMMT_DP_AUTO = 0,	/* use the BPF data path when it opens */

@@ -51,8 +51,14 @@ static const char *opt_value(const char *p, char *out, size_t len)
 	return p;
 }
 
-int kvmmt_qemu_name_arg(const char *arg, char *out, size_t len)
+/*
+ * The value of @key in a QemuOpts string "a=1,key=v,flag"; a first field
+ * without "=" is the value of @implied ("guest" for -name), if any.
+ */
+static int qemu_opt(const char *arg, const char *key, const char *implied, char *out,
+		    size_t len)
 {
+	size_t kl = strlen(key);
 	const char *p = arg;
 	bool found = false, first = true;
 
@@ -62,12 +68,11 @@ int kvmmt_qemu_name_arg(const char *arg, char *out, size_t len)
 	while (*p) {
 		size_t klen = strcspn(p, "=,");
 
-		if (first && p[klen] != '=') {
-			/* The implied key: "-name NAME,..." */
+		if (first && p[klen] != '=' && implied && !strcmp(implied, key)) {
 			p = opt_value(p, out, len);
 			found = true;
-		} else if (p[klen] == '=' && klen == 5 && !strncmp(p, "guest", 5)) {
-			p = opt_value(p + 6, out, len);
+		} else if (p[klen] == '=' && klen == kl && !strncmp(p, key, kl)) {
+			p = opt_value(p + kl + 1, out, len);
 			found = true;
 		} else {
 			/* Another option (or a bare flag): skip its value. */
@@ -80,6 +85,74 @@ int kvmmt_qemu_name_arg(const char *arg, char *out, size_t len)
 	if (!found || !out[0])
 		return -ENOENT;
 	return 0;
+}
+
+int kvmmt_qemu_name_arg(const char *arg, char *out, size_t len)
+{
+	return qemu_opt(arg, "guest", "guest", out, len);
+}
+
+#define MAX_ARGS	1024
+
+/* Split a NUL-separated command line; "--opt" is "-opt" to QEMU. */
+static int split_args(const char *cmdline, size_t len, const char **args)
+{
+	size_t off = 0;
+	int argc = 0;
+
+	while (off < len && argc < MAX_ARGS) {
+		args[argc] = cmdline + off;
+		off += strnlen(cmdline + off, len - off) + 1;
+		if (off > len)
+			break;		/* not NUL-terminated: cut off */
+		if (args[argc][0] == '-' && args[argc][1] == '-')
+			args[argc]++;
+		argc++;
+	}
+	return argc;
+}
+
+int kvmmt_qemu_cmdline_qmp(const char *cmdline, size_t len, char (*paths)[KVMMT_SUN_PATH_MAX],
+			   int max)
+{
+	const char **args = calloc(MAX_ARGS, sizeof(*args));
+	char id[64], mode[32], chardev[512];
+	int argc, found = 0;
+
+	if (!args)
+		return -ENOMEM;
+	argc = split_args(cmdline, len, args);
+	for (int i = 1; i + 1 < argc && found < max; i++) {
+		const char *opt = args[i], *val = args[i + 1];
+
+		if (!strcmp(opt, "-qmp") || !strcmp(opt, "-qmp-pretty")) {
+			/* "unix:PATH,server=on,wait=off" */
+			opt_value(val, chardev, sizeof(chardev));
+			/* a path too long for a socket is not one */
+			if (!strncmp(chardev, "unix:", 5) && chardev[5] &&
+			    strlen(chardev + 5) < KVMMT_SUN_PATH_MAX)
+				strcpy(paths[found++], chardev + 5);
+		} else if (!strcmp(opt, "-mon") && !qemu_opt(val, "chardev", NULL, id, sizeof(id)) &&
+			   !qemu_opt(val, "mode", NULL, mode, sizeof(mode)) &&
+			   !strcmp(mode, "control")) {
+			/* the socket chardev of that id: "-chardev socket,id=X,path=P" */
+			for (int j = 1; j + 1 < argc; j++) {
+				char backend[16], cid[64];
+
+				if (strcmp(args[j], "-chardev") ||
+				    qemu_opt(args[j + 1], "backend", "backend", backend, sizeof(backend)) ||
+				    strcmp(backend, "socket") ||
+				    qemu_opt(args[j + 1], "id", NULL, cid, sizeof(cid)) || strcmp(cid, id) ||
+				    qemu_opt(args[j + 1], "path", NULL, chardev, sizeof(chardev)))
+					continue;
+				if (strlen(chardev) < KVMMT_SUN_PATH_MAX)
+					strcpy(paths[found++], chardev);
+				break;
+			}
+		}
+	}
+	free(args);
+	return found;
 }
 
 int kvmmt_qemu_cmdline_name(const char *cmdline, size_t cmdline_len, char *out,
@@ -153,6 +226,61 @@ int kvmmt_proc_comm(const char *proc_root, pid_t pid, char *out, size_t len)
 	for (i = 0; buf[i]; i++)
 		put_char(out, len, &o, buf[i]);
 	return 0;
+}
+
+int kvmmt_proc_qmp_sockets(const char *proc_root, pid_t pid,
+			   char (*paths)[KVMMT_SUN_PATH_MAX], int max)
+{
+	size_t size = 64 * 1024;
+	char *cmd = malloc(size);
+	ssize_t n;
+
+	if (!cmd)
+		return -ENOMEM;
+	n = read_proc(proc_root, pid, "cmdline", cmd, size);
+	n = n < 0 ? n : kvmmt_qemu_cmdline_qmp(cmd, n, paths, max);
+	free(cmd);
+	return n;
+}
+
+bool kvmmt_proc_is_qemu(const char *proc_root, pid_t pid)
+{
+	char argv0[512];
+	const char *base;
+
+	if (read_proc(proc_root, pid, "cmdline", argv0, sizeof(argv0)) <= 0)
+		return false;	/* a kernel thread, or gone */
+	base = strrchr(argv0, '/');
+	base = base ? base + 1 : argv0;
+	return !strncmp(base, "qemu-system-", 12) || !strcmp(base, "qemu-kvm");
+}
+
+bool kvmmt_proc_holds_vm(const char *proc_root, pid_t pid)
+{
+	char path[512], link[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/%d/fd", proc_root, (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!found && (de = readdir(dir))) {
+		char fdpath[sizeof(path) + 300];
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		found = !strcmp(link, "anon_inode:kvm-vm");
+	}
+	closedir(dir);
+	return found;
 }
 
 int kvmmt_proc_vm_name(const char *proc_root, pid_t pid, char *out, size_t len,

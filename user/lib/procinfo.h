@@ -6,6 +6,7 @@
  * What /proc says about a VMM process: its VM name, vCPU threads and start
  * time. Every function takes the proc root ("/proc", or a fixture tree).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <linux/types.h>
@@ -28,6 +29,25 @@ int kvmmt_qemu_name_arg(const char *arg, char *out, size_t len);
 /* The same from a NUL-separated command line (/proc/PID/cmdline). */
 int kvmmt_qemu_cmdline_name(const char *cmdline, size_t cmdline_len, char *out,
 			    size_t len);
+
+/* Longest unix socket path (sun_path) with its NUL. */
+#define KVMMT_SUN_PATH_MAX	108
+
+/*
+ * QMP sockets on a QEMU command line: "-qmp unix:PATH,..." and a
+ * "-chardev socket,id=X,path=PATH" used by "-mon chardev=X,mode=control".
+ * Fills up to @max paths in command-line order; returns how many, or -errno.
+ */
+int kvmmt_qemu_cmdline_qmp(const char *cmdline, size_t len,
+			   char (*paths)[KVMMT_SUN_PATH_MAX], int max);
+/* The same from /proc/PID/cmdline. */
+int kvmmt_proc_qmp_sockets(const char *proc_root, pid_t pid,
+			   char (*paths)[KVMMT_SUN_PATH_MAX], int max);
+
+/* Whether the process runs QEMU (qemu-system-*, qemu-kvm). */
+bool kvmmt_proc_is_qemu(const char *proc_root, pid_t pid);
+/* Whether the process holds a KVM VM file descriptor. */
+bool kvmmt_proc_holds_vm(const char *proc_root, pid_t pid);
 
 /* /proc/PID/comm without its newline. 0 or -errno. */
 int kvmmt_proc_comm(const char *proc_root, pid_t pid, char *out, size_t len);

@@ -51,13 +51,4 @@ const char *kvmmt_qmp_event_name(json_object *ev);
 /* data.status of a MIGRATION event, or NULL. */
 const char *kvmmt_qmp_migration_status(json_object *ev);
 
-/*
- * QMP sockets named on a QEMU command line (@argv: NUL-separated, as in
- * /proc/PID/cmdline): "-qmp unix:PATH,..." and "-chardev socket,id=X,path=PATH"
- * used by "-mon chardev=X,mode=control". Fills up to @max paths in order and
- * returns how many were found. @name (may be NULL) gets "-name" (guest=).
- */
-int kvmmt_qmp_cmdline(const char *argv, size_t len, char (*paths)[108], int max,
-		      char *name, size_t name_len);
-
 #endif

@@ -127,8 +127,10 @@ static json_object *commit_flags(struct policyd *d, struct flag *saved, size_t n
 		return reply_error("flags not changed: %s", e.msg);
 	}
 	free(saved);
-	for (size_t i = 0; i < d->nr_vms; i++)
-		vm_reassess(d, d->vms[i]);
+	struct vm *vm;
+
+	for_each_vm(d, i, vm)
+		vm_reassess(d, vm);
 	metrics_publish(d);
 	return reply_ok(msg);
 }
@@ -157,8 +159,8 @@ static json_object *do_flag(struct policyd *d, const char *target, const char *r
 		}
 		if (!vm)
 			return reply_error("no VM with pid %s is running", target);
-		f.pid = vm->pid;
-		f.starttime = vm->starttime;
+		f.pid = vm->reg->pid;
+		f.starttime = vm->reg->start_time;
 	} else {
 		if (strlen(target) >= sizeof(f.name))
 			return reply_error("VM name \"%s\" is too long", target);
@@ -206,13 +208,13 @@ static json_object *do_unflag(struct policyd *d, const char *target)
 		bool match;
 
 		if (is_pid(target))
-			match = (vm && !f->name[0] && f->pid == vm->pid &&
-				 f->starttime == vm->starttime) ||
-				(vm && f->name[0] && !strcmp(f->name, vm->name)) ||
+			match = (vm && !f->name[0] && f->pid == vm->reg->pid &&
+				 f->starttime == vm->reg->start_time) ||
+				(vm && f->name[0] && !strcmp(f->name, vm->reg->name)) ||
 				(!vm && !f->name[0] && f->pid == atoi(target));
 		else
 			match = !strcmp(f->name, target) ||
-				(vm && !f->name[0] && f->pid == vm->pid);
+				(vm && !f->name[0] && f->pid == vm->reg->pid);
 		if (!match)
 			d->flags[j++] = *f;
 	}
@@ -231,9 +233,10 @@ static json_object *do_status(struct policyd *d)
 {
 	json_object *r = reply_ok("status"), *vms = json_object_new_array(),
 		    *flags = json_object_new_array();
+	struct vm *vm;
 
-	for (size_t i = 0; i < d->nr_vms; i++)
-		json_object_array_add(vms, vm_json(d, d->vms[i]));
+	for_each_vm(d, i, vm)
+		json_object_array_add(vms, vm_json(d, vm));
 	for (size_t i = 0; i < d->nr_flags; i++) {
 		json_object *o = json_object_new_object();
 

@@ -149,8 +149,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static void load_pat(struct policyd *d);
-
 static int load_config(struct kvmmt_policyd_config *c, const struct args *a,
 		       struct kvmmt_err *e)
 {
@@ -198,8 +196,6 @@ static void reload(struct policyd *d, const struct args *a)
 	kvmmt_config_free(&d->cfg);
 	d->cfg = c;
 	log_init(a->verbose ? LOG_DEBUG : d->cfg.log_level);
-	kvmmt_hostmap_free(&d->pat);
-	load_pat(d);
 	vms_reidentify(d);
 	plog(LOG_INFO, "configuration reloaded");
 	sd_notify(0, "READY=1");
@@ -223,24 +219,17 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static void load_pat(struct policyd *d)
+/* Say whether host PAT reservations are compared (the registry reads them). */
+static void log_pat(struct policyd *d)
 {
-	struct kvmmt_err e = { 0 };
-	FILE *f;
-
 	if (!d->cfg.pat_list[0])
 		return;
-	f = fopen(d->cfg.pat_list, "re");
-	if (!f) {
+	if (access(d->cfg.pat_list, R_OK))
 		plog(LOG_NOTICE, "cannot read %s (%s): host PAT reservations are not compared; mount debugfs to use them",
 		     d->cfg.pat_list, strerror(errno));
-		return;
-	}
-	if (kvmmt_hostmap_parse_pat(&d->pat, f, &e))
-		plog(LOG_WARNING, "%s", e.msg);
 	else
-		plog(LOG_INFO, "read %zu host PAT reservations from %s", d->pat.n, d->cfg.pat_list);
-	fclose(f);
+		plog(LOG_INFO, "read %zu host PAT reservations from %s",
+		     kvmmt_vmreg_pat(d->reg)->n, d->cfg.pat_list);
 }
 
 static int open_datapath(struct policyd *d, struct kvmmt_err *e)
@@ -295,13 +284,14 @@ static int setup_signals(struct policyd *d, struct kvmmt_err *e)
 static void notify_status(struct policyd *d)
 {
 	size_t flagged = 0, held = 0;
+	struct vm *vm;
 
-	for (size_t i = 0; i < d->nr_vms; i++) {
-		flagged += flag_for(d, d->vms[i]) != NULL;
-		held += d->vms[i]->armed;
+	for_each_vm(d, i, vm) {
+		flagged += flag_for(d, vm) != NULL;
+		held += vm->armed;
 	}
 	sd_notifyf(0, "STATUS=Watching %zu VMs (%zu flagged, %zu held at switchover); data path %s; migrations blocked %llu, allowed %llu",
-		   d->nr_vms, flagged, held,
+		   kvmmt_vmreg_len(d->reg), flagged, held,
 		   d->dp ? kvmmt_path_name(kvmmt_dp_path(d->dp)) : "off",
 		   (unsigned long long)d->blocked_total, (unsigned long long)d->allowed_total);
 }
@@ -337,12 +327,14 @@ static void account_drops(struct policyd *d)
 
 static int run(struct policyd *d, const struct args *a)
 {
-	double now = mono_now(), next_scan = now + d->cfg.interval_s, next_wd = now;
+	double now = kvmmt_now(), next_scan = now + d->cfg.interval_s, next_wd = now;
 	double wd_period = d->watchdog_usec ? d->watchdog_usec / 2e6 : 0;
 
 	while (!d->stop) {
-		struct pollfd *p = calloc(d->nr_vms + 3, sizeof(*p));
-		struct vm **owner = calloc(d->nr_vms + 3, sizeof(*owner));
+		size_t nr = kvmmt_vmreg_len(d->reg);
+		struct pollfd *p = calloc(nr + 3, sizeof(*p));
+		struct vm **owner = calloc(nr + 3, sizeof(*owner));
+		struct vm *vm;
 		double wake = next_scan;
 		size_t n = 0;
 		int timeout;
@@ -356,15 +348,15 @@ static int run(struct policyd *d, const struct args *a)
 		p[n++] = (struct pollfd){ .fd = d->sig_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = d->ctl_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = d->http_fd, .events = POLLIN };
-		for (size_t i = 0; i < d->nr_vms; i++) {
-			if (!d->vms[i]->qmp)
+		for_each_vm(d, i, vm) {
+			if (!vm->qmp)
 				continue;
-			owner[n] = d->vms[i];
-			p[n++] = (struct pollfd){ .fd = kvmmt_qmp_fd(d->vms[i]->qmp), .events = POLLIN };
+			owner[n] = vm;
+			p[n++] = (struct pollfd){ .fd = kvmmt_qmp_fd(vm->qmp), .events = POLLIN };
 		}
 		if (wd_period && next_wd < wake)
 			wake = next_wd;
-		timeout = (int)((wake - mono_now()) * 1000);
+		timeout = (int)((wake - kvmmt_now()) * 1000);
 		if (timeout < 0)
 			timeout = 0;
 		/* The ring buffer is drained between polls. */
@@ -388,9 +380,9 @@ static int run(struct policyd *d, const struct args *a)
 		free(p);
 		free(owner);
 		if (d->dp && kvmmt_dp_poll(d->dp, 0, dp_event, d) > 0)
-			for (size_t i = 0; i < d->nr_vms; i++)
-				vm_reassess(d, d->vms[i]);
-		now = mono_now();
+			for_each_vm(d, i, vm)
+				vm_reassess(d, vm);
+		now = kvmmt_now();
 		if (now >= next_scan) {
 			vm_scan(d);
 			account_drops(d);
@@ -408,10 +400,9 @@ static int run(struct policyd *d, const struct args *a)
 
 static void cleanup(struct policyd *d)
 {
-	vms_release(d);
-	for (size_t i = 0; i < d->nr_vms; i++)
-		vm_free(d->vms[i]);
-	free(d->vms);
+	if (d->reg)
+		vms_release(d);
+	vms_close(d);
 	free(d->flags);
 	ctl_close(d);
 	if (d->http_fd >= 0)
@@ -419,7 +410,6 @@ static void cleanup(struct policyd *d)
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
 	kvmmt_dp_close(d->dp);
-	kvmmt_hostmap_free(&d->pat);
 	kvmmt_config_free(&d->cfg);
 	json_object_put(d->saved_risk);
 }
@@ -470,6 +460,8 @@ int main(int argc, char **argv)
 	if (!err)
 		err = open_datapath(&d, &e);
 	if (!err)
+		err = vms_open(&d, &e);
+	if (!err)
 		err = ctl_listen(&d, &e);
 	if (!err)
 		err = metrics_listen(&d, &e);
@@ -477,7 +469,7 @@ int main(int argc, char **argv)
 		plog(LOG_ERR, "%s", e.msg);
 		goto out;
 	}
-	load_pat(&d);
+	log_pat(&d);
 	vm_scan(&d);
 	metrics_publish(&d);
 	if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
@@ -485,7 +477,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	notify_status(&d);
 	plog(LOG_INFO, "ready: control socket %s, state %s, %zu VMs, %s, blocking classes:%s%s%s",
-	     d.cfg.control_socket, d.cfg.state_dir, d.nr_vms,
+	     d.cfg.control_socket, d.cfg.state_dir, kvmmt_vmreg_len(d.reg),
 	     d.cfg.enforce ? "enforcing through QMP" : "observing only (enforce = no)",
 	     d.cfg.block[KVMMT_RISK_NONE] ? " none" : "",
 	     d.cfg.block[KVMMT_RISK_LATENT] ? " latent" : "",

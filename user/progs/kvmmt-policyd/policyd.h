@@ -12,27 +12,31 @@
 #include "metrics.h"
 #include "policy.h"
 #include "qmp.h"
+#include "vmreg.h"
 
-/* A VM the daemon watches: a process holding a KVM VM or running QEMU. */
+/*
+ * What the daemon adds to a VM of the registry: its enforcement state.
+ * Identity, host maps and the risk model are the registry's (vm->reg).
+ */
 struct vm {
-	pid_t pid;
-	__u64 starttime;		/* with pid, the VM's identity */
-	char name[64];
+	struct kvmmt_vm *reg;
 	char qmp_path[KVMMT_SUN_PATH_MAX];	/* "" = none found */
 	struct kvmmt_qmp *qmp;
-	double qmp_retry_at;		/* monotonic seconds */
+	double qmp_retry_at;		/* kvmmt_now() seconds */
 	unsigned int qmp_failures;	/* consecutive, for the back-off */
 	char qmp_error[512];		/* why the last connect failed */
 	bool armed;			/* pause-before-switchover set */
 	char mig_status[32];		/* last MIGRATION status seen */
 	bool decided;			/* this migration was cancelled or continued */
-	struct kvmmt_policy_vm *model;
-	struct kvmmt_hostmap maps;	/* the VMM's device mappings */
 	enum kvmmt_risk risk;		/* last class logged */
-	int noncoherent;		/* -1 unknown */
 	__u64 blocked, allowed;
-	bool seen;			/* found by the current scan */
+	bool quiet;			/* the daemon stops: no "gone" line */
 };
+
+/* Each VM's enforcement state, in the registry's order. */
+#define for_each_vm(d, i, vm)							\
+	for (size_t i = 0; i < kvmmt_vmreg_len((d)->reg) &&			\
+	     ((vm) = kvmmt_vmreg_at((d)->reg, i)->priv, 1); i++)
 
 /* A manual flag, by VM name or by process (pid + start time). */
 struct flag {
@@ -48,15 +52,13 @@ struct policyd {
 	const char *proc_root;
 	pid_t *only;			/* --pid: watch only these VMMs */
 	size_t nr_only;
-	struct vm **vms;
-	size_t nr_vms;
+	struct kvmmt_vmreg *reg;	/* the VMs watched */
 	struct flag *flags;
 	size_t nr_flags;
 	int ctl_fd, http_fd, sig_fd;
 	struct kvmmt_dp *dp;
 	enum kvmmt_fmt fmt;
 	__u64 host_pat;
-	struct kvmmt_hostmap pat;
 	__u64 events, drops, blocked_total, allowed_total;
 	uint64_t watchdog_usec;
 	json_object *saved_risk;	/* risk.json of the previous run */
@@ -77,19 +79,23 @@ void risk_load(struct policyd *d);
 void risk_restore(struct policyd *d, struct vm *vm);
 void risk_save(struct policyd *d);
 
-/* vm.c: discovery, risk and enforcement through QMP */
-double mono_now(void);
+/* discover.c: the registry of VMs, /proc, one scan */
+int vms_open(struct policyd *d, struct kvmmt_err *e);
+void vms_close(struct policyd *d);
 int vm_scan(struct policyd *d);
-struct vm *vm_get(struct policyd *d, pid_t pid);
 struct vm *vm_find(struct policyd *d, const char *target);
-void vm_free(struct vm *vm);
+int dp_event(void *ctx, const struct kvmmt_event *ev);
+
+/* enforce.c: decisions and the QMP state machine */
+void vm_identify_qmp(struct policyd *d, struct vm *vm);
+void vm_connect_qmp(struct policyd *d, struct vm *vm);
 void vm_qmp_input(struct policyd *d, struct vm *vm);
+void vm_poll_migration(struct policyd *d, struct vm *vm);
 void vm_reassess(struct policyd *d, struct vm *vm);
 bool vm_blocking(const struct policyd *d, const struct vm *vm, char *why, size_t n);
 void vms_release(struct policyd *d);
 void vms_reidentify(struct policyd *d);
 json_object *vm_json(const struct policyd *d, const struct vm *vm);
-int dp_event(void *ctx, const struct kvmmt_event *ev);
 
 /* ctl.c: control socket (server side) and the "ctl" client */
 int ctl_listen(struct policyd *d, struct kvmmt_err *e);

@@ -16,30 +16,30 @@
 
 static int render(struct policyd *d, char **out, size_t *len, struct kvmmt_err *e)
 {
-	struct kvmmt_metrics_vm *v = calloc(d->nr_vms + 1, sizeof(*v));
+	struct kvmmt_metrics_vm *v = calloc(kvmmt_vmreg_len(d->reg) + 1, sizeof(*v));
 	struct kvmmt_metrics m = {
-		.vms = v, .nr_vms = d->nr_vms,
+		.vms = v, .nr_vms = kvmmt_vmreg_len(d->reg),
 		.datapath = d->dp ? kvmmt_path_name(kvmmt_dp_path(d->dp)) : "none",
 		.events = d->events, .drops = d->drops,
 		.blocked_total = d->blocked_total, .allowed_total = d->allowed_total,
 	};
+	const struct vm *vm;
 	int err;
 
 	if (!v)
 		return kvmmt_errf(e, -ENOMEM, "out of memory rendering metrics");
-	for (size_t i = 0; i < d->nr_vms; i++) {
-		const struct vm *vm = d->vms[i];
+	for_each_vm(d, i, vm) {
 		struct kvmmt_policy_summary s;
 		char why[600];
 
-		kvmmt_policy_summary(vm->model, &s);
-		v[i].pid = vm->pid;
-		v[i].name = vm->name;
+		kvmmt_policy_summary(vm->reg->model, &s);
+		v[i].pid = vm->reg->pid;
+		v[i].name = vm->reg->name;
 		v[i].risk = s.risk;
 		v[i].flagged = flag_for(d, vm) != NULL;
 		v[i].blocking = vm_blocking(d, vm, why, sizeof(why));
 		v[i].qmp = vm->qmp != NULL;
-		v[i].noncoherent = vm->noncoherent;
+		v[i].noncoherent = vm->reg->noncoherent;
 		v[i].blocked = vm->blocked;
 		v[i].allowed = vm->allowed;
 		v[i].conflict_pages = s.conflict_pages;

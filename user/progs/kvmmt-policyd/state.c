@@ -111,9 +111,9 @@ const struct flag *flag_for(const struct policyd *d, const struct vm *vm)
 	for (size_t i = 0; i < d->nr_flags; i++) {
 		const struct flag *f = &d->flags[i];
 
-		if (f->name[0] && !strcmp(f->name, vm->name))
+		if (f->name[0] && !strcmp(f->name, vm->reg->name))
 			return f;
-		if (!f->name[0] && f->pid == vm->pid && f->starttime == vm->starttime)
+		if (!f->name[0] && f->pid == vm->reg->pid && f->starttime == vm->reg->start_time)
 			return f;
 	}
 	return NULL;
@@ -132,16 +132,15 @@ static __u64 mix(__u64 h, __u64 v)
 static __u64 risk_signature(const struct policyd *d)
 {
 	__u64 h = 0xcbf29ce484222325ULL;
+	const struct vm *vm;
 
-	for (size_t i = 0; i < d->nr_vms; i++) {
-		const struct vm *vm = d->vms[i];
-
-		for (size_t j = 0; j < kvmmt_policy_nr_ranges(vm->model); j++) {
-			const struct kvmmt_gfn_range *r = kvmmt_policy_range(vm->model, j);
+	for_each_vm(d, i, vm) {
+		for (size_t j = 0; j < kvmmt_policy_nr_ranges(vm->reg->model); j++) {
+			const struct kvmmt_gfn_range *r = kvmmt_policy_range(vm->reg->model, j);
 
 			if (!kept(r))
 				continue;
-			h = mix(h, vm->pid);
+			h = mix(h, vm->reg->pid);
 			h = mix(h, r->start);
 			h = mix(h, r->end);
 			h = mix(h, (__u64)r->mt << 32 | r->host_mt << 16 | r->slot << 1 | r->honoured);
@@ -218,9 +217,9 @@ void risk_restore(struct policyd *d, struct vm *vm)
 	for (size_t i = 0; i < json_object_array_length(vms); i++) {
 		json_object *o = json_object_array_get_idx(vms, i), *ranges;
 
-		if (!json_object_object_get_ex(o, "pid", &v) || json_object_get_int(v) != vm->pid ||
+		if (!json_object_object_get_ex(o, "pid", &v) || json_object_get_int(v) != vm->reg->pid ||
 		    !json_object_object_get_ex(o, "starttime", &v) ||
-		    json_object_get_uint64(v) != vm->starttime ||
+		    json_object_get_uint64(v) != vm->reg->start_time ||
 		    !json_object_object_get_ex(o, "ranges", &ranges))
 			continue;
 		for (size_t j = 0; j < json_object_array_length(ranges); j++) {
@@ -228,9 +227,9 @@ void risk_restore(struct policyd *d, struct vm *vm)
 			struct kvmmt_err e = { 0 };
 
 			if (range_from_json(json_object_array_get_idx(ranges, j), &r) ||
-			    kvmmt_policy_restore(vm->model, &r, &e)) {
+			    kvmmt_policy_restore(vm->reg->model, &r, &e)) {
 				plog(LOG_WARNING, "VM %s (pid %d): saved range %zu is invalid, skipped",
-				     vm->name, (int)vm->pid, j);
+				     vm->reg->name, (int)vm->reg->pid, j);
 				continue;
 			}
 			restored++;
@@ -238,7 +237,7 @@ void risk_restore(struct policyd *d, struct vm *vm)
 	}
 	if (restored)
 		plog(LOG_NOTICE, "VM %s (pid %d): %zu ranges with guest-chosen types restored from the previous run",
-		     vm->name, (int)vm->pid, restored);
+		     vm->reg->name, (int)vm->reg->pid, restored);
 }
 
 void risk_save(struct policyd *d)
@@ -248,6 +247,7 @@ void risk_save(struct policyd *d)
 	struct kvmmt_err e = { 0 };
 	char path[PATH_MAX + 16];
 	__u64 sig = risk_signature(d);
+	const struct vm *vm;
 	const char *text;
 
 	if (sig == d->risk_sig)
@@ -255,21 +255,20 @@ void risk_save(struct policyd *d)
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	json_object_object_add(root, "version", json_object_new_int(1));
-	for (size_t i = 0; i < d->nr_vms; i++) {
-		const struct vm *vm = d->vms[i];
+	for_each_vm(d, i, vm) {
 		json_object *o = NULL, *ranges = NULL;
 
-		for (size_t j = 0; j < kvmmt_policy_nr_ranges(vm->model); j++) {
-			const struct kvmmt_gfn_range *r = kvmmt_policy_range(vm->model, j);
+		for (size_t j = 0; j < kvmmt_policy_nr_ranges(vm->reg->model); j++) {
+			const struct kvmmt_gfn_range *r = kvmmt_policy_range(vm->reg->model, j);
 
 			if (!kept(r))
 				continue;
 			if (!o) {
 				o = json_object_new_object();
 				ranges = json_object_new_array();
-				json_object_object_add(o, "pid", json_object_new_int(vm->pid));
-				json_object_object_add(o, "starttime", json_object_new_uint64(vm->starttime));
-				json_object_object_add(o, "name", json_object_new_string(vm->name));
+				json_object_object_add(o, "pid", json_object_new_int(vm->reg->pid));
+				json_object_object_add(o, "starttime", json_object_new_uint64(vm->reg->start_time));
+				json_object_object_add(o, "name", json_object_new_string(vm->reg->name));
 				json_object_object_add(o, "ranges", ranges);
 				json_object_array_add(arr, o);
 			}

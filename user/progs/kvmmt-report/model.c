@@ -55,15 +55,10 @@ void rep_model_free(struct rep_model *m)
 {
 	unsigned int i;
 
-	for (i = 0; i < m->nr_vms; i++) {
+	for (i = 0; i < m->nr_vms; i++)
 		free(m->vms[i].slots);
-		kvmmt_policy_vm_free(m->vms[i].pol);
-		if (m->vms[i].maps)
-			kvmmt_hostmap_free(m->vms[i].maps);
-		free(m->vms[i].maps);
-	}
 	free(m->vms);
-	kvmmt_hostmap_free(&m->pat);
+	kvmmt_vmreg_free(m->reg);
 	host_free(&m->host);
 }
 
@@ -85,7 +80,17 @@ int rep_on_host(void *ctx, const struct kvmmt_cap_host *h)
 		}
 	}
 	m->have_host = true;
+	if (m->reg)
+		kvmmt_vmreg_set_format(m->reg, h->fmt, h->host_pat);
 	return 0;
+}
+
+/* A capture's registry: no /proc, the host maps come from its records. */
+static int reg_open(struct rep_model *m)
+{
+	struct kvmmt_vmreg_opts o = { .fmt = m->host.fmt, .host_pat = m->host.host_pat };
+
+	return m->reg ? 0 : kvmmt_vmreg_new(&m->reg, &o, NULL);
 }
 
 struct rep_vm *rep_vm_find(struct rep_model *m, __u32 tgid)
@@ -112,12 +117,12 @@ static struct rep_vm *vm_get(struct rep_model *m, __u32 tgid)
 	m->vms = vms;
 	v = &vms[m->nr_vms];
 	memset(v, 0, sizeof(*v));
-	v->pol = kvmmt_policy_vm_new();
-	if (!v->pol)
+	if (reg_open(m))
+		return NULL;
+	v->reg = kvmmt_vmreg_get(m->reg, tgid, NULL);
+	if (!v->reg)
 		return NULL;
 	v->tgid = tgid;
-	kvmmt_policy_vm_set_host(v->pol, m->have_pat ? &m->pat : NULL, NULL);
-	kvmmt_policy_vm_set_fmt(v->pol, m->host.fmt);
 	m->nr_vms++;
 	return v;
 }
@@ -194,7 +199,7 @@ int rep_on_geometry(void *ctx, const struct kvmmt_cap_snapshot *s)
 				continue;
 			rs->from_events = false;
 			if (!rs->known && !m->perr.err)
-				kvmmt_policy_slot(v->pol, &ps, &m->perr);
+				kvmmt_policy_slot(v->reg->model, &ps, &m->perr);
 			rs->rec = *r;
 			rs->known = true;
 		}
@@ -253,7 +258,7 @@ int rep_on_geometry_event(void *ctx, const struct kvmmt_cap_event *ce)
 			.userspace_addr = rs->rec.userspace_addr,
 		};
 
-		kvmmt_policy_slot(v->pol, &ps, &m->perr);
+		kvmmt_policy_slot(v->reg->model, &ps, &m->perr);
 	}
 	rs->known = true;
 	rs->from_events = true;
@@ -284,9 +289,9 @@ int rep_on_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
 			v->end = cv->vm;
 		}
 		if (s->phase != KVMMT_CAP_FINISH && (cv->vm.valid & KVMMT_VF_NONCOHERENT))
-			kvmmt_policy_noncoherent(v->pol, cv->vm.noncoherent_dma);
+			kvmmt_policy_noncoherent(v->reg->model, cv->vm.noncoherent_dma);
 		if (cv->vm.valid & KVMMT_VF_QUIRKS)
-			kvmmt_policy_quirks(v->pol, cv->vm.disabled_quirks);
+			kvmmt_policy_quirks(v->reg->model, cv->vm.disabled_quirks);
 		for (j = 0; j < cv->nr_slots; j++) {
 			struct rep_slot *rs = slot_find(v, cv->slots[j].id, 0);
 
@@ -409,8 +414,8 @@ int rep_on_event(struct rep_model *m, const struct kvmmt_cap_event *ce)
 		break;
 	}
 	/* the risk model takes what changes mappings; slot, VM and invalidation records describe */
-	if (!m->perr.err && ev->type <= KVMMT_EV_MEMSLOT)
-		kvmmt_policy_event(v->pol, ev, m->host.fmt, m->host.host_pat, &m->perr);
+	if (!m->perr.err)
+		kvmmt_vmreg_event(m->reg, ev, &m->perr);
 	if (ev->type != KVMMT_EV_INSTALL && ev->type != KVMMT_EV_ZAP)
 		return 0;
 	s = slot_find(v, ev->slot, ev->gfn);
@@ -425,7 +430,6 @@ static int hostmap_fill(struct kvmmt_hostmap *into, const struct kvmmt_cap_hostm
 {
 	size_t i;
 
-	kvmmt_hostmap_free(into);
 	for (i = 0; i < hm->n; i++) {
 		if (hm->r[i].mt >= KVMMT_MT__MAX || hm->r[i].end <= hm->r[i].start)
 			continue;
@@ -435,29 +439,33 @@ static int hostmap_fill(struct kvmmt_hostmap *into, const struct kvmmt_cap_hostm
 	return 0;
 }
 
-/* The latest recorded host maps replace earlier ones; the model borrows them. */
+/* The latest recorded host maps replace earlier ones. */
 int rep_on_hostmap(void *ctx, const struct kvmmt_cap_hostmap *hm)
 {
 	struct rep_model *m = ctx;
-	struct rep_vm *v;
-	unsigned int i;
+	struct kvmmt_hostmap map = { 0 };
+	struct rep_vm *v = NULL;
+	int err;
 
-	if (hm->kind == KVMMT_CAP_MAP_PAT) {
-		if (hostmap_fill(&m->pat, hm))
+	if (reg_open(m))
+		return -ENOMEM;
+	if (hm->kind != KVMMT_CAP_MAP_PAT) {
+		v = vm_get(m, hm->tgid);
+		if (!v)
 			return -ENOMEM;
-		m->have_pat = true;
-		for (i = 0; i < m->nr_vms; i++)
-			kvmmt_policy_vm_set_host(m->vms[i].pol, &m->pat, m->vms[i].maps);
-		return 0;
 	}
-	v = vm_get(m, hm->tgid);
-	if (!v)
-		return -ENOMEM;
-	if (!v->maps)
-		v->maps = calloc(1, sizeof(*v->maps));
-	if (!v->maps || hostmap_fill(v->maps, hm))
-		return -ENOMEM;
-	kvmmt_policy_vm_set_host(v->pol, m->have_pat ? &m->pat : NULL, v->maps);
+	err = hostmap_fill(&map, hm);
+	if (!err && !v)
+		err = kvmmt_vmreg_set_pat(m->reg, &map);
+	if (!err && v)
+		err = kvmmt_vmreg_set_maps(m->reg, v->reg, &map);
+	kvmmt_hostmap_free(&map);
+	if (err)
+		return err;
+	if (v)
+		v->have_maps = true;
+	else
+		m->have_pat = true;
 	return 0;
 }
 

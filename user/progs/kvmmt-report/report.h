@@ -9,6 +9,7 @@
 #include "capture.h"
 #include "memtype.h"
 #include "policy.h"
+#include "vmreg.h"
 
 #define REPORT_MAX_VMS		4096
 #define REPORT_MAX_SLOTS	4096	/* per VM, as drawn and tabulated */
@@ -63,8 +64,8 @@ struct rep_vm {
 	__u64 first_ns, last_ns;
 	struct rep_nc nc[REPORT_MAX_NC];
 	unsigned int nr_nc;		/* kept; nc_events counts all */
-	struct kvmmt_policy_vm *pol;
-	struct kvmmt_hostmap *maps;	/* VMM device mappings, if recorded */
+	struct kvmmt_vm *reg;		/* the registry's: risk model, host maps */
+	bool have_maps;			/* the capture recorded its device mappings */
 };
 
 struct rep_model {
@@ -79,8 +80,8 @@ struct rep_model {
 	__u64 first_ns, last_ns;
 	unsigned int snapshots;
 	bool have_finish;		/* the end snapshot was read */
-	struct kvmmt_hostmap pat;	/* host PAT reservations, if recorded */
-	bool have_pat;
+	struct kvmmt_vmreg *reg;	/* risk model and host maps per VM */
+	bool have_pat;			/* the capture recorded PAT reservations */
 	struct kvmmt_err perr;		/* first policy-model error, if any */
 };
 

@@ -38,8 +38,7 @@ static double duration_s(const struct rep_model *m)
 static void summarize(const struct rep_vm *v, struct kvmmt_policy_summary *ps)
 {
 	memset(ps, 0, sizeof(*ps));
-	if (v->pol)
-		kvmmt_policy_summary(v->pol, ps);
+	kvmmt_policy_summary(v->reg->model, ps);
 }
 
 static void print_why(FILE *f, unsigned int why)
@@ -240,7 +239,7 @@ static unsigned int vms_with_maps(const struct rep_model *m)
 	unsigned int i, n = 0;
 
 	for (i = 0; i < m->nr_vms; i++)
-		n += m->vms[i].maps != NULL;
+		n += m->vms[i].have_maps;
 	return n;
 }
 
@@ -284,7 +283,7 @@ void rep_print_text(FILE *f, const struct rep_model *m, const struct rep_file *r
 		m->drops ? " events lost in the ring buffer: counts below are lower bounds" : "");
 	fprintf(f, "host memory types: ");
 	if (m->have_pat)
-		fprintf(f, "%zu PAT reservations", m->pat.n);
+		fprintf(f, "%zu PAT reservations", kvmmt_vmreg_pat(m->reg)->n);
 	else
 		fprintf(f, "PAT reservations not recorded (%s)", hget(m, "host.pat_memtype_list"));
 	fprintf(f, "; VMM device mappings recorded for %u of %u VMs\n", vms_with_maps(m),
@@ -418,7 +417,7 @@ static struct json_object *vm_json(const struct rep_model *m, const struct rep_v
 	json_object_object_add(o, "zap_pages_by_cause", cause_json(v->inv_pages, false));
 	json_object_object_add(o, "memslot_changes", j_u64(v->memslot_events));
 	json_object_object_add(o, "host_mappings", hostmap_json(v));
-	json_object_object_add(o, "vmm_device_mappings", v->maps ? j_u64(v->maps->n) : NULL);
+	json_object_object_add(o, "vmm_device_mappings", v->have_maps ? j_u64(v->reg->maps.n) : NULL);
 	a = json_object_new_array();
 	for (i = 0; i < v->nr_nc; i++) {
 		struct json_object *c = json_object_new_object();
@@ -466,7 +465,7 @@ int rep_print_json(FILE *f, const struct rep_model *m, const struct rep_file *rf
 	json_object_object_add(o, "spte_format", json_object_new_string(kvmmt_fmt_name(m->host.fmt)));
 	json_object_object_add(o, "host_pat", j_u64(m->host.host_pat));
 	json_object_object_add(o, "start_realtime_ns", j_u64(m->host.start_realtime_ns));
-	json_object_object_add(o, "pat_reservations", m->have_pat ? j_u64(m->pat.n) : NULL);
+	json_object_object_add(o, "pat_reservations", m->have_pat ? j_u64(kvmmt_vmreg_pat(m->reg)->n) : NULL);
 	for (i = 0; i < m->host.nr_kv; i++)
 		json_object_object_add(o, m->host.kv[i].key,
 				       json_object_new_string(m->host.kv[i].val));

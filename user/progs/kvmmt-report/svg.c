@@ -95,10 +95,10 @@ static void draw_buckets(FILE *f, const struct rep_slot *s, int y)
 
 static void draw_conflicts(FILE *f, const struct rep_vm *v, const struct rep_slot *s, int y)
 {
-	size_t i, n = kvmmt_policy_nr_ranges(v->pol);
+	size_t i, n = kvmmt_policy_nr_ranges(v->reg->model);
 
 	for (i = 0; i < n; i++) {
-		const struct kvmmt_gfn_range *g = kvmmt_policy_range(v->pol, i);
+		const struct kvmmt_gfn_range *g = kvmmt_policy_range(v->reg->model, i);
 		__u64 lo, hi, base = s->rec.base_gfn, end = base + s->rec.npages;
 		double x0, x1;
 
@@ -124,7 +124,7 @@ static int draw_vm(FILE *f, const struct rep_vm *v, int y)
 	char size[32];
 
 	memset(&ps, 0, sizeof(ps));
-	kvmmt_policy_summary(v->pol, &ps);
+	kvmmt_policy_summary(v->reg->model, &ps);
 	fprintf(f, "<text x=\"10\" y=\"%d\" class=\"vm\">VM %u (", y + 16, v->tgid);
 	esc(f, v->comm[0] ? v->comm : "?");
 	fprintf(f, ") - risk: %s, %zu aliasing ranges</text>\n", kvmmt_risk_name(ps.risk),

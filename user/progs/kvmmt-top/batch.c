@@ -282,7 +282,7 @@ static int wait_until(struct top_model *m, double deadline, struct kvmmt_err *e)
 	double left;
 	int err;
 
-	while (!top_stop && (left = deadline - top_monotonic()) > 0) {
+	while (!top_stop && (left = deadline - kvmmt_now()) > 0) {
 		err = top_model_drain(m, left > 0.5 ? 500 : (int)(left * 1000) + 1, e);
 		if (err)
 			return err;
@@ -293,7 +293,7 @@ static int wait_until(struct top_model *m, double deadline, struct kvmmt_err *e)
 int top_batch(struct top_model *m, struct kvmmt_err *e)
 {
 	const struct top_opts *o = m->opts;
-	double next = top_monotonic();
+	double next = kvmmt_now();
 	long done;
 	int err;
 

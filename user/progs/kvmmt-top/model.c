@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include "top.h"
 
+#define HOST_REREAD_S	10.0	/* host mappings change rarely; reading them is not free */
+
 const struct top_colinfo top_cols[COL__MAX] = {
 	[COL_PID]	= { "PID",	"pid",	 7, 0, false, false },
 	[COL_NAME]	= { "NAME",	"name", -16, 0, false, false },
@@ -42,14 +44,6 @@ int top_parse_sort(const char *key, enum top_col *out)
 		}
 	}
 	return -EINVAL;
-}
-
-double top_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* The first thing that stops kvmmt from running here, as one sentence. */
@@ -98,6 +92,13 @@ int top_model_open(struct top_model *m, struct top_opts *o, struct kvmmt_err *e)
 		.nr_pids = o->nr_pids,
 		.force = o->attach,
 	};
+	struct kvmmt_vmreg_opts ro = {
+		.proc_root = "/proc",
+		.pat_list = KVMMT_PAT_LIST,
+		.reread_s = HOST_REREAD_S,
+		.pids = o->pids,
+		.nr_pids = o->nr_pids,
+	};
 	int err;
 
 	m->opts = o;
@@ -114,12 +115,13 @@ int top_model_open(struct top_model *m, struct top_opts *o, struct kvmmt_err *e)
 	if (err)
 		return err;
 	describe_attach(m);
+	ro.fmt = kvmmt_dp_fmt(m->dp);
+	ro.host_pat = m->host.host_pat;
 
 	m->table = kvmmt_vmtable_new(kvmmt_dp_fmt(m->dp), m->host.host_pat);
-	m->risk = top_risk_new(kvmmt_dp_fmt(m->dp), m->host.host_pat);
-	if (!m->table || !m->risk)
+	if (!m->table)
 		return kvmmt_errf(e, -ENOMEM, "out of memory for the VM table.");
-	return 0;
+	return kvmmt_vmreg_new(&m->reg, &ro, e);
 }
 
 void top_model_close(struct top_model *m)
@@ -133,15 +135,24 @@ void top_model_close(struct top_model *m)
 	m->ui_has_re = false;
 	kvmmt_vmtable_free(m->table);
 	m->table = NULL;
-	top_risk_free(m->risk);
-	m->risk = NULL;
+	kvmmt_vmreg_free(m->reg);
+	m->reg = NULL;
 	kvmmt_dp_close(m->dp);
 	m->dp = NULL;
 }
 
+/* A model that refuses an event (out of memory) keeps the ones before it. */
+static int model_event(void *ctx, const struct kvmmt_event *ev)
+{
+	struct top_model *m = ctx;
+
+	kvmmt_vmreg_event(m->reg, ev, NULL);
+	return 0;
+}
+
 int top_model_drain(struct top_model *m, int timeout_ms, struct kvmmt_err *e)
 {
-	int n = kvmmt_dp_poll(m->dp, timeout_ms, top_risk_event, m->risk);
+	int n = kvmmt_dp_poll(m->dp, timeout_ms, model_event, m);
 
 	if (n < 0 && n != -EINTR)
 		return kvmmt_errf(e, n, "cannot read data-path events: %s.", strerror(-n));
@@ -164,13 +175,14 @@ int top_model_sample(struct top_model *m, struct kvmmt_err *e)
 	err = kvmmt_dp_read_counters(m->dp, &c, e);
 	if (err)
 		goto out;
-	now = top_monotonic();
+	now = kvmmt_now();
 	err = kvmmt_vmtable_update(m->table, &vms, &c, now, "/proc", e);
 	if (err)
 		goto out;
-	err = top_risk_update(m->risk, m->table, now, e);
+	err = kvmmt_vmreg_snapshot(m->reg, &vms, e);
 	if (err)
 		goto out;
+	kvmmt_vmreg_refresh(m->reg, now);
 	top_policyd_poll(m);
 	m->interval = kvmmt_vmtable_interval(m->table);
 	m->samples++;

@@ -16,6 +16,7 @@
 #include "memtype.h"
 #include "policy.h"
 #include "vmtable.h"
+#include "vmreg.h"
 
 #define TOP_MAX_PIDS		64
 #define TOP_MIN_DELAY		0.1
@@ -76,15 +77,6 @@ struct top_migration {
 	bool flagged;			/* flagged by hand */
 };
 
-/* The policy model of every VM, fed from data-path events (risk.c). */
-struct top_risk;
-struct top_risk *top_risk_new(enum kvmmt_fmt fmt, __u64 host_pat);
-void top_risk_free(struct top_risk *r);
-int top_risk_event(void *ctx, const struct kvmmt_event *ev);
-int top_risk_update(struct top_risk *r, const struct kvmmt_vmtable *t, double now,
-		    struct kvmmt_err *e);
-const struct kvmmt_policy_vm *top_risk_vm(const struct top_risk *r, pid_t pid);
-
 /* Aliasing ranges listed per VM in the JSON and the detail view. */
 #define TOP_MAX_FINDINGS	64
 
@@ -106,7 +98,7 @@ struct top_model {
 	char hostname[65];
 	struct kvmmt_dp *dp;
 	struct kvmmt_vmtable *table;
-	struct top_risk *risk;
+	struct kvmmt_vmreg *reg;	/* identity, host maps, risk model per VM */
 	struct top_migration *mig;	/* from kvmmt-policyd, last refresh */
 	size_t nr_mig;
 	bool policyd;			/* kvmmt-policyd answered */
@@ -157,7 +149,6 @@ void top_fmt_title(const struct top_model *m, enum top_col col, char *buf,
 void top_append_cell(char *line, size_t len, enum top_col col, const char *text);
 /* The two header lines above the list; @n is 0 or 1. */
 void top_fmt_banner(const struct top_model *m, int n, char *buf, size_t len);
-double top_monotonic(void);
 
 /* Renderers. Both return 0, or a negative errno with @e filled. */
 int top_batch(struct top_model *m, struct kvmmt_err *e);

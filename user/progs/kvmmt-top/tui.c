@@ -74,7 +74,7 @@ bool top_tui_possible(char *why, size_t len)
 static void say(struct tui *t, const char *text)
 {
 	snprintf(t->msg, sizeof(t->msg), "%s", text);
-	t->msg_until = top_monotonic() + 3;
+	t->msg_until = kvmmt_now() + 3;
 }
 
 static void init_colors(struct tui *t)
@@ -178,7 +178,7 @@ static void draw_bottom(const struct tui *t)
 		return;
 	}
 	curs_set(0);
-	if (t->msg[0] && top_monotonic() < t->msg_until)
+	if (t->msg[0] && kvmmt_now() < t->msg_until)
 		put_line(LINES - 1, A_BOLD, t->msg);
 }
 
@@ -490,7 +490,7 @@ static void change_delay(struct tui *t, int dir)
 			;
 	}
 	o->delay = delays[i];
-	t->next = top_monotonic() + o->delay;
+	t->next = kvmmt_now() + o->delay;
 	snprintf(text, sizeof(text), "refresh every %g s", o->delay);
 	say(t, text);
 }
@@ -584,7 +584,7 @@ static bool command_key(struct tui *t, int ch)
 	case ' ':
 	case 'p':
 		t->paused = !t->paused;
-		t->next = top_monotonic();
+		t->next = kvmmt_now();
 		break;
 	case '+':
 		change_delay(t, 1);
@@ -644,7 +644,7 @@ static int sample(struct tui *t, struct kvmmt_err *e)
 	if (err)
 		return err;
 	t->done++;
-	t->next = top_monotonic() + t->m->opts->delay;
+	t->next = kvmmt_now() + t->m->opts->delay;
 	return 0;
 }
 
@@ -654,7 +654,7 @@ static int sample(struct tui *t, struct kvmmt_err *e)
  */
 static int next_key(struct tui *t)
 {
-	double left = t->next - top_monotonic();
+	double left = t->next - kvmmt_now();
 	int ms = t->paused ? 250 : (int)(left * 1000) + 1;
 
 	timeout(ms < 1 ? 1 : ms > 250 ? 250 : ms);
@@ -670,7 +670,7 @@ static int loop(struct tui *t, struct kvmmt_err *e)
 	for (;;) {
 		if (top_stop)
 			return 0;
-		if (!t->paused && top_monotonic() >= t->next) {
+		if (!t->paused && kvmmt_now() >= t->next) {
 			if (o->count && t->done >= o->count)
 				return 0;
 			err = sample(t, e);
@@ -682,11 +682,11 @@ static int loop(struct tui *t, struct kvmmt_err *e)
 		err = top_model_drain(t->m, 0, e);
 		if (err)
 			return err;
-		start = top_monotonic();
+		start = kvmmt_now();
 		ch = next_key(t);
 		if (ch == ERR) {
 			/* an immediate ERR over and over: the terminal is gone */
-			if (top_monotonic() - start < 0.0005 && ++fast_errs > 1000)
+			if (kvmmt_now() - start < 0.0005 && ++fast_errs > 1000)
 				return 0;
 			continue;
 		}

@@ -13,7 +13,9 @@
 
 static void vm_risk(const struct top_model *m, struct top_vm *v)
 {
-	v->policy = top_risk_vm(m->risk, v->row->pid);
+	const struct kvmmt_vm *vm = kvmmt_vmreg_find(m->reg, v->row->pid);
+
+	v->policy = vm ? vm->model : NULL;
 	v->risk = NULL;
 	v->gt = v->row->guest_types;
 	v->gt_why = v->row->guest_why;

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/* The VM registry (vmreg.h): identity, host maps and risk model per VM. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "array.h"
+#include "vmreg.h"
+
+struct kvmmt_vmreg {
+	struct kvmmt_vmreg_opts o;
+	pid_t *pids;
+	struct kvmmt_vm **v;		/* one allocation each: callers keep pointers */
+	size_t n, cap;
+	struct kvmmt_vm *last;		/* events come in runs from one VM */
+	struct kvmmt_hostmap pat;	/* host PAT reservations, by pfn */
+	double pat_read;
+};
+
+double kvmmt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const struct kvmmt_hostmap *pat_or_null(const struct kvmmt_vmreg *r)
+{
+	return r->pat.n ? &r->pat : NULL;
+}
+
+/* The model borrows both maps; setting them again re-judges its ranges. */
+static void give_host(const struct kvmmt_vmreg *r, struct kvmmt_vm *vm)
+{
+	kvmmt_policy_vm_set_host(vm->model, pat_or_null(r), vm->maps.n ? &vm->maps : NULL);
+}
+
+static void read_pat(struct kvmmt_vmreg *r, double now)
+{
+	/* unreadable (debugfs not mounted): what was known stays */
+	if (r->o.pat_list)
+		kvmmt_hostmap_read(&r->pat, r->o.pat_list, kvmmt_hostmap_parse_pat, NULL);
+	r->pat_read = now;
+}
+
+static void read_maps(struct kvmmt_vmreg *r, struct kvmmt_vm *vm, double now)
+{
+	kvmmt_hostmap_read_smaps(&vm->maps, r->o.proc_root, vm->pid, NULL);
+	vm->maps_read = now;
+}
+
+int kvmmt_vmreg_new(struct kvmmt_vmreg **out, const struct kvmmt_vmreg_opts *o,
+		    struct kvmmt_err *e)
+{
+	struct kvmmt_vmreg *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (!r)
+		return kvmmt_errf(e, -ENOMEM, "out of memory for the VM registry.");
+	r->o = *o;
+	if (o->nr_pids) {
+		r->pids = calloc(o->nr_pids, sizeof(*r->pids));
+		if (!r->pids) {
+			free(r);
+			return kvmmt_errf(e, -ENOMEM, "out of memory for the VM registry.");
+		}
+		memcpy(r->pids, o->pids, o->nr_pids * sizeof(*r->pids));
+		r->o.pids = r->pids;
+	}
+	if (r->o.pat_list && !r->o.pat_list[0])
+		r->o.pat_list = NULL;
+	read_pat(r, kvmmt_now());
+	*out = r;
+	return 0;
+}
+
+static void vm_free(struct kvmmt_vmreg *r, struct kvmmt_vm *vm)
+{
+	if (r->o.removed)
+		r->o.removed(vm, r->o.ctx);
+	kvmmt_policy_vm_free(vm->model);
+	kvmmt_hostmap_free(&vm->maps);
+	free(vm);
+}
+
+void kvmmt_vmreg_free(struct kvmmt_vmreg *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		vm_free(r, r->v[i]);
+	free(r->v);
+	free(r->pids);
+	kvmmt_hostmap_free(&r->pat);
+	free(r);
+}
+
+size_t kvmmt_vmreg_len(const struct kvmmt_vmreg *r)
+{
+	return r ? r->n : 0;
+}
+
+struct kvmmt_vm *kvmmt_vmreg_at(const struct kvmmt_vmreg *r, size_t i)
+{
+	return i < r->n ? r->v[i] : NULL;
+}
+
+struct kvmmt_vm *kvmmt_vmreg_find(const struct kvmmt_vmreg *r, pid_t pid)
+{
+	if (!r)
+		return NULL;
+	if (r->last && r->last->pid == pid)
+		return r->last;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i]->pid == pid)
+			return r->v[i];
+	return NULL;
+}
+
+struct kvmmt_vm *kvmmt_vmreg_lookup(const struct kvmmt_vmreg *r, const char *target)
+{
+	char *end;
+	long pid = strtol(target, &end, 10);
+
+	if (*target && !*end)
+		return kvmmt_vmreg_find(r, pid);
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->v[i]->name, target))
+			return r->v[i];
+	return NULL;
+}
+
+bool kvmmt_vmreg_watched(const struct kvmmt_vmreg *r, pid_t pid)
+{
+	if (!r->o.nr_pids)
+		return true;
+	for (size_t i = 0; i < r->o.nr_pids; i++)
+		if (r->o.pids[i] == pid)
+			return true;
+	return false;
+}
+
+struct kvmmt_vm *kvmmt_vmreg_get(struct kvmmt_vmreg *r, pid_t pid, struct kvmmt_err *e)
+{
+	struct kvmmt_vm *vm = kvmmt_vmreg_find(r, pid);
+	double now;
+	int err;
+
+	if (vm || !kvmmt_vmreg_watched(r, pid))
+		return r->last = vm;
+	if (kvmmt_array_grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v)) ||
+	    !(vm = calloc(1, sizeof(*vm))) || !(vm->model = kvmmt_policy_vm_new())) {
+		free(vm);
+		kvmmt_errf(e, -ENOMEM, "out of memory for VM %d.", (int)pid);
+		return NULL;
+	}
+	vm->pid = pid;
+	vm->noncoherent = -1;
+	kvmmt_policy_vm_set_fmt(vm->model, r->o.fmt);
+	if (r->o.proc_root) {
+		now = kvmmt_now();
+		kvmmt_proc_start_time(r->o.proc_root, pid, &vm->start_time);
+		kvmmt_proc_vm_name(r->o.proc_root, pid, vm->name, sizeof(vm->name),
+				   &vm->name_src);
+		/* the reservations a new VMM's BARs made, before its first install */
+		read_pat(r, now);
+		read_maps(r, vm, now);
+	}
+	give_host(r, vm);
+	if (r->o.added && (err = r->o.added(vm, r->o.ctx))) {
+		kvmmt_policy_vm_free(vm->model);
+		kvmmt_hostmap_free(&vm->maps);
+		free(vm);
+		kvmmt_errf(e, err, "cannot watch VM %d: %s.", (int)pid, strerror(-err));
+		return NULL;
+	}
+	r->v[r->n++] = vm;
+	return r->last = vm;
+}
+
+void kvmmt_vmreg_remove(struct kvmmt_vmreg *r, struct kvmmt_vm *vm)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->v[i] != vm)
+			continue;
+		memmove(&r->v[i], &r->v[i + 1], (r->n - i - 1) * sizeof(*r->v));
+		r->n--;
+		if (r->last == vm)
+			r->last = NULL;
+		vm_free(r, vm);
+		return;
+	}
+}
+
+struct kvmmt_vm *kvmmt_vmreg_event(struct kvmmt_vmreg *r, const struct kvmmt_event *ev,
+				   struct kvmmt_err *e)
+{
+	struct kvmmt_vm *vm = kvmmt_vmreg_get(r, ev->tgid, e);
+
+	if (!vm)
+		return NULL;
+	if (ev->type == KVMMT_EV_NONCOHERENT)
+		vm->noncoherent = ev->value;
+	/* slot, VM and invalidation records describe; the rest change mappings */
+	if (ev->type <= KVMMT_EV_MEMSLOT &&
+	    kvmmt_policy_event(vm->model, ev, r->o.fmt, r->o.host_pat, e))
+		return NULL;
+	return vm;
+}
+
+struct kvmmt_vm *kvmmt_vmreg_vm_info(struct kvmmt_vmreg *r, const struct kvmmt_vm_info *v,
+				     struct kvmmt_err *e)
+{
+	struct kvmmt_vm *vm = kvmmt_vmreg_get(r, v->vm.tgid, e);
+
+	if (!vm)
+		return NULL;
+	if (vm->name_src == KVMMT_NAME_NONE && v->vm.comm[0]) {
+		snprintf(vm->name, sizeof(vm->name), "%.*s", KVMMT_COMM_LEN, v->vm.comm);
+		vm->name_src = KVMMT_NAME_ITER;
+	}
+	if (v->vm.valid & KVMMT_VF_NONCOHERENT) {
+		vm->noncoherent = v->vm.noncoherent_dma;
+		kvmmt_policy_noncoherent(vm->model, v->vm.noncoherent_dma);
+	}
+	if (v->vm.valid & KVMMT_VF_QUIRKS)
+		kvmmt_policy_quirks(vm->model, v->vm.disabled_quirks);
+	if (kvmmt_policy_set_slot_recs(vm->model, v->slots, v->nr_slots, e))
+		return NULL;
+	return vm;
+}
+
+int kvmmt_vmreg_snapshot(struct kvmmt_vmreg *r, const struct kvmmt_vm_list *l,
+			 struct kvmmt_err *e)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct kvmmt_err err = { 0 };
+
+		/* NULL without an error: a VM this registry does not watch */
+		if (!kvmmt_vmreg_vm_info(r, &l->v[i], &err) && err.err && !ret) {
+			ret = err.err;
+			if (e)
+				*e = err;
+		}
+	}
+	return ret;
+}
+
+static bool gone(const struct kvmmt_vmreg *r, const struct kvmmt_vm *vm)
+{
+	__u64 st;
+
+	if (kvmmt_proc_start_time(r->o.proc_root, vm->pid, &st))
+		return true;
+	return vm->start_time && st != vm->start_time;
+}
+
+void kvmmt_vmreg_refresh(struct kvmmt_vmreg *r, double now)
+{
+	bool pat = false;
+
+	if (!r->o.proc_root)
+		return;
+	if (now - r->pat_read >= r->o.reread_s) {
+		read_pat(r, now);
+		pat = true;
+	}
+	for (size_t i = 0; i < r->n;) {
+		struct kvmmt_vm *vm = r->v[i];
+
+		if (gone(r, vm)) {
+			kvmmt_vmreg_remove(r, vm);
+			continue;
+		}
+		if (now - vm->maps_read >= r->o.reread_s) {
+			read_maps(r, vm, now);
+			give_host(r, vm);
+		} else if (pat) {
+			give_host(r, vm);
+		}
+		i++;
+	}
+}
+
+void kvmmt_vmreg_set_format(struct kvmmt_vmreg *r, enum kvmmt_fmt fmt, __u64 host_pat)
+{
+	r->o.fmt = fmt;
+	r->o.host_pat = host_pat;
+	for (size_t i = 0; i < r->n; i++)
+		kvmmt_policy_vm_set_fmt(r->v[i]->model, fmt);
+}
+
+int kvmmt_vmreg_set_pat(struct kvmmt_vmreg *r, const struct kvmmt_hostmap *pat)
+{
+	kvmmt_hostmap_free(&r->pat);
+	for (size_t i = 0; i < pat->n; i++)
+		if (kvmmt_hostmap_add(&r->pat, pat->r[i].start, pat->r[i].end, pat->r[i].mt))
+			return -ENOMEM;
+	for (size_t i = 0; i < r->n; i++)
+		give_host(r, r->v[i]);
+	return 0;
+}
+
+int kvmmt_vmreg_set_maps(struct kvmmt_vmreg *r, struct kvmmt_vm *vm,
+			 const struct kvmmt_hostmap *maps)
+{
+	kvmmt_hostmap_free(&vm->maps);
+	for (size_t i = 0; i < maps->n; i++)
+		if (kvmmt_hostmap_add(&vm->maps, maps->r[i].start, maps->r[i].end, maps->r[i].mt))
+			return -ENOMEM;
+	give_host(r, vm);
+	return 0;
+}
+
+const struct kvmmt_hostmap *kvmmt_vmreg_pat(const struct kvmmt_vmreg *r)
+{
+	return &r->pat;
+}
