@@ -56,8 +56,8 @@ static const char doc[] =
 "EXAMPLES:\n"
 "    kvmmt-testvmm                          # 1 VM, 1 slot, 512 pages, exit\n"
 "    kvmmt-testvmm --vms 3 --slots 2 --pages 500 --json\n"
-"    kvmmt-testvmm -n 2 -p 1000 --hold 60 --ready-file /run/tvm.json\n"
-"    kvmmt-testvmm -p 100000 --repeat 20    # sustained install load\n"
+"    kvmmt-testvmm -n 2 -k 1000 --hold 60 --ready-file /run/tvm.json\n"
+"    kvmmt-testvmm -k 100000 --repeat 20    # sustained install load\n"
 "    kvmmt-testvmm --pte-flags pwt,pcd,pat  # guest asks for UC-, host keeps WB\n";
 
 enum {
@@ -71,7 +71,8 @@ enum {
 static const struct argp_option opts[] = {
 	{ "vms", 'n', "N", 0, "Number of VMs, one process each (default 1)", 0 },
 	{ "slots", 's', "M", 0, "Data memslots per VM (default 1)", 0 },
-	{ "pages", 'p', "K", 0, "Data pages to touch per VM and round (default 512)", 0 },
+	{ "pages", 'k', "K", 0, "Data pages to touch per VM and round (default 512)", 0 },
+	{ NULL, 'p', "K", OPTION_HIDDEN, NULL, 0 },
 	{ "vcpus", 'c', "V", 0, "vCPUs per VM, splitting the pages (default 1)", 0 },
 	{ "repeat", 'r', "R", 0, "Rounds of touching, zapping in between (default 1)", 0 },
 	{ "hold", 'H', "SECONDS", 0,
@@ -174,8 +175,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 's':
 		o->vm.slots = parse_num(state, "--slots", arg, 1, SHRT_MAX);
 		break;
-	case 'p':
+	case 'k':
 		o->vm.pages = parse_num(state, "--pages", arg, 1, MAX_PAGES);
+		break;
+	case 'p':
+		/* -p is a pid in every kvmmt program */
+		argp_error(state, "-p is no longer the page count: use -k K (--pages K)");
 		break;
 	case 'c':
 		o->vm.vcpus = parse_num(state, "--vcpus", arg, 1, MAX_VCPUS);

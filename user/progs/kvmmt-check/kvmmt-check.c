@@ -51,11 +51,12 @@ static const char doc[] =
 "    kvmmt-check                 # human-readable report\n"
 "    kvmmt-check --json | jq .path\n"
 "                                # the attach path kvmmt uses\n"
-"    kvmmt-check --path raw_tp   # check that one path works here\n";
+"    kvmmt-check --attach raw_tp # check that one path works here\n";
 
 static const struct argp_option options[] = {
 	{ "json", 'j', NULL, 0, "Print JSON", 0 },
-	{ "pretty", 'p', NULL, 0, "Print indented JSON (implies --json)", 0 },
+	{ "pretty", 'J', NULL, 0, "Print indented JSON (implies --json)", 0 },
+	{ NULL, 'p', NULL, OPTION_HIDDEN, NULL, 0 },
 	{ "attach", 'a', "PATH", 0, KVMMT_ATTACH_HELP, 0 },
 	{ "path", 'P', "PATH", OPTION_HIDDEN, "Old spelling of --attach", 0 },
 	{ 0 },
@@ -69,8 +70,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'j':
 		o->json = true;
 		break;
-	case 'p':
+	case 'J':
 		o->json = o->pretty = true;
+		break;
+	case 'p':
+		/* -p is a pid in every kvmmt program */
+		argp_error(state, "-p is not pretty-printing: use -J (--pretty); kvmmt-check reports the whole host, not one VMM");
 		break;
 	case 'a':
 	case 'P': {
