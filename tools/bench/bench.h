@@ -18,7 +18,7 @@
 
 #define BENCH_MAX_RUNS	64
 #define BENCH_MAX_COLS	12
-#define BENCH_MAX_ROWS	16
+#define BENCH_MAX_ROWS	24
 #define BENCH_MAX_COUNTS	4
 
 /* The test VMM's workload: what one run of kvmmt-testvmm does. */
@@ -117,6 +117,8 @@ long proc_rss_kib(pid_t pid);
 bool file_wait_for(const char *path, const char *needle, double timeout_s);
 
 double now_s(void);
+/* CPU time of the calling thread, in seconds. */
+double thread_cpu_s(void);
 bool is_exec(const char *path);
 /* "$bin/name" into @buf. */
 const char *bin_path(const struct bench_cfg *c, const char *name, char *buf,

@@ -21,6 +21,25 @@ struct cap_run {
 	double drops;		/* events lost before they reached the file */
 };
 
+/*
+ * The same captures re-encoded with each codec and level the writer offers,
+ * so the codecs are compared on identical events in the same run.
+ */
+struct codec_row {
+	enum kvmmt_cap_codec codec;
+	int level;
+	struct samples bpi;		/* bytes per install */
+	struct samples cpu_per_mev;	/* encoding CPU per M events */
+	struct samples dec_per_mev;	/* decoding CPU per M events */
+	char why[1024];
+};
+
+static const struct { enum kvmmt_cap_codec codec; int level; } codecs[] = {
+	{ KVMMT_CAP_ZLIB, 6 }, { KVMMT_CAP_ZLIB, 9 },
+	{ KVMMT_CAP_ZSTD, 3 }, { KVMMT_CAP_ZSTD, 9 }, { KVMMT_CAP_ZSTD, 19 },
+};
+#define NR_CODECS (sizeof(codecs) / sizeof(codecs[0]))
+
 struct cap_tool {
 	const char *name;
 	struct cap_run run[2];	/* small, large */
@@ -118,6 +137,187 @@ static int kvmmt_record(const struct bench_cfg *c, const struct bench_load *l,
 }
 
 /*
+ * What the capture's size is made of, measured by ablation: the same events
+ * with host pfns made contiguous per VM (as the encoder predicts them), then
+ * also with a constant time step; the size each removes is that field's cost.
+ */
+enum ablate {
+	ABLATE_NONE,
+	ABLATE_PFN,
+	ABLATE_PFN_TS,
+};
+
+#define ABLATE_VMS 64
+
+struct reenc {
+	struct kvmmt_capw *w;
+	const char *out;
+	enum kvmmt_cap_codec codec;
+	int level;
+	enum ablate ablate;
+	struct { __u32 tgid; __u64 gfn, pfn; } vm[ABLATE_VMS];
+	unsigned int nr_vm;
+	__u64 ts;
+	struct kvmmt_err e;
+};
+
+static int re_host(void *ctx, const struct kvmmt_cap_host *h)
+{
+	struct reenc *r = ctx;
+
+	return kvmmt_capw_open(&r->w, r->out, h, &r->e) ?:
+	       kvmmt_capw_set_codec(r->w, r->codec, r->level, &r->e);
+}
+
+static int re_snapshot(void *ctx, const struct kvmmt_cap_snapshot *s)
+{
+	struct reenc *r = ctx;
+
+	return kvmmt_capw_snapshot(r->w, s, &r->e);
+}
+
+static int re_hostmap(void *ctx, const struct kvmmt_cap_hostmap *m)
+{
+	struct reenc *r = ctx;
+
+	return kvmmt_capw_hostmap(r->w, m, &r->e);
+}
+
+static void ablate(struct reenc *r, struct kvmmt_cap_event *ce)
+{
+	struct kvmmt_event *ev = &ce->ev;
+	unsigned int i;
+
+	for (i = 0; i < r->nr_vm && r->vm[i].tgid != ev->tgid; i++)
+		;
+	if (i == r->nr_vm && r->nr_vm < ABLATE_VMS)
+		r->vm[r->nr_vm++].tgid = ev->tgid;
+	if (i < r->nr_vm) {
+		__u64 pfn = r->vm[i].pfn + (ev->gfn - r->vm[i].gfn);
+
+		ev->spte = (ev->spte ^ (ev->pfn << 12)) ^ (pfn << 12);
+		ev->pfn = pfn;
+		r->vm[i].gfn = ev->gfn;
+		r->vm[i].pfn = pfn;
+	}
+	if (r->ablate == ABLATE_PFN_TS)
+		ev->ts_ns = r->ts += 5000;
+}
+
+static int re_event(void *ctx, const struct kvmmt_cap_event *ev)
+{
+	struct reenc *r = ctx;
+	struct kvmmt_cap_event ce;
+
+	if (r->ablate == ABLATE_NONE)
+		return kvmmt_capw_event(r->w, ev, &r->e);
+	ce = *ev;
+	ablate(r, &ce);
+	return kvmmt_capw_event(r->w, &ce, &r->e);
+}
+
+static int re_end(void *ctx, const struct kvmmt_cap_end *end)
+{
+	struct reenc *r = ctx;
+
+	return kvmmt_capw_close(r->w, end, &r->e);
+}
+
+/*
+ * Re-encodes capture @in into @out with one codec: its size, the CPU the
+ * encoding took (a decode-only pass subtracted) and the CPU to decode it.
+ */
+static int reencode(const char *in, const char *out, enum kvmmt_cap_codec codec, int level,
+		    enum ablate abl, double *bytes, double *enc_s, double *dec_s, char *why,
+		    size_t len)
+{
+	static const struct kvmmt_cap_ops ops = {
+		.host = re_host, .snapshot = re_snapshot, .hostmap = re_hostmap,
+		.event = re_event, .end = re_end,
+	};
+	static const struct kvmmt_cap_ops none;
+	struct reenc r = { .out = out, .codec = codec, .level = level, .ablate = abl };
+	struct kvmmt_err e = { 0 };
+	double t0, t1, t2, t3;
+	int err;
+
+	t0 = thread_cpu_s();
+	err = kvmmt_cap_read(in, &none, NULL, NULL, &e);
+	t1 = thread_cpu_s();
+	if (!err)
+		err = kvmmt_cap_read(in, &ops, &r, NULL, &e);
+	t2 = thread_cpu_s();
+	kvmmt_capw_free(r.w);
+	if (err) {
+		snprintf(why, len, "re-encoding %.300s failed: %.300s", in,
+			 r.e.msg[0] ? r.e.msg : e.msg);
+		return err;
+	}
+	err = kvmmt_cap_read(out, &none, NULL, NULL, &e);
+	t3 = thread_cpu_s();
+	if (err) {
+		snprintf(why, len, "the re-encoded %.300s does not read back: %.300s", out, e.msg);
+		return err;
+	}
+	*bytes = file_size(out);
+	*enc_s = (t2 - t1) - (t1 - t0);
+	*dec_s = t3 - t2;
+	unlink(out);
+	return 0;
+}
+
+/* Bytes per install the host pfns and the timestamps cost, by ablation. */
+static void field_costs(const struct bench_cfg *c, const struct cap_run run[2],
+			struct samples *pfn, struct samples *ts)
+{
+	double bytes[3][2], enc, dec;
+	char in[600], out[600], why[1024];
+
+	for (int a = ABLATE_NONE; a <= ABLATE_PFN_TS; a++)
+		for (int s = 0; s < 2; s++) {
+			snprintf(in, sizeof(in), "%s/capture%d.kvmmtcap", c->tmp, s);
+			snprintf(out, sizeof(out), "%s/ablated%d.kvmmtcap", c->tmp, s);
+			if (reencode(in, out, KVMMT_CAP_CODEC_DEFAULT, KVMMT_CAP_LEVEL_DEFAULT,
+				     a, &bytes[a][s], &enc, &dec, why, sizeof(why)))
+				return;
+		}
+	double di = run[1].installs - run[0].installs;
+
+	samples_add(pfn, ((bytes[0][1] - bytes[0][0]) - (bytes[1][1] - bytes[1][0])) / di);
+	samples_add(ts, ((bytes[1][1] - bytes[1][0]) - (bytes[2][1] - bytes[2][0])) / di);
+}
+
+/* Both sizes of this round's kvmmt capture, re-encoded with every codec. */
+static void compare_codecs(const struct bench_cfg *c, const struct cap_run run[2],
+			   struct codec_row *rows)
+{
+	char in[600], out[600];
+
+	for (size_t k = 0; k < NR_CODECS; k++) {
+		struct codec_row *cr = &rows[k];
+		double bytes[2], enc[2], dec[2];
+		int s;
+
+		cr->codec = codecs[k].codec;
+		cr->level = codecs[k].level;
+		for (s = 0; s < 2; s++) {
+			snprintf(in, sizeof(in), "%s/capture%d.kvmmtcap", c->tmp, s);
+			snprintf(out, sizeof(out), "%s/recoded%d.kvmmtcap", c->tmp, s);
+			if (reencode(in, out, cr->codec, cr->level, ABLATE_NONE, &bytes[s], &enc[s],
+				     &dec[s], cr->why, sizeof(cr->why)))
+				break;
+		}
+		if (s < 2)
+			continue;
+		double dev = run[1].events - run[0].events;
+
+		samples_add(&cr->bpi, (bytes[1] - bytes[0]) / (run[1].installs - run[0].installs));
+		samples_add(&cr->cpu_per_mev, (enc[1] - enc[0]) / dev * 1e6);
+		samples_add(&cr->dec_per_mev, (dec[1] - dec[0]) / dev * 1e6);
+	}
+}
+
+/*
  * The same run recorded by ftrace into an instance, then trace-cmd extract.
  * extract fails when /proc/kallsyms changes size while it copies it, which
  * happens whenever BPF programs load elsewhere on the host; the buffer is
@@ -172,7 +372,9 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 		{ .name = "kvmmt-capture" },
 		{ .name = "trace-cmd (trace.dat)" },
 	};
-	double bpe[2] = { -1, -1 };
+	double bpe[2] = { -1, -1 }, bpi[2] = { -1, -1 };
+	struct codec_row crow[NR_CODECS] = { 0 };
+	struct samples pfn_cost = { 0 }, ts_cost = { 0 };
 	json_object *rows = json_object_new_array();
 	struct table t;
 	char file[600];
@@ -213,6 +415,10 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 			samples_add(&tl->bpi, (b->bytes - a->bytes) / (b->installs - a->installs));
 			samples_add(&tl->cpu_per_mev, (b->cpu_s - a->cpu_s) /
 				    (b->events - a->events) * 1e6);
+			if (k == 0) {
+				compare_codecs(c, tl->run, crow);
+				field_costs(c, tl->run, &pfn_cost, &ts_cost);
+			}
 		}
 
 	for (int k = 0; k < 2; k++) {
@@ -221,7 +427,12 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 		json_object *o = json_object_new_object();
 		int row = table_row(&t);
 
-		table_set(&t, row, 0, "%s", tl->name);
+		if (k == 0)
+			table_set(&t, row, 0, "%s (%s %d)", tl->name,
+				  kvmmt_cap_codec_name(KVMMT_CAP_CODEC_DEFAULT),
+				  KVMMT_CAP_LEVEL_DEFAULT);
+		else
+			table_set(&t, row, 0, "%s", tl->name);
 		json_object_object_add(o, "recorder", json_object_new_string(tl->name));
 		if (!tl->bpe.n) {
 			const char *why = tl->why[0] ? tl->why :
@@ -233,6 +444,7 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 			continue;
 		}
 		bpe[k] = samples_median(&tl->bpe);
+		bpi[k] = samples_median(&tl->bpi);
 		table_set_samples(&t, row, 1, "%.1f", &tl->bpe, 1);
 		table_set_samples(&t, row, 2, "%.1f", &tl->bpi, 1);
 		table_set(&t, row, 3, "%.2f", b->events / b->installs);
@@ -251,6 +463,41 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 		json_object_object_add(o, "cpu_s_per_mevent", samples_json(&tl->cpu_per_mev));
 		json_object_array_add(rows, o);
 	}
+	json_object *codec_rows = json_object_new_array();
+
+	for (size_t k = 0; k < NR_CODECS; k++) {
+		struct codec_row *cr = &crow[k];
+		json_object *o = json_object_new_object();
+		int row = table_row(&t);
+		char name[64];
+
+		snprintf(name, sizeof(name), "  same events, %s %d",
+			 kvmmt_cap_codec_name(codecs[k].codec), codecs[k].level);
+		table_set(&t, row, 0, "%s", name);
+		json_object_object_add(o, "codec", json_object_new_string(
+			kvmmt_cap_codec_name(codecs[k].codec)));
+		json_object_object_add(o, "level", json_object_new_int(codecs[k].level));
+		if (!cr->bpi.n) {
+			const char *why = cr->why[0] ? cr->why : "no kvmmt capture to re-encode";
+
+			table_missing(&t, row, 1, why);
+			json_object_object_add(o, "missing", json_object_new_string(why));
+			json_object_array_add(codec_rows, o);
+			continue;
+		}
+		table_set(&t, row, 1, "-");
+		table_set_samples(&t, row, 2, "%.2f", &cr->bpi, 1);
+		table_set(&t, row, 3, "-");
+		table_set(&t, row, 4, "-");
+		table_set_samples(&t, row, 5, "%.2f", &cr->cpu_per_mev, 1);
+		table_set(&t, row, 6, "-");
+		table_set(&t, row, 7, "-");
+		json_object_object_add(o, "bytes_per_install", samples_json(&cr->bpi));
+		json_object_object_add(o, "encode_cpu_s_per_mevent", samples_json(&cr->cpu_per_mev));
+		json_object_object_add(o, "decode_cpu_s_per_mevent", samples_json(&cr->dec_per_mev));
+		json_object_array_add(codec_rows, o);
+	}
+	json_object_object_add(out, "codecs", codec_rows);
 	table_note(&t, "runs: kvmmt-testvmm --vms %d --slots %d --pages %d and %d,"
 		   " --repeat 1; %d rounds; events/install and fixed parts from the last",
 		   c->load.vms, c->load.slots, l[0].pages, l[1].pages, rounds);
@@ -265,16 +512,60 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 		table_note(&t, "trace-cmd extract failed and the recording was repeated %d"
 			   " times: it aborts when /proc/kallsyms changes while it copies it"
 			   " (BPF programs loading elsewhere)", tool[1].retries);
-	if (bpe[0] > 0 && bpe[1] > 0) {
-		bool met = bpe[0] <= bpe[1] / 2;
+	table_note(&t, "same events: each round's two kvmmt captures re-encoded with"
+		   " kvmmt_capw_set_codec(), in 1 MiB chunks rather than the recorder's"
+		   " one per second; CPU s per M events: encoding only (a decode pass"
+		   " subtracted), one core");
+	for (size_t k = 0; k < NR_CODECS; k++)
+		if (crow[k].dec_per_mev.n)
+			table_note(&t, "decoding %s %d: %.2f s per M events [%.2f..%.2f]",
+				   kvmmt_cap_codec_name(codecs[k].codec), codecs[k].level,
+				   samples_median(&crow[k].dec_per_mev),
+				   samples_min(&crow[k].dec_per_mev),
+				   samples_max(&crow[k].dec_per_mev));
+	json_object *targets = json_object_new_object();
 
-		table_note(&t, "target capture <= half trace.dat bytes/event: %s"
-			   " (%.1f vs %.1f, %.2fx)", met ? "MET" : "MISSED", bpe[0],
-			   bpe[1], bpe[0] / bpe[1]);
-		json_object_object_add(out, "target_met", json_object_new_boolean(met));
-	} else {
-		table_note(&t, "target capture <= half trace.dat bytes/event: not measured");
+	if (pfn_cost.n) {
+		table_note(&t, "what the bytes are (default codec, by ablation): host pfns"
+			   " %.2f bytes/install [%.2f..%.2f] (the same events with each VM's"
+			   " pages host-contiguous are that much smaller), timestamps %.2f"
+			   " [%.2f..%.2f] (a constant step instead of nanosecond times),"
+			   " everything else %.2f", samples_median(&pfn_cost),
+			   samples_min(&pfn_cost), samples_max(&pfn_cost),
+			   samples_median(&ts_cost), samples_min(&ts_cost),
+			   samples_max(&ts_cost), bpi[0] - samples_median(&pfn_cost) -
+			   samples_median(&ts_cost));
+		json_object_object_add(out, "pfn_bytes_per_install", samples_json(&pfn_cost));
+		json_object_object_add(out, "ts_bytes_per_install", samples_json(&ts_cost));
 	}
+	if (bpi[0] > 0) {
+		bool met = bpi[0] <= 2.0;
+
+		table_note(&t, "target capture <= 2.0 bytes/install: %s (%.2f [%.2f..%.2f])%s",
+			   met ? "MET" : "MISSED", bpi[0], samples_min(&tool[0].bpi),
+			   samples_max(&tool[0].bpi), met ? "" :
+			   "; limited by the host pfns the kernel hands out, which are"
+			   " random for part of each run (see the line above), and by"
+			   " nanosecond timestamps");
+		json_object_object_add(targets, "bytes_per_install_le_2",
+				       json_object_new_boolean(met));
+	} else {
+		table_note(&t, "target capture <= 2.0 bytes/install: not measured");
+	}
+	if (bpi[0] > 0 && bpi[1] > 0) {
+		bool met = bpi[0] <= 0.3 * bpi[1];
+
+		table_note(&t, "target capture <= 0.3x trace.dat bytes/install: %s"
+			   " (%.2f vs %.1f, %.2fx)", met ? "MET" : "MISSED", bpi[0],
+			   bpi[1], bpi[0] / bpi[1]);
+		json_object_object_add(targets, "ratio_to_trace_dat_le_0_3",
+				       json_object_new_boolean(met));
+		json_object_object_add(out, "target_met", json_object_new_boolean(
+			met && bpi[0] <= 2.0));
+	} else {
+		table_note(&t, "target capture <= 0.3x trace.dat bytes/install: not measured");
+	}
+	json_object_object_add(out, "targets", targets);
 	json_object_object_add(out, "rows", rows);
 	if (!c->json)
 		table_print(&t, stdout);

@@ -33,14 +33,6 @@ struct sink {
 	struct kvmmt_err e;
 };
 
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * What the shadow MMU produces under the test VMM: each VM faulting its
  * pages in order across its slots, VMs interleaved in bursts, one zap for
@@ -282,14 +274,14 @@ static int vmtable_costs(const struct bench_cfg *c, size_t nvms, struct samples 
 	h0 = heap_used();
 	t = kvmmt_vmtable_new(KVMMT_FMT_SHADOW, KVMMT_LINUX_PAT);
 	for (int r = 0; t && r < c->runs * 20; r++) {
-		double t0 = cpu_now();
+		double t0 = thread_cpu_s();
 
 		err = kvmmt_vmtable_update(t, &sn[r & 1].vms, &sn[r & 1].c, r, NULL, &e);
 		if (err) {
 			snprintf(why, len, "kvmmt_vmtable_update failed: %s", e.msg);
 			break;
 		}
-		samples_add(us, (cpu_now() - t0) * 1e6);
+		samples_add(us, (thread_cpu_s() - t0) * 1e6);
 		if (!r)
 			*per_vm = (heap_used() - h0) / nvms;
 	}
@@ -430,9 +422,9 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 
 		if (sink_init(&k))
 			break;
-		t0 = cpu_now();
+		t0 = thread_cpu_s();
 		kvmmt_bench_ingest_run(&k, &s);
-		samples_add(&mem, s.n / (cpu_now() - t0));
+		samples_add(&mem, s.n / (thread_cpu_s() - t0));
 		sink_free(&k);
 		if (k.bad) {
 			snprintf(why, sizeof(why), "%zu events rejected: %s", k.bad, k.e.msg);
@@ -444,11 +436,11 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 		struct kvmmt_cap_status st;
 		struct kvmmt_err e = { 0 };
 
-		t0 = cpu_now();
+		t0 = thread_cpu_s();
 		if (kvmmt_cap_read(path, &ops, &k, &st, &e))
 			snprintf(capwhy, sizeof(capwhy), "replay failed: %s", e.msg);
 		else
-			samples_add(&cap, st.events / (cpu_now() - t0));
+			samples_add(&cap, st.events / (thread_cpu_s() - t0));
 		sink_free(&k);
 	}
 	size_t cgn = c->quick ? 50000 : 200000;

@@ -154,14 +154,6 @@ static int count_event(void *ctx, const struct kvmmt_event *ev)
 	return 0;
 }
 
-static double thread_cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The capture reader: drains the ring, timing its own CPU. */
 static void *poll_ring(void *arg)
 {
