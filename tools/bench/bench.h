@@ -19,7 +19,7 @@
 #define BENCH_MAX_RUNS	64
 #define BENCH_MAX_COLS	12
 #define BENCH_MAX_ROWS	24
-#define BENCH_MAX_COUNTS	4
+#define BENCH_MAX_COUNTS	6
 
 /* The test VMM's workload: what one run of kvmmt-testvmm does. */
 struct bench_load {
@@ -142,7 +142,7 @@ struct vmm_result {
 int vmm_run(const struct bench_cfg *c, const struct bench_load *load,
 	    char *const wrap[], struct vmm_result *r, char *why, size_t whylen);
 /* Start it in the background holding its VMs (for the steady-state bench). */
-pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load,
+pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load, int err_fd,
 		     int hold_s, const char *ready_file);
 
 int bench_probe(const struct bench_cfg *c, json_object *out);

@@ -102,7 +102,7 @@ int vmm_run(const struct bench_cfg *c, const struct bench_load *load,
 	return err;
 }
 
-pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load,
+pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load, int err_fd,
 		     int hold_s, const char *ready_file)
 {
 	char hold[24];
@@ -113,5 +113,5 @@ pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load,
 	if (vmm_cmd(c, load, NULL, extra, &v))
 		return -ENOENT;
 	unlink(ready_file);
-	return proc_spawn(v.argv, -1, -1);
+	return proc_spawn(v.argv, -1, err_fd);
 }
