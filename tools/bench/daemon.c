@@ -35,6 +35,7 @@ struct watcher {
 	int out_fd;			/* kvmmt-top: its JSON lines */
 	int notify_fd;			/* kvmmt-policyd: its sd_notify socket */
 	char out[600];
+	char prof[512];			/* where its CPU goes at the largest step */
 	struct samples slice[NCOUNTS];	/* CPU % per SLICE_S of the window */
 	bool ok[NCOUNTS];
 	char miss[NCOUNTS][1024];
@@ -254,6 +255,70 @@ static bool watcher_alive(struct watcher *w, int i)
 	return false;
 }
 
+/* The top @max lines of a `perf report -q` as "name share, ..." into @buf. */
+static void perf_top(const char *data, const char *sort, int max, char *buf, size_t len)
+{
+	char *argv[] = { "perf", "report", "-i", (char *)data, "--stdio", "--no-children",
+			 "-q", "--sort", (char *)sort, NULL };
+	char *out = NULL, *line, *save = NULL;
+	struct proc_result r;
+	size_t n = strlen(buf);
+	int k = 0;
+
+	if (proc_run(argv, &out, &r) || !out) {
+		free(out);
+		return;
+	}
+	for (line = strtok_r(out, "\n", &save); line && k < max;
+	     line = strtok_r(NULL, "\n", &save)) {
+		double pct;
+		char name[160];
+
+		/* "    36.71%  libc.so.6" or "     9.15%  [.] __vfscanf_internal" */
+		if (sscanf(line, " %lf%% %159[^\n]", &pct, name) != 2)
+			continue;
+		for (char *e = name + strlen(name); e > name && e[-1] == ' '; )
+			*--e = 0;
+		if (strstr(name, "] 0x"))
+			continue;	/* an address without a symbol says nothing */
+		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s %.0f%%", k ? ", " : "",
+			      name, pct);
+		k++;
+	}
+	free(out);
+}
+
+/* Where @w's CPU goes: perf samples of it for a few seconds, by DSO and symbol. */
+static void profile(const struct bench_cfg *c, struct watcher *w)
+{
+	char data[600], secs[8] = "6", pid[16];
+	char *argv[] = { "perf", "record", "-q", "-F", "999", "-p", pid, "-o", data, "--",
+			 "sleep", secs, NULL };
+	struct proc_result r;
+	char *out = NULL;
+	size_t n;
+
+	if (tool_missing("perf")) {
+		snprintf(w->prof, sizeof(w->prof), "%s", tool_missing("perf"));
+		return;
+	}
+	snprintf(pid, sizeof(pid), "%d", w->pid);
+	snprintf(data, sizeof(data), "%s/%s.perf", c->tmp, w->name);
+	if (proc_run_err(argv, &out, &r) || !WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
+		snprintf(w->prof, sizeof(w->prof), "perf record failed: %.200s",
+			 out ? out : "");
+		free(out);
+		return;
+	}
+	free(out);
+	n = snprintf(w->prof, sizeof(w->prof), "perf, %s s: by object ", secs);
+	perf_top(data, "dso", 3, w->prof, sizeof(w->prof));
+	n = strlen(w->prof);
+	snprintf(w->prof + n, sizeof(w->prof) - n, "; by symbol ");
+	perf_top(data, "sym", 4, w->prof, sizeof(w->prof));
+	unlink(data);
+}
+
 /* Say whether @w met the targets at the largest count and at 50 VMs. */
 static void judge(const struct bench_cfg *c, struct watcher *w, struct table *t,
 		  json_object *targets)
@@ -275,8 +340,13 @@ static void judge(const struct bench_cfg *c, struct watcher *w, struct table *t,
 		bool met = w->pct[last] <= 1 && w->rss_mib[last] <= 40;
 
 		table_note(t, "target %s <= 1%% CPU and <= 40 MiB at 500 VMs: %s (%d VMs:"
-			   " %.2f%% of a core, %.1f MiB)", w->name, met ? "MET" : "MISSED",
-			   c->vm_counts[last], w->pct[last], w->rss_mib[last]);
+			   " %.2f%% of a core, %.1f MiB)%s%s", w->name, met ? "MET" : "MISSED",
+			   c->vm_counts[last], w->pct[last], w->rss_mib[last],
+			   w->prof[0] ? "; where the CPU goes: " : "", w->prof);
+		if (w->prof[0]) {
+			snprintf(key, sizeof(key), "%s_profile_at_500", w->name);
+			json_object_object_add(targets, key, json_object_new_string(w->prof));
+		}
 		snprintf(key, sizeof(key), "%s_cpu_rss_at_500", w->name);
 		json_object_object_add(targets, key, json_object_new_boolean(met));
 	}
@@ -303,6 +373,9 @@ static void judge(const struct bench_cfg *c, struct watcher *w, struct table *t,
 	if (lo >= 0 && hi > lo && c->vm_counts[hi] > c->vm_counts[lo]) {
 		double kib = (w->rss_mib[hi] - w->rss_mib[lo]) * 1024 /
 			     (c->vm_counts[hi] - c->vm_counts[lo]);
+
+		if (kib > -0.05 && kib < 0.05)
+			kib = 0;	/* no "-0.0" */
 
 		table_note(t, "%s state memory: %.1f KiB of RSS per VM (%d to %d VMs)",
 			   w->name, kib, c->vm_counts[lo], c->vm_counts[hi]);
@@ -387,6 +460,10 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 				w[k].rss_mib[i] = proc_rss_kib(w[k].pid) / 1024.0;
 				w[k].ok[i] = w[k].cpu0 >= 0;
 			}
+			/* A miss at the largest step says what limits it, measured. */
+			for (int k = 0; k < 2; k++)
+				if (i == c->nvm_counts - 1 && w[k].ok[i] && w[k].pct[i] > 1)
+					profile(c, &w[k]);
 			seen[i] = host_vms();
 		}
 		for (int k = 0; k < 2; k++)
