@@ -78,16 +78,16 @@ check_counts() {
 	local rep=$1 tvm=$2 pid want got name slot
 	for pid in $(jq -r '.vms[].pid' "$tvm"); do
 		want=$(jq -r ".vms[] | select(.pid == $pid) | .expected_installs.total" "$tvm")
-		got=$(jq -r "[.vms[] | select(.pid == $pid) | .installs] | add // 0" "$rep")
+		got=$(jq -r "[.vms[] | select(.pid == $pid) | .installs_total] | add // 0" "$rep")
 		echo "pid $pid: installs expected $want, reported $got"
 		[ "$got" = "$want" ] || fail "pid $pid: report says $got installs, the test VMM made $want"
 		name=$(jq -r ".vms[] | select(.pid == $pid) | .name" "$tvm")
-		got=$(jq -r ".vms[] | select(.pid == $pid) | .comm" "$rep")
+		got=$(jq -r ".vms[] | select(.pid == $pid) | .name" "$rep")
 		[ "$got" = "$name" ] || fail "pid $pid: report names it '$got', expected '$name'"
 		for slot in $(jq -r ".vms[] | select(.pid == $pid) | .memslots[].slot" "$tvm"); do
 			want=$(jq -r ".vms[] | select(.pid == $pid) | .memslots[] |
 				select(.slot == $slot) | .expected_installs" "$tvm")
-			got=$(jq -r "[.vms[] | select(.pid == $pid) | .slots[] | select(.id == $slot) |
+			got=$(jq -r "[.vms[] | select(.pid == $pid) | .memslots[] | select(.id == $slot) |
 				.installs | to_entries[].value] | add // 0" "$rep")
 			[ "$got" = "$want" ] ||
 				fail "pid $pid slot $slot: report says $got installs, expected $want"

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "datapath.h"
+#include "json.h"
 #include "host.h"
 #include "memtype.h"
 
@@ -110,27 +111,15 @@ static json_object *vms_json(const struct kvmmt_vm_list *l)
 		const struct kvmmt_vm_info *v = &l->v[i];
 		json_object *o = json_object_new_object(), *slots = json_object_new_array();
 
-		json_object_object_add(o, "tgid", json_object_new_int64(v->vm.tgid));
-		json_object_object_add(o, "comm", json_object_new_string(v->vm.comm));
+		kvmmt_json_vm_id(o, v->vm.tgid, v->vm.comm);
 		json_object_object_add(o, "fd", json_object_new_int(v->vm.fd));
 		json_object_object_add(o, "online_vcpus", json_object_new_int(v->vm.online_vcpus));
 		json_object_object_add(o, "noncoherent_dma", json_object_new_int(v->vm.noncoherent_dma));
 		json_object_object_add(o, "disabled_quirks", json_object_new_int64(v->vm.disabled_quirks));
 		json_object_object_add(o, "valid", json_object_new_int(v->vm.valid));
-		for (unsigned int j = 0; j < v->nr_slots; j++) {
-			const struct kvmmt_slot_rec *s = &v->slots[j];
-			json_object *so = json_object_new_object();
-
-			json_object_object_add(so, "id", json_object_new_int(s->id));
-			json_object_object_add(so, "as_id", json_object_new_int(s->as_id));
-			json_object_object_add(so, "flags", json_object_new_int64(s->flags));
-			json_object_object_add(so, "base_gfn", json_object_new_int64(s->base_gfn));
-			json_object_object_add(so, "npages", json_object_new_int64(s->npages));
-			json_object_object_add(so, "userspace_addr",
-					       json_object_new_int64(s->userspace_addr));
-			json_object_array_add(slots, so);
-		}
-		json_object_object_add(o, "slots", slots);
+		for (unsigned int j = 0; j < v->nr_slots; j++)
+			json_object_array_add(slots, kvmmt_json_memslot(&v->slots[j]));
+		json_object_object_add(o, "memslots", slots);
 		json_object_array_add(arr, o);
 	}
 	return arr;

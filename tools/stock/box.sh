@@ -59,7 +59,7 @@ done
 wait_for 120 test -s "$tmp/vmm2.json"
 pid2=$(jq '.vms[0].pid' "$tmp/vmm2.json")
 sleep 3
-n=$(kvmmt-policyd ctl --json status | jq ".vms[] | select(.pid == $pid2) | .installs")
+n=$(kvmmt-policyd ctl --json status | jq ".vms[] | select(.pid == $pid2) | .installs_total")
 say "VM $pid2 started after the daemon: $n installs seen"
 check "the daemon's data path counts a new VM's installs" [ "${n:-0}" -gt 64 ]
 pat=$(journalctl -b -u kvmmt-policyd -o cat --no-pager | grep -m1 "host PAT reservations\|pat_memtype_list")

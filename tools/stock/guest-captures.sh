@@ -38,13 +38,13 @@ for pid in $(jq '.vms[].pid' "$tmp/sl-vmm.json"); do
 	vm=".vms[] | select(.pid == $pid)"
 	want=$(jq -c "[$vm | .memslots[] | {id: .slot, as_id: 0, base_gfn: (.gpa / 4096),
 		npages: .pages, flags, userspace_addr: .host_addr}] | sort_by(.id)" "$tmp/sl-vmm.json")
-	have=$(jq -c "[$vm | .slots[] | select(.geometry != null) | {id, as_id, base_gfn, npages,
+	have=$(jq -c "[$vm | .memslots[] | select(.geometry != null) | {id, as_id, base_gfn, npages,
 		flags, userspace_addr}] | sort_by(.id)" "$tmp/sl.json")
 	[ "$want" = "$have" ] || say "short-lived: pid $pid: report $have, testvmm $want"
 	check "short-lived: pid $pid: every memslot's geometry as created ($(jq length <<<"$want"))" \
 		[ "$want" = "$have" ]
 	name=$(jq -r "$vm | .name" "$tmp/sl-vmm.json")
-	check "short-lived: pid $pid: named $name" [ "$(jq -r "$vm | .comm" "$tmp/sl.json")" = "$name" ]
+	check "short-lived: pid $pid: named $name" [ "$(jq -r "$vm | .name" "$tmp/sl.json")" = "$name" ]
 	want=$(jq "$vm | .slot_deletes * (.memslots[] | select(.slot == 0) | .pages)" "$tmp/sl-vmm.json")
 	got=$(jq "$vm | .zap_pages_by_cause.memslot" "$tmp/sl.json")
 	check "short-lived: pid $pid: $want pages invalidated by memslot deletion (report $got)" \

@@ -140,7 +140,7 @@ check "kvmmt-capture exits cleanly" [ $caprc -eq 0 ]
 check "kvmmt-report reads the capture" [ $? -eq 0 ]
 for pid in $(jq '.vms[].pid' "$tmp/vmm-cap.json"); do
 	tr=$(trace_count "$tmp/trace-cap" "$pid")
-	got=$(jq "[.vms[] | select(.pid == $pid) | .installs] | add // 0" "$tmp/report.json")
+	got=$(jq "[.vms[] | select(.pid == $pid) | .installs_total] | add // 0" "$tmp/report.json")
 	check "capture: pid $pid: installs equal tracefs ($tr, report $got)" [ "$tr" -gt 0 -a "$got" -eq "$tr" ]
 done
 
@@ -241,10 +241,10 @@ else
 	kill -INT $top; wait $top
 	kill -TERM $pd; wait $pd
 	"$bin/kvmmt-report" --json "$tmp/alias.kmc" >"$tmp/alias-report.json" 2>"$tmp/alias-report.err"
-	r=$(jq -c ".vms[] | select(.pid == $apid) | .risk" "$tmp/alias-report.json")
+	r=$(jq -c ".vms[] | select(.pid == $apid) | {risk, aliasing_pages}" "$tmp/alias-report.json")
 	say "kvmmt-report: BAR VM risk: $r"
 	check "kvmmt-report: BAR-backed VM aliasing, 16 pages" \
-		[ "$(jq -r '"\(.risk) \(.conflict_pages)"' <<<"$r")" = "aliasing 16" ]
+		[ "$(jq -r '"\(.risk) \(.aliasing_pages)"' <<<"$r")" = "aliasing 16" ]
 	"$bin/kvmmt-report" --svg "$tmp/alias.svg" "$tmp/alias.kmc" >/dev/null 2>&1
 	check "kvmmt-report --svg draws the aliasing range (gfn 0x40010-0x4001f, WB over $host)" \
 		grep -q "<title>aliasing: gfn 0x40010-0x4001f WB in guest, $host on host</title>" "$tmp/alias.svg"

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include "datapath.h"
 #include "host.h"
+#include "json.h"
 #include "memtype.h"
 #include "version.h"
 
@@ -219,8 +220,7 @@ static void print_json(const struct check_result *r, bool pretty)
 	char buf[512];
 	int i;
 
-	json_object_object_add(o, "kernel", json_object_new_string(h->release));
-	json_object_object_add(o, "machine", json_object_new_string(h->machine));
+	kvmmt_json_host(o, h, h->fmt);
 	json_object_object_add(o, "btf", json_object_new_boolean(h->btf));
 	json_object_object_add(caps, "sufficient", json_object_new_boolean(h->root));
 	json_object_object_add(caps, "cap_sys_admin", json_object_new_boolean(h->cap_sys_admin));
@@ -230,19 +230,14 @@ static void print_json(const struct check_result *r, bool pretty)
 	json_object_object_add(o, "lockdown", h->lockdown[0] ?
 			       json_object_new_string(h->lockdown) : json_object_new_null());
 	json_object_object_add(o, "kvm_dev", json_object_new_boolean(h->kvm_dev));
-	json_object_object_add(o, "backend", json_object_new_string(h->backend));
-	json_object_object_add(o, "tdp", json_object_new_boolean(h->tdp));
 	for (i = 0; i < h->nr_params; i++) {
 		snprintf(buf, sizeof(buf), "%s.%s", h->params[i].module, h->params[i].name);
 		json_object_object_add(params, buf, json_object_new_string(h->params[i].value));
 	}
 	json_object_object_add(o, "params", params);
-	json_object_object_add(o, "spte_format", json_object_new_string(kvmmt_fmt_name(h->fmt)));
 	json_object_object_add(o, "cpu_vendor", json_object_new_string(h->cpu_vendor));
 	json_object_object_add(o, "cpu_family", json_object_new_int(h->cpu_family));
 	json_object_object_add(o, "cpu_model", json_object_new_int(h->cpu_model));
-	snprintf(buf, sizeof(buf), "0x%016llx", (unsigned long long)h->host_pat);
-	json_object_object_add(o, "host_pat", json_object_new_string(buf));
 	json_object_object_add(o, "host_pat_read", json_object_new_boolean(h->host_pat_read));
 	for (i = 0; i < r->log.n; i++) {
 		const struct kvmmt_probe *p = &r->log.p[i];

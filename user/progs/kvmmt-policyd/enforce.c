@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "json.h"
 #include "policyd.h"
 
 #define QMP_CONNECT_MS	1000
 #define MAX_QMP_PATHS	8
+#define MAX_LISTED_RANGES 64	/* aliasing ranges in the status */
 
 static int qmp_ms(const struct policyd *d)
 {
@@ -376,9 +378,11 @@ json_object *vm_json(const struct policyd *d, const struct vm *vm)
 	bool blocking = vm_blocking(d, vm, why, sizeof(why));
 
 	kvmmt_policy_summary(vm->reg->model, &s);
-	json_object_object_add(o, "pid", json_object_new_int(vm->reg->pid));
-	json_object_object_add(o, "name", json_object_new_string(vm->reg->name));
-	json_object_object_add(o, "risk", json_object_new_string(kvmmt_risk_name(s.risk)));
+	kvmmt_json_vm_id(o, vm->reg->pid, vm->reg->name);
+	kvmmt_json_risk(o, vm->reg->model, MAX_LISTED_RANGES);
+	kvmmt_json_installs(o, s.installs_by_mt, NULL);
+	json_object_object_add(o, "noncoherent_dma", vm->reg->noncoherent < 0 ? NULL :
+			       json_object_new_int(vm->reg->noncoherent));
 	json_object_object_add(o, "flagged", json_object_new_boolean(f != NULL));
 	if (f)
 		json_object_object_add(o, "flag_reason", json_object_new_string(f->reason));
@@ -391,11 +395,7 @@ json_object *vm_json(const struct policyd *d, const struct vm *vm)
 		json_object_object_add(o, "qmp_error", json_object_new_string(vm->qmp_error));
 	json_object_object_add(o, "migration_status",
 			       json_object_new_string(vm->mig_status[0] ? vm->mig_status : "none"));
-	json_object_object_add(o, "migrations_blocked", json_object_new_uint64(vm->blocked));
-	json_object_object_add(o, "migrations_allowed", json_object_new_uint64(vm->allowed));
-	json_object_object_add(o, "noncoherent_dma", json_object_new_int(vm->reg->noncoherent));
-	json_object_object_add(o, "ranges", json_object_new_uint64(s.nr_ranges));
-	json_object_object_add(o, "aliasing_pages", json_object_new_uint64(s.conflict_pages));
-	json_object_object_add(o, "installs", json_object_new_uint64(s.installs));
+	json_object_object_add(o, "migrations_blocked", kvmmt_json_u64(vm->blocked));
+	json_object_object_add(o, "migrations_allowed", kvmmt_json_u64(vm->allowed));
 	return o;
 }

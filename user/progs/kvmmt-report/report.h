@@ -15,6 +15,7 @@
 #define REPORT_MAX_SLOTS	4096	/* per VM, as drawn and tabulated */
 #define REPORT_BUCKETS		256	/* address-space buckets per slot (SVG) */
 #define REPORT_MAX_NC		256	/* noncoherent changes kept per VM */
+#define REPORT_MAX_RANGES	256	/* aliasing ranges listed per VM */
 
 struct rep_slot {
 	struct kvmmt_slot_rec rec;

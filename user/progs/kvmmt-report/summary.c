@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
+#include "json.h"
 #include "report.h"
 
 static const char *hget(const struct rep_model *m, const char *key)
@@ -295,11 +296,6 @@ void rep_print_text(FILE *f, const struct rep_model *m, const struct rep_file *r
 		print_vm_text(f, m, &m->vms[i]);
 }
 
-static struct json_object *j_u64(__u64 v)
-{
-	return json_object_new_uint64(v);
-}
-
 /* Seconds to the nanosecond, printed as such (not 2.7674201379999999). */
 static struct json_object *j_seconds(double s)
 {
@@ -309,17 +305,6 @@ static struct json_object *j_seconds(double s)
 	return json_object_new_double_s(s, buf);
 }
 
-static struct json_object *types_json(const __u64 *by_mt)
-{
-	struct json_object *o = json_object_new_object();
-	unsigned int i;
-
-	for (i = 0; i < KVMMT_MT__MAX; i++)
-		if (by_mt[i])
-			json_object_object_add(o, mt_name(i), j_u64(by_mt[i]));
-	return o;
-}
-
 /* Counts by zap cause; "unknown" only for zaps (invalidations always have one). */
 static struct json_object *cause_json(const __u64 *by_cause, bool with_unknown)
 {
@@ -327,7 +312,7 @@ static struct json_object *cause_json(const __u64 *by_cause, bool with_unknown)
 
 	for (unsigned int c = !with_unknown; c < KVMMT_ZAP__MAX; c++)
 		if (c != KVMMT_ZAP_ALL || with_unknown)
-			json_object_object_add(o, rep_cause_names[c], j_u64(by_cause[c]));
+			json_object_object_add(o, rep_cause_names[c], kvmmt_json_u64(by_cause[c]));
 	return o;
 }
 
@@ -339,15 +324,15 @@ static struct json_object *hostmap_json(const struct rep_vm *v)
 	for (i = 1; i < KVMMT_HM__MAX; i++) {
 		struct json_object *c = json_object_new_object();
 
-		json_object_object_add(c, "count", j_u64(v->hostmap[i]));
-		json_object_object_add(c, "ok", j_u64(v->hostmap_ok[i]));
+		json_object_object_add(c, "count", kvmmt_json_u64(v->hostmap[i]));
+		json_object_object_add(c, "ok", kvmmt_json_u64(v->hostmap_ok[i]));
 		json_object_object_add(o, rep_hostmap_names[i], c);
 	}
 	for (i = 0; i < v->nr_gpc; i++) {
 		struct json_object *g = json_object_new_object();
 
-		json_object_object_add(g, "gfn", j_u64(v->gpc[i].gfn));
-		json_object_object_add(g, "pfn", j_u64(v->gpc[i].pfn));
+		json_object_object_add(g, "gfn", kvmmt_json_u64(v->gpc[i].gfn));
+		json_object_object_add(g, "pfn", kvmmt_json_u64(v->gpc[i].pfn));
 		json_object_object_add(g, "ram", json_object_new_boolean(v->gpc[i].ram));
 		json_object_object_add(g, "active", json_object_new_boolean(v->gpc[i].active));
 		json_object_array_add(a, g);
@@ -356,40 +341,44 @@ static struct json_object *hostmap_json(const struct rep_vm *v)
 	return o;
 }
 
+static __u64 sum_mt(const __u64 n[KVMMT_MT__MAX])
+{
+	__u64 total = 0;
+
+	for (int t = 0; t < KVMMT_MT__MAX; t++)
+		total += n[t];
+	return total;
+}
+
+/* The memslot object of kvmmt-top, plus where the capture learnt of it. */
 static struct json_object *slot_json(const struct rep_slot *s)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o;
 
-	json_object_object_add(o, "id", json_object_new_int(s->rec.id));
+	if (s->known) {
+		o = kvmmt_json_memslot(&s->rec);
+	} else {
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int(s->rec.id));
+	}
 	json_object_object_add(o, "in_snapshot",
 			       json_object_new_boolean(s->known && !s->from_events));
 	json_object_object_add(o, "geometry", !s->known ? NULL :
 			       json_object_new_string(s->from_events ? "events" : "snapshot"));
 	json_object_object_add(o, "deleted", json_object_new_boolean(s->deleted));
-	if (s->known) {
-		json_object_object_add(o, "as_id", json_object_new_int(s->rec.as_id));
-		json_object_object_add(o, "flags", json_object_new_int64(s->rec.flags));
-		json_object_object_add(o, "base_gfn", j_u64(s->rec.base_gfn));
-		json_object_object_add(o, "npages", j_u64(s->rec.npages));
-		json_object_object_add(o, "userspace_addr", j_u64(s->rec.userspace_addr));
-	}
-	json_object_object_add(o, "installs", types_json(s->installs));
-	json_object_object_add(o, "installs_ipat", j_u64(s->installs_ipat));
-	json_object_object_add(o, "zaps", j_u64(s->zaps));
+	kvmmt_json_installs(o, s->installs, NULL);
+	json_object_object_add(o, "installs_ipat", kvmmt_json_ipat(sum_mt(s->installs) - s->installs_ipat,
+								   s->installs_ipat));
+	json_object_object_add(o, "zaps", kvmmt_json_u64(s->zaps));
 	return o;
 }
 
 static struct json_object *vm_json(const struct rep_model *m, const struct rep_vm *v)
 {
-	struct json_object *o = json_object_new_object(), *a, *p;
-	struct kvmmt_policy_summary ps;
-	__u64 installs = 0;
+	struct json_object *o = json_object_new_object(), *a;
 	unsigned int i;
 
-	for (i = 0; i < KVMMT_MT__MAX; i++)
-		installs += v->installs[i];
-	json_object_object_add(o, "pid", json_object_new_int64(v->tgid));
-	json_object_object_add(o, "comm", json_object_new_string(v->comm));
+	kvmmt_json_vm_id(o, v->tgid, v->comm);
 	json_object_object_add(o, "at_start", json_object_new_boolean(v->at_start));
 	json_object_object_add(o, "at_end", json_object_new_boolean(v->at_end));
 	if (v->at_start || v->at_end) {
@@ -403,21 +392,16 @@ static struct json_object *vm_json(const struct rep_model *m, const struct rep_v
 	if (v->at_end)
 		json_object_object_add(o, "noncoherent_dma_end",
 				       json_object_new_int(v->end.noncoherent_dma));
-	json_object_object_add(o, "events", j_u64(v->events));
-	json_object_object_add(o, "installs", j_u64(installs));
-	json_object_object_add(o, "installs_by_type", types_json(v->installs));
-	json_object_object_add(o, "installs_ipat", j_u64(v->installs_ipat));
-	a = json_object_new_object();
-	json_object_object_add(a, "4K", j_u64(v->installs_level[1]));
-	json_object_object_add(a, "2M", j_u64(v->installs_level[2]));
-	json_object_object_add(a, "1G", j_u64(v->installs_level[3]));
-	json_object_object_add(o, "installs_by_level", a);
-	json_object_object_add(o, "zaps", j_u64(v->zaps));
+	json_object_object_add(o, "events", kvmmt_json_u64(v->events));
+	kvmmt_json_installs(o, v->installs, v->installs_level);
+	json_object_object_add(o, "installs_ipat", kvmmt_json_ipat(sum_mt(v->installs) - v->installs_ipat,
+								   v->installs_ipat));
+	json_object_object_add(o, "zaps", kvmmt_json_u64(v->zaps));
 	json_object_object_add(o, "zaps_by_cause", cause_json(v->zaps_by_cause, true));
 	json_object_object_add(o, "zap_pages_by_cause", cause_json(v->inv_pages, false));
-	json_object_object_add(o, "memslot_changes", j_u64(v->memslot_events));
+	json_object_object_add(o, "memslot_changes", kvmmt_json_u64(v->memslot_events));
 	json_object_object_add(o, "host_mappings", hostmap_json(v));
-	json_object_object_add(o, "vmm_device_mappings", v->have_maps ? j_u64(v->reg->maps.n) : NULL);
+	json_object_object_add(o, "vmm_device_mappings", v->have_maps ? kvmmt_json_u64(v->reg->maps.n) : NULL);
 	a = json_object_new_array();
 	for (i = 0; i < v->nr_nc; i++) {
 		struct json_object *c = json_object_new_object();
@@ -427,19 +411,12 @@ static struct json_object *vm_json(const struct rep_model *m, const struct rep_v
 		json_object_array_add(a, c);
 	}
 	json_object_object_add(o, "noncoherent_changes", a);
-	json_object_object_add(o, "noncoherent_change_count", j_u64(v->nc_events));
+	json_object_object_add(o, "noncoherent_change_count", kvmmt_json_u64(v->nc_events));
 	a = json_object_new_array();
 	for (i = 0; i < v->nr_slots; i++)
 		json_object_array_add(a, slot_json(&v->slots[i]));
-	json_object_object_add(o, "slots", a);
-	summarize(v, &ps);
-	p = json_object_new_object();
-	json_object_object_add(p, "risk", json_object_new_string(kvmmt_risk_name(ps.risk)));
-	json_object_object_add(p, "why", json_object_new_int(ps.why));
-	json_object_object_add(p, "ranges", j_u64(ps.nr_ranges));
-	json_object_object_add(p, "conflicts", j_u64(ps.nr_conflicts));
-	json_object_object_add(p, "conflict_pages", j_u64(ps.conflict_pages));
-	json_object_object_add(o, "risk", p);
+	json_object_object_add(o, "memslots", a);
+	kvmmt_json_risk(o, v->reg->model, REPORT_MAX_RANGES);
 	return o;
 }
 
@@ -451,11 +428,11 @@ int rep_print_json(FILE *f, const struct rep_model *m, const struct rep_file *rf
 	o = json_object_new_object();
 	json_object_object_add(o, "path", json_object_new_string(rf->path));
 	json_object_object_add(o, "version", json_object_new_int(rf->st.version));
-	json_object_object_add(o, "bytes", j_u64(rf->size));
+	json_object_object_add(o, "bytes", kvmmt_json_u64(rf->size));
 	json_object_object_add(o, "complete", json_object_new_boolean(rf->st.complete));
 	json_object_object_add(o, "truncated", json_object_new_boolean(rf->st.truncated));
-	json_object_object_add(o, "decoded_bytes", j_u64(rf->st.good_bytes));
-	json_object_object_add(o, "chunks", j_u64(rf->st.chunks));
+	json_object_object_add(o, "decoded_bytes", kvmmt_json_u64(rf->st.good_bytes));
+	json_object_object_add(o, "chunks", kvmmt_json_u64(rf->st.chunks));
 	json_object_object_add(o, "duration_s", j_seconds(duration_s(m)));
 	json_object_object_add(o, "stop_reason", json_object_new_string(
 		m->have_end ? kvmmt_cap_stop_name(m->end.stop_reason) : "interrupted"));
@@ -463,19 +440,19 @@ int rep_print_json(FILE *f, const struct rep_model *m, const struct rep_file *rf
 
 	o = json_object_new_object();
 	json_object_object_add(o, "spte_format", json_object_new_string(kvmmt_fmt_name(m->host.fmt)));
-	json_object_object_add(o, "host_pat", j_u64(m->host.host_pat));
-	json_object_object_add(o, "start_realtime_ns", j_u64(m->host.start_realtime_ns));
-	json_object_object_add(o, "pat_reservations", m->have_pat ? j_u64(kvmmt_vmreg_pat(m->reg)->n) : NULL);
+	json_object_object_add(o, "host_pat", kvmmt_json_pat(m->host.host_pat));
+	json_object_object_add(o, "start_realtime_ns", kvmmt_json_u64(m->host.start_realtime_ns));
+	json_object_object_add(o, "pat_reservations", m->have_pat ? kvmmt_json_u64(kvmmt_vmreg_pat(m->reg)->n) : NULL);
 	for (i = 0; i < m->host.nr_kv; i++)
 		json_object_object_add(o, m->host.kv[i].key,
 				       json_object_new_string(m->host.kv[i].val));
 	json_object_object_add(root, "host", o);
 
 	o = json_object_new_object();
-	json_object_object_add(o, "total", j_u64(m->events));
+	json_object_object_add(o, "total", kvmmt_json_u64(m->events));
 	for (i = KVMMT_EV_INSTALL; i < KVMMT_EV__MAX; i++)
-		json_object_object_add(o, rep_ev_names[i], j_u64(m->by_type[i]));
-	json_object_object_add(o, "drops", j_u64(m->drops));
+		json_object_object_add(o, rep_ev_names[i], kvmmt_json_u64(m->by_type[i]));
+	json_object_object_add(o, "drops", kvmmt_json_u64(m->drops));
 	json_object_object_add(o, "bytes_per_event", json_object_new_double(
 		m->events ? (double)rf->size / m->events : 0));
 	json_object_object_add(root, "events", o);
@@ -557,17 +534,17 @@ struct json_object *rep_event_json(const struct rep_model *m, const struct kvmmt
 	char hex[24];
 
 	json_object_object_add(o, "t_s", j_seconds(rep_rel_s(m, ev->ts_ns)));
-	json_object_object_add(o, "ts_ns", j_u64(ev->ts_ns));
+	json_object_object_add(o, "ts_ns", kvmmt_json_u64(ev->ts_ns));
 	json_object_object_add(o, "type", json_object_new_string(rep_ev_names[ev->type]));
 	json_object_object_add(o, "pid", json_object_new_int64(ev->tgid));
 	json_object_object_add(o, "tid", json_object_new_int64(ev->tid));
 	json_object_object_add(o, "cpu", json_object_new_int(ev->cpu));
 	json_object_object_add(o, "slot", json_object_new_int(
 		ev->slot == KVMMT_SLOT_UNKNOWN ? -1 : ev->slot));
-	json_object_object_add(o, "gfn", j_u64(ev->gfn));
-	json_object_object_add(o, "pfn", j_u64(ev->pfn));
+	json_object_object_add(o, "gfn", kvmmt_json_u64(ev->gfn));
+	json_object_object_add(o, "pfn", kvmmt_json_u64(ev->pfn));
 	json_object_object_add(o, "level", json_object_new_int(ev->level));
-	json_object_object_add(o, "spte", j_u64(ev->spte));
+	json_object_object_add(o, "spte", kvmmt_json_u64(ev->spte));
 	/* the same as text: readers that parse numbers as doubles (jq 1.6) round above 2^53 */
 	snprintf(hex, sizeof(hex), "0x%016llx", (unsigned long long)ev->spte);
 	json_object_object_add(o, "spte_hex", json_object_new_string(hex));
@@ -577,7 +554,7 @@ struct json_object *rep_event_json(const struct rep_model *m, const struct kvmmt
 		json_object_object_add(o, "ipat", json_object_new_boolean(ce->ipat));
 	}
 	json_object_object_add(o, "value", json_object_new_int(ev->value));
-	json_object_object_add(o, "aux", j_u64(ev->aux));
+	json_object_object_add(o, "aux", kvmmt_json_u64(ev->aux));
 	if (ev->type == KVMMT_EV_ZAP || ev->type == KVMMT_EV_INVAL)
 		json_object_object_add(o, "cause", json_object_new_string(cause_name(ev->value)));
 	return o;
