@@ -156,9 +156,19 @@ int bench_daemon(const struct bench_cfg *c, json_object *out);
  */
 
 /* BPF run time of every program a process holds (bpf_stats must be on). */
+#define BENCH_MAX_PROGS	32
+
+/* One BPF program's bpf_stats (bpftool prog show's run_time_ns, run_cnt). */
+struct prog_one {
+	char name[16];
+	__u32 id;
+	double ns, cnt;
+};
+
 struct prog_stats {
 	double ns, cnt;
 	int nprogs;
+	struct prog_one p[BENCH_MAX_PROGS];
 };
 int prog_stats_of(pid_t pid, struct prog_stats *ps);
 

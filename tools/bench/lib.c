@@ -51,6 +51,14 @@ int prog_stats_of(pid_t pid, struct prog_stats *ps)
 		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
 			ps->ns += info.run_time_ns;
 			ps->cnt += info.run_cnt;
+			if (ps->nprogs < BENCH_MAX_PROGS) {
+				struct prog_one *o = &ps->p[ps->nprogs];
+
+				snprintf(o->name, sizeof(o->name), "%s", info.name);
+				o->id = info.id;
+				o->ns = info.run_time_ns;
+				o->cnt = info.run_cnt;
+			}
 			ps->nprogs++;
 		}
 		close(fd);

@@ -72,6 +72,10 @@ struct prow {
 	double drops, seen, lost;
 	struct samples seen_run;	/* events seen, per run */
 	struct samples read_ns;		/* capture: reader CPU per event */
+	/* bpf_stats per program over the instrumented rounds, and their installs */
+	struct prog_one progs[BENCH_MAX_PROGS];
+	int nprogs;
+	double prog_installs;
 };
 
 struct pstate {
@@ -341,6 +345,84 @@ static double perf_installs(const char *path)
 	return v;
 }
 
+/* Adds each program's run time and runs between @a and @b to @r, by name. */
+static void progs_add(struct prow *r, const struct prog_stats *a, const struct prog_stats *b,
+		      double installs)
+{
+	int na = a->nprogs < BENCH_MAX_PROGS ? a->nprogs : BENCH_MAX_PROGS;
+	int nb = b->nprogs < BENCH_MAX_PROGS ? b->nprogs : BENCH_MAX_PROGS;
+
+	for (int i = 0; i < nb; i++) {
+		const struct prog_one *pb = &b->p[i];
+		double ns = pb->ns, cnt = pb->cnt;
+		int k;
+
+		for (int j = 0; j < na; j++)
+			if (a->p[j].id == pb->id) {
+				ns -= a->p[j].ns;
+				cnt -= a->p[j].cnt;
+			}
+		for (k = 0; k < r->nprogs && strcmp(r->progs[k].name, pb->name); k++)
+			;
+		if (k == r->nprogs) {
+			if (r->nprogs == BENCH_MAX_PROGS)
+				continue;
+			r->progs[r->nprogs++] = (struct prog_one){ .id = pb->id };
+			snprintf(r->progs[k].name, sizeof(r->progs[k].name), "%s", pb->name);
+		}
+		r->progs[k].ns += ns;
+		r->progs[k].cnt += cnt;
+	}
+	r->prog_installs += installs;
+}
+
+static int cmp_prog_ns(const void *a, const void *b)
+{
+	double x = ((const struct prog_one *)a)->ns, y = ((const struct prog_one *)b)->ns;
+
+	return (x < y) - (x > y);
+}
+
+/*
+ * Which of a row's programs costs what (bpftool prog show's run_time_ns and
+ * run_cnt over the instrumented rounds): ns per run and runs per install.
+ */
+static void progs_note(const struct prow *r, const char *what, struct table *t,
+		       json_object *out, const char *key)
+{
+	struct prog_one p[BENCH_MAX_PROGS];
+	char buf[1536];
+	size_t n;
+	json_object *arr = json_object_new_array();
+
+	if (!r->nprogs || r->prog_installs <= 0) {
+		json_object_put(arr);
+		return;
+	}
+	memcpy(p, r->progs, r->nprogs * sizeof(*p));
+	qsort(p, r->nprogs, sizeof(*p), cmp_prog_ns);
+	n = snprintf(buf, sizeof(buf), "%s, bpf_stats per program (ns/run x runs/install"
+		     " = ns/install):", what);
+	for (int i = 0; i < r->nprogs; i++) {
+		json_object *o;
+
+		if (p[i].cnt <= 0)
+			continue;
+		if (n < sizeof(buf))
+			n += snprintf(buf + n, sizeof(buf) - n, "%s %s %.0f x %.2f = %.0f",
+				      i ? ";" : "", p[i].name, p[i].ns / p[i].cnt,
+				      p[i].cnt / r->prog_installs, p[i].ns / r->prog_installs);
+		o = json_object_new_object();
+		json_object_object_add(o, "program", json_object_new_string(p[i].name));
+		json_object_object_add(o, "ns_per_run", json_object_new_double(p[i].ns / p[i].cnt));
+		json_object_object_add(o, "runs_per_install",
+				       json_object_new_double(p[i].cnt / r->prog_installs));
+		json_object_array_add(arr, o);
+	}
+	table_note(t, "%s", buf);
+	json_object_object_add(out, key, arr);
+}
+
 static void prog_stats_reset(struct prog_stats *ps)
 {
 	memset(ps, 0, sizeof(*ps));
@@ -404,6 +486,7 @@ static int run_mode(struct pstate *s, enum pmode m, bool stats, int round)
 			samples_add(&r->prog_ns, (after.ns - before.ns) / vr.installs);
 			samples_add(&r->prog_ev, (after.ns - before.ns) / (after.cnt - before.cnt));
 			r->runs_per_install = (after.cnt - before.cnt) / vr.installs;
+			progs_add(r, &before, &after, vr.installs);
 		}
 	} else if (!err) {
 		samples_add(&r->t, vr.touch_s);
@@ -514,6 +597,14 @@ static void probe_targets(const struct pstate *s, struct table *t, json_object *
 		if (added[P_EMPTY] > 0 && rpi > 0)
 			table_note(t, "the empty program's whole CPU cost, dispatch included: %+.0f ns/event",
 				   added[P_EMPTY] / rpi);
+		/* A miss names what limits it: each program's own run time. */
+		if (!met || (ce >= 0 && ce / fe > 2.0)) {
+			progs_note(&s->rows[P_EMPTY], "floor", t, out, "floor_programs");
+			progs_note(&s->rows[P_KVMMT], "kvmmt counters", t, out, "kvmmt_programs");
+			if (ce >= 0 && ce / fe > 2.0)
+				progs_note(&s->rows[P_KVMMT_CAP], "kvmmt + capture ring", t, out,
+					   "kvmmt_capture_programs");
+		}
 	} else {
 		table_note(t, "target BPF run time <= 1.3x the empty program's: not measured (%s)",
 			   s->rows[P_KVMMT].missing ? "no kvmmt row" : "no bpf_stats sample");
