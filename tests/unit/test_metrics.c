@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "file.h"
 #include "metrics.h"
 
 static char *render(const struct kvmmt_metrics *m)

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <syslog.h>
 #include "config.h"
+#include "ctl.h"
 
 void kvmmt_config_defaults(struct kvmmt_policyd_config *c)
 {
@@ -17,7 +18,7 @@ void kvmmt_config_defaults(struct kvmmt_policyd_config *c)
 	c->interval_s = 5;
 	c->qmp_timeout_s = 5;
 	strcpy(c->state_dir, "/var/lib/kvmmt");
-	strcpy(c->control_socket, "/run/kvmmt/policyd.sock");
+	strcpy(c->control_socket, KVMMT_CTL_SOCKET);
 	strcpy(c->pat_list, "/sys/kernel/debug/x86/pat_memtype_list");
 	c->datapath = KVMMT_DP_AUTO;
 	c->enforce = true;

@@ -38,9 +38,5 @@ int kvmmt_metrics_write(FILE *f, const struct kvmmt_metrics *m);
 /* Render into a malloc'ed string (*out, *len). */
 int kvmmt_metrics_render(const struct kvmmt_metrics *m, char **out, size_t *len,
 			 struct kvmmt_err *e);
-/* Write @path atomically with exactly @mode: a temporary file in the same
- * directory, renamed. */
-int kvmmt_write_atomic(const char *path, const char *data, size_t len,
-		       mode_t mode, struct kvmmt_err *e);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include "clock.h"
 #include "qmp.h"
 
 struct kvmmt_qmp {
@@ -59,10 +60,7 @@ bad:
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	return (long long)(kvmmt_now() * 1000);
 }
 
 static int fill(struct kvmmt_qmp *q, struct kvmmt_err *e)

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "array.h"
 #include "vmreg.h"
 
@@ -17,14 +16,6 @@ struct kvmmt_vmreg {
 	struct kvmmt_hostmap pat;	/* host PAT reservations, by pfn */
 	double pat_read;
 };
-
-double kvmmt_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static const struct kvmmt_hostmap *pat_or_null(const struct kvmmt_vmreg *r)
 {

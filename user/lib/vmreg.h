@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <linux/types.h>
+#include "clock.h"
 #include "datapath.h"
 #include "hostmap.h"
 #include "policy.h"
@@ -110,8 +111,5 @@ int kvmmt_vmreg_set_maps(struct kvmmt_vmreg *r, struct kvmmt_vm *vm,
 			 const struct kvmmt_hostmap *maps);
 /* The host's PAT reservations as last read (n == 0: none known). */
 const struct kvmmt_hostmap *kvmmt_vmreg_pat(const struct kvmmt_vmreg *r);
-
-/* Monotonic seconds: the one clock of kvmmt's intervals and rates. */
-double kvmmt_now(void);
 
 #endif

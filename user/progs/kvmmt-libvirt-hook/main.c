@@ -9,12 +9,10 @@
  * written to stdout: for "migrate" libvirt would take it as new domain XML.
  */
 #include <argp.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <json-c/json.h>
+#include "flags.h"
 #include "version.h"
 
 const char *argp_program_version = "kvmmt-libvirt-hook " KVMMT_VERSION;
@@ -71,58 +69,30 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* The reason NAME is flagged, or NULL; *err set if the flags are unreadable. */
-static char *flagged(const char *state_dir, const char *name, int *err)
-{
-	char path[4200], *reason = NULL;
-	json_object *root, *arr, *v;
-
-	snprintf(path, sizeof(path), "%s/flags.json", state_dir);
-	*err = 0;
-	if (access(path, F_OK))
-		return NULL;	/* nothing was ever flagged */
-	root = json_object_from_file(path);
-	if (!root || !json_object_object_get_ex(root, "flags", &arr)) {
-		*err = -EINVAL;
-		json_object_put(root);
-		return NULL;
-	}
-	for (size_t i = 0; i < json_object_array_length(arr) && !reason; i++) {
-		json_object *f = json_object_array_get_idx(arr, i);
-
-		if (!json_object_object_get_ex(f, "name", &v) ||
-		    strcmp(json_object_get_string(v), name))
-			continue;
-		reason = strdup(json_object_object_get_ex(f, "reason", &v) ?
-				json_object_get_string(v) : "");
-	}
-	json_object_put(root);
-	return reason;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_opt, "NAME OPERATION SUB-OPERATION [EXTRA]",
 					  doc, NULL, NULL, NULL };
 	struct args a = { .state_dir = "/var/lib/kvmmt" };
-	char *reason;
-	int err;
+	char path[4200];
+	struct kvmmt_err e = { 0 };
+	const struct kvmmt_flag *f;
+	struct kvmmt_flag *flags;
+	size_t n;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
 		return 2;
 	if (strcmp(a.argv[1], "migrate") || strcmp(a.argv[2], "begin"))
 		return 0;
-	reason = flagged(a.state_dir, a.argv[0], &err);
-	if (err) {
+	if (kvmmt_flags_load(kvmmt_flags_path(a.state_dir, path, sizeof(path)), &flags, &n, &e)) {
 		/* Unreadable flags: refuse rather than risk a flagged domain. */
-		fprintf(stderr, "kvmmt: cannot read %s/flags.json; refusing to migrate %s\n",
-			a.state_dir, a.argv[0]);
+		fprintf(stderr, "kvmmt: %s; refusing to migrate %s\n", e.msg, a.argv[0]);
 		return 1;
 	}
-	if (!reason)
-		return 0;
-	fprintf(stderr, "kvmmt: domain %s is flagged for page-aliasing risk%s%s; migration refused (kvmmt-policyd ctl unflag %s to allow it)\n",
-		a.argv[0], *reason ? ": " : "", reason, a.argv[0]);
-	free(reason);
-	return 1;
+	f = kvmmt_flags_by_name(flags, n, a.argv[0]);
+	if (f)
+		fprintf(stderr, "kvmmt: domain %s is flagged for page-aliasing risk%s%s; migration refused (kvmmt-policyd ctl unflag %s to allow it)\n",
+			a.argv[0], f->reason[0] ? ": " : "", f->reason, a.argv[0]);
+	free(flags);
+	return f ? 1 : 0;
 }

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include "ctl.h"
 #include "policyd.h"
 
 #define CTL_TIMEOUT_MS	2000
@@ -115,7 +116,7 @@ static bool is_pid(const char *s)
 }
 
 /* Persist, or roll back to @saved and explain why not. */
-static json_object *commit_flags(struct policyd *d, struct flag *saved, size_t nr_saved,
+static json_object *commit_flags(struct policyd *d, struct kvmmt_flag *saved, size_t nr_saved,
 				 const char *msg)
 {
 	struct kvmmt_err e = { 0 };
@@ -135,9 +136,9 @@ static json_object *commit_flags(struct policyd *d, struct flag *saved, size_t n
 	return reply_ok(msg);
 }
 
-static struct flag *copy_flags(const struct policyd *d)
+static struct kvmmt_flag *copy_flags(const struct policyd *d)
 {
-	struct flag *c = malloc((d->nr_flags + 1) * sizeof(*c));
+	struct kvmmt_flag *c = malloc((d->nr_flags + 1) * sizeof(*c));
 
 	if (c && d->nr_flags)
 		memcpy(c, d->flags, d->nr_flags * sizeof(*c));
@@ -146,7 +147,7 @@ static struct flag *copy_flags(const struct policyd *d)
 
 static json_object *do_flag(struct policyd *d, const char *target, const char *reason)
 {
-	struct flag *saved, *nf, f = { 0 };
+	struct kvmmt_flag *saved, *nf, f = { 0 };
 	struct vm *vm = NULL;
 	size_t i, nr_saved;
 	char msg[512];
@@ -196,7 +197,7 @@ static json_object *do_flag(struct policyd *d, const char *target, const char *r
 
 static json_object *do_unflag(struct policyd *d, const char *target)
 {
-	struct flag *saved = copy_flags(d);
+	struct kvmmt_flag *saved = copy_flags(d);
 	struct vm *vm = vm_find(d, target);
 	size_t nr_saved = d->nr_flags, j = 0;
 	char msg[300];
@@ -204,7 +205,7 @@ static json_object *do_unflag(struct policyd *d, const char *target)
 	if (!saved)
 		return reply_error("out of memory");
 	for (size_t i = 0; i < d->nr_flags; i++) {
-		const struct flag *f = &d->flags[i];
+		const struct kvmmt_flag *f = &d->flags[i];
 		bool match;
 
 		if (is_pid(target))
@@ -497,47 +498,24 @@ int ctl_main(int argc, char **argv)
 {
 	static const struct argp argp = { ctl_opts, ctl_parse, "COMMAND [VM [REASON...]]", ctl_doc,
 					  NULL, NULL, NULL };
-	struct ctl_args a = { .socket = "/run/kvmmt/policyd.sock" };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ctl_args a = { .socket = KVMMT_CTL_SOCKET };
+	struct kvmmt_err e = { 0 };
 	json_object *req, *r, *v;
-	char buf[1 << 20];
-	const char *s;
-	int fd, ok;
-	ssize_t n;
+	int ok;
 
 	argv[0] = (char *)"kvmmt-policyd ctl";
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
 		return 64;
-	if (strlen(a.socket) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "kvmmt-policyd ctl: socket path %s is too long\n", a.socket);
-		return 1;
-	}
-	strcpy(sa.sun_path, a.socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fprintf(stderr, "kvmmt-policyd ctl: cannot connect to %s: %s%s\n", a.socket,
-			strerror(errno),
-			errno == EACCES ? " (the control socket accepts only root)" :
-			errno == ENOENT || errno == ECONNREFUSED ? " (is kvmmt-policyd running?)" : "");
-		return 1;
-	}
 	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string(a.argv[0]));
 	if (a.argc > 1)
 		json_object_object_add(req, "target", json_object_new_string(a.argv[1]));
 	if (a.reason[0])
 		json_object_object_add(req, "reason", json_object_new_string(a.reason));
-	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	if (write(fd, s, strlen(s)) < 0 || write(fd, "\n", 1) < 0) {
-		fprintf(stderr, "kvmmt-policyd ctl: cannot send to %s: %s\n", a.socket, strerror(errno));
-		return 1;
-	}
+	ok = kvmmt_ctl_call(a.socket, req, &r, 30000, &e);
 	json_object_put(req);
-	n = read_line(fd, buf, sizeof(buf), 30000);
-	close(fd);
-	r = n > 0 ? json_tokener_parse(buf) : NULL;
-	if (!r) {
-		fprintf(stderr, "kvmmt-policyd ctl: no reply from kvmmt-policyd on %s\n", a.socket);
+	if (ok) {
+		fprintf(stderr, "kvmmt-policyd ctl: %s\n", e.msg);
 		return 1;
 	}
 	ok = json_object_object_get_ex(r, "ok", &v) && json_object_get_boolean(v);

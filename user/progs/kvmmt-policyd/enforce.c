@@ -55,7 +55,7 @@ void vm_identify_qmp(struct policyd *d, struct vm *vm)
 
 bool vm_blocking(const struct policyd *d, const struct vm *vm, char *why, size_t n)
 {
-	const struct flag *f = flag_for(d, vm);
+	const struct kvmmt_flag *f = flag_for(d, vm);
 	struct kvmmt_policy_summary s;
 	char detail[300];
 
@@ -372,7 +372,7 @@ void vms_reidentify(struct policyd *d)
 json_object *vm_json(const struct policyd *d, const struct vm *vm)
 {
 	json_object *o = json_object_new_object();
-	const struct flag *f = flag_for(d, vm);
+	const struct kvmmt_flag *f = flag_for(d, vm);
 	struct kvmmt_policy_summary s;
 	char why[600];
 	bool blocking = vm_blocking(d, vm, why, sizeof(why));

@@ -9,6 +9,8 @@
 #include <json-c/json.h>
 #include "config.h"
 #include "datapath.h"
+#include "file.h"
+#include "flags.h"
 #include "metrics.h"
 #include "policy.h"
 #include "qmp.h"
@@ -38,22 +40,13 @@ struct vm {
 	for (size_t i = 0; i < kvmmt_vmreg_len((d)->reg) &&			\
 	     ((vm) = kvmmt_vmreg_at((d)->reg, i)->priv, 1); i++)
 
-/* A manual flag, by VM name or by process (pid + start time). */
-struct flag {
-	char name[64];			/* "" for a flag by process */
-	pid_t pid;
-	__u64 starttime;
-	char reason[256];
-	long long since;		/* unix seconds */
-};
-
 struct policyd {
 	struct kvmmt_policyd_config cfg;
 	const char *proc_root;
 	pid_t *only;			/* --pid: watch only these VMMs */
 	size_t nr_only;
 	struct kvmmt_vmreg *reg;	/* the VMs watched */
-	struct flag *flags;
+	struct kvmmt_flag *flags;
 	size_t nr_flags;
 	int ctl_fd, http_fd, sig_fd;
 	struct kvmmt_dp *dp;
@@ -73,7 +66,7 @@ void plog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* state.c: manual flags persisted under the state directory */
 int state_load(struct policyd *d, struct kvmmt_err *e);
 int state_save(struct policyd *d, struct kvmmt_err *e);
-const struct flag *flag_for(const struct policyd *d, const struct vm *vm);
+const struct kvmmt_flag *flag_for(const struct policyd *d, const struct vm *vm);
 /* risk.json: the ranges that make VMs latent or aliasing, across restarts */
 void risk_load(struct policyd *d);
 void risk_restore(struct policyd *d, struct vm *vm);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ctl.h"
 #include "top.h"
 #include "pidlist.h"
 #include "version.h"
@@ -183,7 +184,7 @@ int main(int argc, char **argv)
 	struct top_opts opts = {
 		.delay = 1.0,
 		.sort = COL_PID,
-		.control_socket = "/run/kvmmt/policyd.sock",
+		.control_socket = KVMMT_CTL_SOCKET,
 	};
 	struct top_model m = {};
 	struct kvmmt_err e = {};
