@@ -24,6 +24,17 @@
 #define EPT_WC		1
 
 static char proc_root[4096];
+static struct kvmmt_vmreg *reg;	/* names and start times, from proc_root */
+
+static struct kvmmt_vmreg *reg_at(const char *root)
+{
+	struct kvmmt_vmreg_opts o = { .fmt = KVMMT_FMT_EPT, .proc_root = root };
+	struct kvmmt_vmreg *r;
+	struct kvmmt_err e = {};
+
+	cr_assert_eq(kvmmt_vmreg_new(&r, &o, &e), 0, "%s", e.msg);
+	return r;
+}
 
 static void find_fixtures(void)
 {
@@ -39,6 +50,12 @@ static void find_fixtures(void)
 	cr_assert_eq(access(proc_root, R_OK), 0,
 		     "fixture tree %s not found: run from the source tree or set KVMMT_SRC",
 		     proc_root);
+	reg = reg_at(proc_root);
+}
+
+static void free_reg(void)
+{
+	kvmmt_vmreg_free(reg);
 }
 
 /* A snapshot under construction: VMs with slots, and counter records. */
@@ -120,7 +137,10 @@ static void set_ctr(struct snap *s, __u32 tgid, enum kvmmt_ctr k, __u64 v)
 static void update(struct kvmmt_vmtable *t, struct snap *s, double now)
 {
 	struct kvmmt_err e = {};
-	int err = kvmmt_vmtable_update(t, &s->list, &s->c, now, proc_root, &e);
+	int err;
+
+	kvmmt_vmreg_refresh(reg, now);
+	err = kvmmt_vmtable_update(t, &s->list, &s->c, now, reg, &e);
 
 	cr_assert_eq(err, 0, "update: %s", e.msg);
 }
@@ -133,8 +153,8 @@ static const struct kvmmt_vm_row *row(struct kvmmt_vmtable *t, pid_t pid)
 	return r;
 }
 
-TestSuite(vmtable, .init = find_fixtures);
-TestSuite(procinfo, .init = find_fixtures);
+TestSuite(vmtable, .init = find_fixtures, .fini = free_reg);
+TestSuite(procinfo, .init = find_fixtures, .fini = free_reg);
 
 Test(procinfo, qemu_name_arg)
 {
@@ -580,7 +600,10 @@ Test(vmtable, pid_reused_between_updates)
 	struct snap s = {};
 	FILE *f;
 
+	struct kvmmt_vmreg *r77;
+
 	cr_assert_not_null(mkdtemp(dir));
+	r77 = reg_at(dir);
 	snprintf(path, sizeof(path), "%s/77", dir);
 	cr_assert_eq(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/77/stat", dir);
@@ -589,7 +612,7 @@ Test(vmtable, pid_reused_between_updates)
 	fclose(f);
 	add_vm(&s, 77, 1, 0);
 	add_inst(&s, 77, 0, EPT_WB_IPAT, 1, 30);
-	cr_assert_eq(kvmmt_vmtable_update(t, &s.list, &s.c, 1.0, dir, &e), 0);
+	cr_assert_eq(kvmmt_vmtable_update(t, &s.list, &s.c, 1.0, r77, &e), 0);
 	cr_assert_eq(row(t, 77)->installs[KVMMT_MT_WB], 30);
 	cr_assert_str_eq(row(t, 77)->name, "vmm-77");
 
@@ -602,14 +625,17 @@ Test(vmtable, pid_reused_between_updates)
 	fputs("new\n", f);
 	fclose(f);
 	s.inst[0].count = 45;
-	cr_assert_eq(kvmmt_vmtable_update(t, &s.list, &s.c, 2.0, dir, &e), 0);
+	kvmmt_vmreg_refresh(r77, 2.0);
+	cr_assert_eq(kvmmt_vmtable_update(t, &s.list, &s.c, 2.0, r77, &e), 0);
 	cr_assert_eq(row(t, 77)->start_time, 2000);
 	cr_assert_eq(row(t, 77)->installs[KVMMT_MT_WB], 0, "the old process's counts are not its own");
 	cr_assert_str_eq(row(t, 77)->name, "new");
 	s.inst[0].count = 50;
-	cr_assert_eq(kvmmt_vmtable_update(t, &s.list, &s.c, 3.0, dir, &e), 0);
+	kvmmt_vmreg_refresh(r77, 3.0);
+	cr_assert_eq(kvmmt_vmtable_update(t, &s.list, &s.c, 3.0, r77, &e), 0);
 	cr_assert_eq(row(t, 77)->installs[KVMMT_MT_WB], 5);
 	kvmmt_vmtable_free(t);
+	kvmmt_vmreg_free(r77);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/77/stat", dir);
 	unlink(path);

@@ -311,3 +311,8 @@ const struct kvmmt_hostmap *kvmmt_vmreg_pat(const struct kvmmt_vmreg *r)
 {
 	return &r->pat;
 }
+
+const char *kvmmt_vmreg_proc_root(const struct kvmmt_vmreg *r)
+{
+	return r->o.proc_root;
+}

@@ -109,6 +109,8 @@ void kvmmt_vmreg_set_format(struct kvmmt_vmreg *r, enum kvmmt_fmt fmt, __u64 hos
 int kvmmt_vmreg_set_pat(struct kvmmt_vmreg *r, const struct kvmmt_hostmap *pat);
 int kvmmt_vmreg_set_maps(struct kvmmt_vmreg *r, struct kvmmt_vm *vm,
 			 const struct kvmmt_hostmap *maps);
+/* The proc root the registry reads, or NULL. */
+const char *kvmmt_vmreg_proc_root(const struct kvmmt_vmreg *r);
 /* The host's PAT reservations as last read (n == 0: none known). */
 const struct kvmmt_hostmap *kvmmt_vmreg_pat(const struct kvmmt_vmreg *r);
 

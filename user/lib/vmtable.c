@@ -392,17 +392,20 @@ static void reset_counts(struct vm_ent *v)
 	}
 }
 
-/* /proc facts for a VMM in the list; a process already gone keeps its last. */
-static int proc_refresh(struct vm_ent *v,
-			const struct kvmmt_counters *c, const char *proc_root)
+/*
+ * Identity from the registry (name, start time) and vCPUs; a process
+ * already gone keeps its last. A new start time is a new process with the
+ * same pid: its counts start again.
+ */
+static int identity(struct vm_ent *v, const struct kvmmt_counters *c, struct kvmmt_vmreg *reg)
 {
+	const struct kvmmt_vm *vm = reg ? kvmmt_vmreg_get(reg, v->row.pid, NULL) : NULL;
 	struct kvmmt_vm_row *r = &v->row;
-	__u64 start = 0;
+	const char *proc_root = reg ? kvmmt_vmreg_proc_root(reg) : NULL;
 	int n;
 
-	if (proc_root && !kvmmt_proc_start_time(proc_root, r->pid, &start)) {
-		if (r->start_time && start != r->start_time) {
-			/* Same pid, new process, between two updates. */
+	if (vm && vm->start_time) {
+		if (r->start_time && vm->start_time != r->start_time) {
 			int err;
 
 			snapshot_free(&v->base);
@@ -412,11 +415,13 @@ static int proc_refresh(struct vm_ent *v,
 			v->have_prev = false;
 			v->named = false;
 		}
-		r->start_time = start;
+		r->start_time = vm->start_time;
 	}
 	if (!v->named) {
-		if (!proc_root || kvmmt_proc_vm_name(proc_root, r->pid, r->name,
-						     sizeof(r->name), &r->name_src)) {
+		if (vm && (vm->name_src == KVMMT_NAME_QEMU || vm->name_src == KVMMT_NAME_COMM)) {
+			snprintf(r->name, sizeof(r->name), "%s", vm->name);
+			r->name_src = vm->name_src;
+		} else {
 			snprintf(r->name, sizeof(r->name), "%s", v->iter_comm);
 			r->name_src = r->name[0] ? KVMMT_NAME_ITER : KVMMT_NAME_NONE;
 		}
@@ -464,7 +469,7 @@ static int u32_cmp(const void *a, const void *b)
  * updates, or one the iterator could not list. Shown once, not alive.
  */
 static int add_counter_only(struct kvmmt_vmtable *t, const struct kvmmt_counters *c,
-			    const char *proc_root)
+			    struct kvmmt_vmreg *reg)
 {
 	size_t i, n = 0, cap = c->nr_inst + c->nr_vms;
 	struct snapshot none = {};
@@ -497,7 +502,7 @@ static int add_counter_only(struct kvmmt_vmtable *t, const struct kvmmt_counters
 			err = -ENOMEM;
 			break;
 		}
-		err = proc_refresh(v, c, proc_root);
+		err = identity(v, c, reg);
 		if (err)
 			break;
 	}
@@ -623,7 +628,7 @@ static void derive(struct kvmmt_vmtable *t, struct vm_ent *v, double now_s)
 
 int kvmmt_vmtable_update(struct kvmmt_vmtable *t, const struct kvmmt_vm_list *vms,
 			 const struct kvmmt_counters *c, double now_s,
-			 const char *proc_root, struct kvmmt_err *e)
+			 struct kvmmt_vmreg *reg, struct kvmmt_err *e)
 {
 	static const struct kvmmt_counters no_counters;
 	size_t i;
@@ -653,11 +658,11 @@ int kvmmt_vmtable_update(struct kvmmt_vmtable *t, const struct kvmmt_vm_list *vm
 			continue;
 		if (v->row.slots)
 			qsort(v->row.slots, v->row.nr_slots, sizeof(*v->row.slots), slot_cmp);
-		err = proc_refresh(v, c, proc_root);
+		err = identity(v, c, reg);
 		if (err)
 			goto nomem;
 	}
-	if (add_counter_only(t, c, proc_root))
+	if (add_counter_only(t, c, reg))
 		goto nomem;
 	/* A live VMM without counter records has installed nothing yet. */
 	for (i = 0; i < t->n; i++)

@@ -14,6 +14,7 @@
 #include "memtype.h"
 #include "policy.h"
 #include "procinfo.h"
+#include "vmreg.h"
 #include "err.h"
 
 /* Memslot flag of kvmmt's kernel series (kernel/patches), absent from older UAPIs. */
@@ -74,13 +75,14 @@ void kvmmt_vmtable_set_keep(struct kvmmt_vmtable *t, unsigned int updates);
 
 /*
  * Fold a new snapshot in. @now_s is a monotonic time in seconds used for rates.
- * @proc_root is "/proc" (tests pass a fixture directory), or NULL to leave
- * names to the iterator's comm. @vms or @c may be NULL (nothing of that kind
- * this time). On -ENOMEM the table stays consistent but partly updated.
+ * Each VMM's name and start time are its entry's in @reg (kvmmt_vmreg_get();
+ * refresh @reg first so that a reused pid is seen), or with @reg NULL the
+ * iterator's comm. @vms or @c may be NULL (nothing of that kind this time).
+ * On -ENOMEM the table stays consistent but partly updated.
  */
 int kvmmt_vmtable_update(struct kvmmt_vmtable *t, const struct kvmmt_vm_list *vms,
 			 const struct kvmmt_counters *c, double now_s,
-			 const char *proc_root, struct kvmmt_err *e);
+			 struct kvmmt_vmreg *reg, struct kvmmt_err *e);
 
 size_t kvmmt_vmtable_len(const struct kvmmt_vmtable *t);
 /* Rows in ascending pid order; valid until the next update or free. */

@@ -176,13 +176,14 @@ int top_model_sample(struct top_model *m, struct kvmmt_err *e)
 	if (err)
 		goto out;
 	now = kvmmt_now();
-	err = kvmmt_vmtable_update(m->table, &vms, &c, now, "/proc", e);
-	if (err)
-		goto out;
+	/* the registry first: VMs gone or reused, then what the kernel lists */
+	kvmmt_vmreg_refresh(m->reg, now);
 	err = kvmmt_vmreg_snapshot(m->reg, &vms, e);
 	if (err)
 		goto out;
-	kvmmt_vmreg_refresh(m->reg, now);
+	err = kvmmt_vmtable_update(m->table, &vms, &c, now, m->reg, e);
+	if (err)
+		goto out;
 	top_policyd_poll(m);
 	m->interval = kvmmt_vmtable_interval(m->table);
 	m->samples++;
