@@ -13,7 +13,7 @@ json_object *kvmmt_json_u64(__u64 v)
 	return json_object_new_uint64(v);
 }
 
-json_object *kvmmt_json_by_mt(const __u64 n[KVMMT_MT__MAX])
+static json_object *mt_counts(const __u64 n[KVMMT_MT__MAX])
 {
 	json_object *o = json_object_new_object();
 
@@ -22,7 +22,7 @@ json_object *kvmmt_json_by_mt(const __u64 n[KVMMT_MT__MAX])
 	return o;
 }
 
-json_object *kvmmt_json_by_level(const __u64 n[4])
+static json_object *level_counts(const __u64 n[4])
 {
 	static const char *const names[] = { [1] = "4K", [2] = "2M", [3] = "1G" };
 	json_object *o = json_object_new_object();
@@ -47,10 +47,10 @@ void kvmmt_json_installs(json_object *o, const __u64 by_mt[KVMMT_MT__MAX], const
 
 	for (int t = 0; t < KVMMT_MT__MAX; t++)
 		total += by_mt[t];
-	add(o, "installs", kvmmt_json_by_mt(by_mt));
+	add(o, "installs", mt_counts(by_mt));
 	add(o, "installs_total", kvmmt_json_u64(total));
 	if (level)
-		add(o, "installs_by_level", kvmmt_json_by_level(level));
+		add(o, "installs_by_level", level_counts(level));
 }
 
 void kvmmt_json_vm_id(json_object *o, pid_t pid, const char *name)

@@ -17,10 +17,6 @@
 
 json_object *kvmmt_json_u64(__u64 v);
 
-/* {"WB": n, "WT": n, ...}: every type kvmmt knows, so keys do not depend on data. */
-json_object *kvmmt_json_by_mt(const __u64 n[KVMMT_MT__MAX]);
-/* {"4K": n, "2M": n, "1G": n} from @n[1..3] */
-json_object *kvmmt_json_by_level(const __u64 n[4]);
 /* {"clear": n, "set": n}: installs by their ignore-PAT bit */
 json_object *kvmmt_json_ipat(__u64 clear, __u64 set);
 

@@ -56,7 +56,7 @@ static const struct {
 	  "Guest pages mapped with a type that conflicts with the host's.", v_conflict },
 };
 
-int kvmmt_metrics_write(FILE *f, const struct kvmmt_metrics *m)
+static int write_exposition(FILE *f, const struct kvmmt_metrics *m)
 {
 	head(f, "kvmmt_vm_risk", "gauge",
 	     "Page-aliasing risk class of the VM: 1 for its current class, 0 otherwise.");
@@ -125,7 +125,7 @@ int kvmmt_metrics_render(const struct kvmmt_metrics *m, char **out, size_t *len,
 
 	if (!f)
 		return kvmmt_errf(e, -ENOMEM, "out of memory rendering metrics");
-	err = kvmmt_metrics_write(f, m);
+	err = write_exposition(f, m);
 	if (fclose(f) || err) {
 		free(*out);
 		*out = NULL;

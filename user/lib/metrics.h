@@ -33,8 +33,6 @@ struct kvmmt_metrics {
 	__u64 blocked_total, allowed_total;	/* including VMs gone since */
 };
 
-/* Write the exposition to @f. */
-int kvmmt_metrics_write(FILE *f, const struct kvmmt_metrics *m);
 /* Render into a malloc'ed string (*out, *len). */
 int kvmmt_metrics_render(const struct kvmmt_metrics *m, char **out, size_t *len,
 			 struct kvmmt_err *e);

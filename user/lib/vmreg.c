@@ -171,7 +171,7 @@ struct kvmmt_vm *kvmmt_vmreg_get(struct kvmmt_vmreg *r, pid_t pid, struct kvmmt_
 	return r->last = vm;
 }
 
-void kvmmt_vmreg_remove(struct kvmmt_vmreg *r, struct kvmmt_vm *vm)
+static void vm_remove(struct kvmmt_vmreg *r, struct kvmmt_vm *vm)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->v[i] != vm)
@@ -201,7 +201,7 @@ struct kvmmt_vm *kvmmt_vmreg_event(struct kvmmt_vmreg *r, const struct kvmmt_eve
 	return vm;
 }
 
-struct kvmmt_vm *kvmmt_vmreg_vm_info(struct kvmmt_vmreg *r, const struct kvmmt_vm_info *v,
+static struct kvmmt_vm *vm_info(struct kvmmt_vmreg *r, const struct kvmmt_vm_info *v,
 				     struct kvmmt_err *e)
 {
 	struct kvmmt_vm *vm = kvmmt_vmreg_get(r, v->vm.tgid, e);
@@ -232,7 +232,7 @@ int kvmmt_vmreg_snapshot(struct kvmmt_vmreg *r, const struct kvmmt_vm_list *l,
 		struct kvmmt_err err = { 0 };
 
 		/* NULL without an error: a VM this registry does not watch */
-		if (!kvmmt_vmreg_vm_info(r, &l->v[i], &err) && err.err && !ret) {
+		if (!vm_info(r, &l->v[i], &err) && err.err && !ret) {
 			ret = err.err;
 			if (e)
 				*e = err;
@@ -264,7 +264,7 @@ void kvmmt_vmreg_refresh(struct kvmmt_vmreg *r, double now)
 		struct kvmmt_vm *vm = r->v[i];
 
 		if (gone(r, vm)) {
-			kvmmt_vmreg_remove(r, vm);
+			vm_remove(r, vm);
 			continue;
 		}
 		if (now - vm->maps_read >= r->o.reread_s) {

@@ -83,13 +83,9 @@ struct kvmmt_vm *kvmmt_vmreg_get(struct kvmmt_vmreg *r, pid_t pid,
 struct kvmmt_vm *kvmmt_vmreg_event(struct kvmmt_vmreg *r, const struct kvmmt_event *ev,
 				   struct kvmmt_err *e);
 /*
- * One VM of an iterator snapshot: its noncoherent DMA count, disabled
- * quirks and memslots (as the records are). Returns the VM (or NULL).
+ * An iterator snapshot: each VM's noncoherent DMA count, disabled quirks
+ * and memslots (as the records are). 0 or the first error.
  */
-struct kvmmt_vm *kvmmt_vmreg_vm_info(struct kvmmt_vmreg *r,
-				     const struct kvmmt_vm_info *v,
-				     struct kvmmt_err *e);
-/* kvmmt_vmreg_vm_info() for each; 0 or the first error. */
 int kvmmt_vmreg_snapshot(struct kvmmt_vmreg *r, const struct kvmmt_vm_list *l,
 			 struct kvmmt_err *e);
 
@@ -99,8 +95,6 @@ int kvmmt_vmreg_snapshot(struct kvmmt_vmreg *r, const struct kvmmt_vm_list *l,
  * is gone or whose pid now belongs to another process. Only with a proc root.
  */
 void kvmmt_vmreg_refresh(struct kvmmt_vmreg *r, double now);
-/* Drop one VM now (removed() is called first). */
-void kvmmt_vmreg_remove(struct kvmmt_vmreg *r, struct kvmmt_vm *vm);
 
 /* The host's SPTE format and PAT, when known only later (a capture). */
 void kvmmt_vmreg_set_format(struct kvmmt_vmreg *r, enum kvmmt_fmt fmt, __u64 host_pat);
