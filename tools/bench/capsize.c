@@ -446,7 +446,7 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 		bpe[k] = samples_median(&tl->bpe);
 		bpi[k] = samples_median(&tl->bpi);
 		table_set_samples(&t, row, 1, "%.1f", &tl->bpe, 1);
-		table_set_samples(&t, row, 2, "%.1f", &tl->bpi, 1);
+		table_set_samples(&t, row, 2, "%.2f", &tl->bpi, 1);
 		table_set(&t, row, 3, "%.2f", b->events / b->installs);
 		table_set(&t, row, 4, "%.0f", a->bytes - bpe[k] * a->events);
 		table_set_samples(&t, row, 5, "%.2f", &tl->cpu_per_mev, 1);

@@ -2,7 +2,7 @@
 /*
  * The floor: programs that do nothing, attached to the same kvmmmu
  * tracepoints as kvmmt's data path (bpf/kvmmt.bpf.c), in each attach
- * flavour it can use. Whatever this costs per event, any BPF tool on these
+ * flavour it can use (fentry: fexit on make_spte, see below). Whatever this costs per event, any BPF tool on these
  * tracepoints pays. The loader enables only the flavour being measured.
  */
 #include <linux/bpf.h>
@@ -30,5 +30,12 @@ FLAVOURS(kvm_mmu_sync_page)
 FLAVOURS(kvm_mmu_unsync_page)
 FLAVOURS(kvm_mmu_split_huge_page)
 FLAVOURS(kvm_mmu_zap_all_fast)
+
+/*
+ * kvmmt's fentry path takes installs from fexit/make_spte instead of the
+ * kvm_mmu_set_spte tracepoint (and the rest from tp_btf): its floor is this
+ * program with the other tp_btf ones.
+ */
+EMPTY("fexit/make_spte", fx_make_spte)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -473,7 +473,8 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 	else if (cgwhy[0])
 		json_object_object_add(out, "instructions_missing", json_object_new_string(cgwhy));
 	row = table_row(&t);
-	table_set(&t, row, 0, "capture replay (kvmmt_cap_read, zlib)");
+	table_set(&t, row, 0, "capture replay (kvmmt_cap_read, %s)",
+		  kvmmt_cap_codec_name(KVMMT_CAP_CODEC_DEFAULT));
 	if (cap.n) {
 		table_set_samples(&t, row, 1, "%.2f", &cap, 1e-6);
 		table_set(&t, row, 2, "%.0f", 1e9 / samples_median(&cap));

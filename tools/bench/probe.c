@@ -96,10 +96,25 @@ struct pstate {
 };
 
 static const char *const empty_flavour[] = {
+	[KVMMT_PATH_FENTRY] = "btf_",	/* and fx_make_spte for btf_kvm_mmu_set_spte */
 	[KVMMT_PATH_TP_BTF] = "btf_",
 	[KVMMT_PATH_RAW_TP] = "raw_",
 	[KVMMT_PATH_TP] = "tp_",
 };
+
+/* The empty programs of @path: the same events kvmmt's data path takes there. */
+static bool empty_wanted(enum kvmmt_path path, const char *name)
+{
+	const char *pre = empty_flavour[path];
+
+	if (path == KVMMT_PATH_FENTRY) {
+		if (!strcmp(name, "fx_make_spte"))
+			return true;
+		if (!strcmp(name, "btf_kvm_mmu_set_spte"))
+			return false;
+	}
+	return pre && !strncmp(name, pre, strlen(pre));
+}
 
 static void empty_close(struct pstate *s)
 {
@@ -114,7 +129,6 @@ static void empty_close(struct pstate *s)
 static int empty_open(struct pstate *s, enum kvmmt_path path, char *why,
 		      size_t len)
 {
-	const char *pre = empty_flavour[path];
 	struct bpf_program *p;
 	int err;
 
@@ -124,8 +138,7 @@ static int empty_open(struct pstate *s, enum kvmmt_path path, char *why,
 		return -errno;
 	}
 	bpf_object__for_each_program(p, s->empty->obj)
-		bpf_program__set_autoload(p, !strncmp(bpf_program__name(p), pre,
-						       strlen(pre)));
+		bpf_program__set_autoload(p, empty_wanted(path, bpf_program__name(p)));
 	err = empty_bpf__load(s->empty);
 	if (err) {
 		snprintf(why, len, "empty programs (%s) did not load: %s",
@@ -388,7 +401,7 @@ static int cmp_prog_ns(const void *a, const void *b)
  * run_cnt over the instrumented rounds): ns per run and runs per install.
  */
 static void progs_note(const struct prow *r, const char *what, struct table *t,
-		       json_object *out, const char *key)
+		       bool note, json_object *out, const char *key)
 {
 	struct prog_one p[BENCH_MAX_PROGS];
 	char buf[1536];
@@ -419,7 +432,8 @@ static void progs_note(const struct prow *r, const char *what, struct table *t,
 				       json_object_new_double(p[i].cnt / r->prog_installs));
 		json_object_array_add(arr, o);
 	}
-	table_note(t, "%s", buf);
+	if (note)
+		table_note(t, "%s", buf);
 	json_object_object_add(out, key, arr);
 }
 
@@ -598,13 +612,12 @@ static void probe_targets(const struct pstate *s, struct table *t, json_object *
 			table_note(t, "the empty program's whole CPU cost, dispatch included: %+.0f ns/event",
 				   added[P_EMPTY] / rpi);
 		/* A miss names what limits it: each program's own run time. */
-		if (!met || (ce >= 0 && ce / fe > 2.0)) {
-			progs_note(&s->rows[P_EMPTY], "floor", t, out, "floor_programs");
-			progs_note(&s->rows[P_KVMMT], "kvmmt counters", t, out, "kvmmt_programs");
-			if (ce >= 0 && ce / fe > 2.0)
-				progs_note(&s->rows[P_KVMMT_CAP], "kvmmt + capture ring", t, out,
-					   "kvmmt_capture_programs");
-		}
+		bool miss = !met || (ce >= 0 && ce / fe > 2.0);
+
+		progs_note(&s->rows[P_EMPTY], "floor", t, miss, out, "floor_programs");
+		progs_note(&s->rows[P_KVMMT], "kvmmt counters", t, miss, out, "kvmmt_programs");
+		progs_note(&s->rows[P_KVMMT_CAP], "kvmmt + capture ring", t,
+			   ce >= 0 && ce / fe > 2.0, out, "kvmmt_capture_programs");
 	} else {
 		table_note(t, "target BPF run time <= 1.3x the empty program's: not measured (%s)",
 			   s->rows[P_KVMMT].missing ? "no kvmmt row" : "no bpf_stats sample");
