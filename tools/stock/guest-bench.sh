@@ -13,14 +13,17 @@ else
 	rc=$?
 	b() { jq -r "$1" "$tmp/bench.json" 2>/dev/null; }
 	# BPF run time per event of the probe row whose name starts with $1
-	ev() { b ".probe.rows[] | select(.probe | startswith(\"$1\")) | .bpf_run_ns_per_event.median // \"-\""; }
+	ev() { b ".probe.rows[] | select(.probe | startswith(\"$1\")) | (.bpf_run_ns_per_event // \"-\" | tostring | .[0:6])"; }
 	say "bench on $path: exit $rc; BPF ns/event: empty $(ev empty), kvmmt counters $(ev 'kvmmt data path (counters)'), capture ring $(ev 'kvmmt data path (+capture')), bpftrace $(ev bpftrace)"
 	ratio=$(b '.probe.floor_ratio // empty')
 	cratio=$(b '.probe.capture_floor_ratio // empty')
 	if [ -n "$ratio" ]; then
 		say "bench on $path: kvmmt / empty program $(printf %.2f "$ratio")x (target <= 1.3x: $(b 'if .probe.target_floor_met then "MET" else "MISSED" end')), with the capture ring $(printf %.2f "${cratio:-0}")x (target <= 2x: $(b 'if .probe.target_capture_floor_met then "MET" else "MISSED" end'))"
-		b '.probe.kvmmt_programs[]? | "\(.program) \(.ns_per_run | floor) ns/run x \(.runs_per_install * 100 | floor / 100)/install"' |
-			sed 's/^/KT: #   /'
+		for k in floor kvmmt kvmmt_capture; do
+			say "bench on $path: $k programs, bpf_stats (ns/run x runs/install):"
+			b ".probe.${k}_programs[]? | \"\\(.program) \\(.ns_per_run | floor) x \\(.runs_per_install * 1000 | floor / 1000)\"" |
+				sed 's/^/KT: #   /'
+		done
 		ok "bench: the in-kernel run-time ratio is measured on $path"
 	else
 		notok "bench: no run-time ratio on $path"
