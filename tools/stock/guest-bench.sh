@@ -14,7 +14,7 @@ else
 	b() { jq -r "$1" "$tmp/bench.json" 2>/dev/null; }
 	# BPF run time per event of the probe row whose name starts with $1
 	ev() { b ".probe.rows[] | select(.probe | startswith(\"$1\")) | (.bpf_run_ns_per_event // \"-\" | tostring | .[0:6])"; }
-	say "bench on $path: exit $rc; BPF ns/event: empty $(ev empty), kvmmt counters $(ev 'kvmmt data path (counters)'), capture ring $(ev 'kvmmt data path (+capture')), bpftrace $(ev bpftrace)"
+	say "bench on $path: exit $rc; BPF ns/event: empty $(ev empty), kvmmt counters $(ev 'kvmmt data path (counters)'), capture ring $(ev 'kvmmt data path (+capture'), bpftrace $(ev bpftrace)"
 	ratio=$(b '.probe.floor_ratio // empty')
 	cratio=$(b '.probe.capture_floor_ratio // empty')
 	if [ -n "$ratio" ]; then
