@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "bench.h"
+#include "vmreg.h"
 #include "memattr.h"
 
 #define ING_VMS		16
@@ -27,8 +28,7 @@ struct stream {
 };
 
 struct sink {
-	struct kvmmt_policy_vm *vm[ING_VMS];
-	__u32 tgid0;
+	struct kvmmt_vmreg *reg;	/* what kvmmt-top, kvmmt-policyd and kvmmt-report use */
 	size_t bad;
 	struct kvmmt_err e;
 };
@@ -76,26 +76,21 @@ static int stream_gen(struct stream *s, size_t n)
 
 static int sink_init(struct sink *k)
 {
+	/* no /proc: the stream's pids are not processes of this host */
+	struct kvmmt_vmreg_opts o = { .fmt = KVMMT_FMT_SHADOW, .host_pat = KVMMT_LINUX_PAT };
+
 	memset(k, 0, sizeof(*k));
-	k->tgid0 = 1000;
-	for (int i = 0; i < ING_VMS; i++)
-		if (!(k->vm[i] = kvmmt_policy_vm_new()))
-			return -ENOMEM;
-	return 0;
+	return kvmmt_vmreg_new(&k->reg, &o, NULL);
 }
 
 static void sink_free(struct sink *k)
 {
-	for (int i = 0; i < ING_VMS; i++)
-		kvmmt_policy_vm_free(k->vm[i]);
+	kvmmt_vmreg_free(k->reg);
 }
 
 static inline void sink_event(struct sink *k, const struct kvmmt_event *ev)
 {
-	__u32 i = ev->tgid - k->tgid0;
-
-	if (i >= ING_VMS ||
-	    kvmmt_policy_event(k->vm[i], ev, KVMMT_FMT_SHADOW, KVMMT_LINUX_PAT, &k->e))
+	if (!kvmmt_vmreg_event(k->reg, ev, &k->e))
 		k->bad++;
 }
 
