@@ -836,6 +836,15 @@ static int dec_snapshot(struct dec *d, struct rd *r)
 	return ret;
 }
 
+/* One decoded event to the reader's callback; @mtb is the memory-type byte. */
+static int deliver(struct dec *d, struct kvmmt_cap_event *ce, __u8 mtb)
+{
+	ce->mt = mtb & 0x7f;
+	ce->ipat = mtb >> 7;
+	d->st->events++;
+	return d->ops->event ? d->ops->event(d->ctx, ce) : 0;
+}
+
 static int dec_events_v2(struct dec *d, struct rd *r)
 {
 	struct kvmmt_cap_event ce = {};
@@ -895,14 +904,9 @@ static int dec_events_v2(struct dec *d, struct rd *r)
 			  get_uv_max(r, UINT32_MAX, "event aux out of range") : 0;
 		if (r->bad)
 			return 0;
-		ce.mt = mtb & 0x7f;
-		ce.ipat = mtb >> 7;
-		d->st->events++;
-		if (d->ops->event) {
-			ret = d->ops->event(d->ctx, &ce);
-			if (ret)
-				return ret;
-		}
+		ret = deliver(d, &ce, mtb);
+		if (ret)
+			return ret;
 	}
 	if (r->pos != r->len)
 		r->bad = "trailing bytes after the last event";
@@ -1025,14 +1029,9 @@ static int dec_events_v3(struct dec *d, struct rd *r)
 		p->slot = ev->slot;
 		p->value = ev->value;
 		last_ts = ev->ts_ns;
-		ce.mt = mtb & 0x7f;
-		ce.ipat = mtb >> 7;
-		d->st->events++;
-		if (d->ops->event) {
-			ret = d->ops->event(d->ctx, &ce);
-			if (ret)
-				return ret;
-		}
+		ret = deliver(d, &ce, mtb);
+		if (ret)
+			return ret;
 	}
 	for (i = 0; i < S__MAX; i++)
 		if (c[i].pos != c[i].len) {
