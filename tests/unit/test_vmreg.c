@@ -2,14 +2,18 @@
 /*
  * The VM registry on a /proc tree written by the test: identity, host maps
  * read when a VM appears and again when due, events and iterator snapshots
- * into the risk model, a reused pid, the watch list and the hooks.
+ * into the risk model, a reused pid, the watch list and the hooks; smaps
+ * re-read only when the mappings change, and a real child process's exit
+ * seen through its pidfd.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "vmreg.h"
 
@@ -218,6 +222,66 @@ Test(vmreg, device_mapping_found_by_a_later_refresh)
 	cr_assert_eq(vm->maps.n, 1);
 	cr_assert_eq(summary(vm).risk, KVMMT_RISK_ALIASING);
 	cr_assert_eq(summary(vm).conflict_pages, 4);
+	kvmmt_vmreg_free(r);
+}
+
+/* smaps is read again only when /proc/PID/maps says the mappings changed. */
+Test(vmreg, smaps_reread_only_when_the_mappings_change)
+{
+	struct kvmmt_vmreg *r;
+	struct kvmmt_vm *vm;
+	double t;
+
+	vmm(320, 1, "qemu-system-x86");
+	PUT(320, "maps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 /memfd:ram\n");
+	r = reg_new(NULL, 0);
+	vm = kvmmt_vmreg_get(r, 320, NULL);
+	cr_assert_not_null(vm);
+	cr_assert(vm->layout_known);
+	cr_assert_eq(vm->maps.n, 0);
+	/* smaps alone changes: not read, the mappings are the same */
+	PUT(320, "smaps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
+		  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n"
+		  "VmFlags: rd wr sh mr mw me ms io pf dd \n");
+	t = vm->maps_read;
+	kvmmt_vmreg_refresh(r, t + 11);
+	cr_assert_eq(vm->maps.n, 0, "same maps, smaps not read");
+	/* a new mapping: smaps is read and the BAR is found */
+	PUT(320, "maps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
+		  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n");
+	kvmmt_vmreg_refresh(r, t + 22);
+	cr_assert_eq(vm->maps.n, 1, "changed maps, smaps read");
+	cr_assert_eq(vm->maps.r[0].mt, KVMMT_MT_WC);
+	kvmmt_vmreg_free(r);
+}
+
+/* On the live /proc a VM's process is watched through a pidfd. */
+Test(vmreg, exit_of_a_real_process_seen_through_its_pidfd)
+{
+	struct kvmmt_vmreg_opts o = {
+		.fmt = KVMMT_FMT_EPT, .host_pat = KVMMT_LINUX_PAT, .proc_root = "/proc",
+		.reread_s = 10,
+	};
+	struct kvmmt_vmreg *r;
+	struct kvmmt_vm *vm;
+	pid_t child = fork();
+
+	cr_assert_geq(child, 0);
+	if (!child) {
+		pause();
+		_exit(0);
+	}
+	cr_assert_eq(kvmmt_vmreg_new(&r, &o, NULL), 0);
+	vm = kvmmt_vmreg_get(r, child, NULL);
+	cr_assert_not_null(vm);
+	cr_assert_geq(vm->pidfd, 0, "a live process gets a pidfd");
+	cr_assert_neq(vm->start_time, 0);
+	kvmmt_vmreg_refresh(r, kvmmt_now());
+	cr_assert_eq(kvmmt_vmreg_len(r), 1, "still running");
+	kill(child, SIGKILL);
+	cr_assert_eq(waitpid(child, NULL, 0), child);
+	kvmmt_vmreg_refresh(r, kvmmt_now());
+	cr_assert_eq(kvmmt_vmreg_len(r), 0, "exited");
 	kvmmt_vmreg_free(r);
 }
 

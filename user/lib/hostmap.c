@@ -4,10 +4,12 @@
  * non-overlapping page ranges.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "array.h"
 #include "hostmap.h"
 
@@ -219,4 +221,26 @@ int kvmmt_hostmap_read_smaps(struct kvmmt_hostmap *m, const char *proc_root,
 
 	snprintf(path, sizeof(path), "%s/%d/smaps", proc_root, (int)pid);
 	return kvmmt_hostmap_read(m, path, kvmmt_hostmap_parse_smaps, e);
+}
+
+int kvmmt_hostmap_layout(const char *proc_root, pid_t pid, __u64 *sum,
+			 struct kvmmt_err *e)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+	char path[4096], buf[16384];
+	ssize_t n;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%d/maps", proc_root, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kvmmt_errf(e, -errno, "cannot read %s: %s", path, strerror(errno));
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
+	if (n < 0)
+		err = kvmmt_errf(e, -errno, "cannot read %s: %s", path, strerror(errno));
+	close(fd);
+	*sum = h;
+	return err;
 }

@@ -66,4 +66,13 @@ int kvmmt_hostmap_read(struct kvmmt_hostmap *m, const char *path,
 int kvmmt_hostmap_read_smaps(struct kvmmt_hostmap *m, const char *proc_root,
 			     pid_t pid, struct kvmmt_err *e);
 
+/*
+ * A fingerprint (64-bit FNV-1a) of /proc/PID/maps: the process's mappings
+ * without smaps' walk of every page table. A device mapping appears or
+ * goes only with a change of it, so smaps need be read again only then.
+ * 0, or -errno with @e.
+ */
+int kvmmt_hostmap_layout(const char *proc_root, pid_t pid, __u64 *sum,
+			 struct kvmmt_err *e);
+
 #endif

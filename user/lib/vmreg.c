@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /* The VM registry (vmreg.h): identity, host maps and risk model per VM. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include "array.h"
 #include "vmreg.h"
 
@@ -15,6 +18,8 @@ struct kvmmt_vmreg {
 	struct kvmmt_vm *last;		/* events come in runs from one VM */
 	struct kvmmt_hostmap pat;	/* host PAT reservations, by pfn */
 	double pat_read;
+	struct pollfd *polls;		/* kvmmt_vmreg_refresh()'s, one per VM */
+	size_t polls_cap;
 };
 
 static const struct kvmmt_hostmap *pat_or_null(const struct kvmmt_vmreg *r)
@@ -36,10 +41,39 @@ static void read_pat(struct kvmmt_vmreg *r, double now)
 	r->pat_read = now;
 }
 
+/* smaps walks every page table of the VMM: only when its mappings changed */
 static void read_maps(struct kvmmt_vmreg *r, struct kvmmt_vm *vm, double now)
 {
-	kvmmt_hostmap_read_smaps(&vm->maps, r->o.proc_root, vm->pid, NULL);
+	__u64 layout;
+	bool known = !kvmmt_hostmap_layout(r->o.proc_root, vm->pid, &layout, NULL);
+
+	if (!known || !vm->layout_known || layout != vm->layout)
+		kvmmt_hostmap_read_smaps(&vm->maps, r->o.proc_root, vm->pid, NULL);
+	vm->layout = layout;
+	vm->layout_known = known;
 	vm->maps_read = now;
+}
+
+/*
+ * A pidfd of the process @vm->start_time names, or -1. The live /proc
+ * only: a fixture tree's pids are not processes.
+ */
+static int open_pidfd(const struct kvmmt_vmreg *r, const struct kvmmt_vm *vm)
+{
+	__u64 st;
+	int fd;
+
+	if (strcmp(r->o.proc_root, "/proc") || !vm->start_time)
+		return -1;
+	fd = syscall(SYS_pidfd_open, vm->pid, 0);
+	if (fd < 0)
+		return -1;
+	/* the pid may have been reused before the open */
+	if (kvmmt_proc_start_time(r->o.proc_root, vm->pid, &st) || st != vm->start_time) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int kvmmt_vmreg_new(struct kvmmt_vmreg **out, const struct kvmmt_vmreg_opts *o,
@@ -73,6 +107,8 @@ static void vm_free(struct kvmmt_vmreg *r, struct kvmmt_vm *vm)
 		r->o.removed(vm, r->o.ctx);
 	kvmmt_policy_vm_free(vm->model);
 	kvmmt_hostmap_free(&vm->maps);
+	if (vm->pidfd >= 0)
+		close(vm->pidfd);
 	free(vm);
 }
 
@@ -84,6 +120,7 @@ void kvmmt_vmreg_free(struct kvmmt_vmreg *r)
 		vm_free(r, r->v[i]);
 	free(r->v);
 	free(r->pids);
+	free(r->polls);
 	kvmmt_hostmap_free(&r->pat);
 	free(r);
 }
@@ -148,11 +185,13 @@ struct kvmmt_vm *kvmmt_vmreg_get(struct kvmmt_vmreg *r, pid_t pid, struct kvmmt_
 		return NULL;
 	}
 	vm->pid = pid;
+	vm->pidfd = -1;
 	vm->noncoherent = -1;
 	kvmmt_policy_vm_set_fmt(vm->model, r->o.fmt);
 	if (r->o.proc_root) {
 		now = kvmmt_now();
 		kvmmt_proc_start_time(r->o.proc_root, pid, &vm->start_time);
+		vm->pidfd = open_pidfd(r, vm);
 		kvmmt_proc_vm_name(r->o.proc_root, pid, vm->name, sizeof(vm->name),
 				   &vm->name_src);
 		/* the reservations a new VMM's BARs made, before its first install */
@@ -163,6 +202,8 @@ struct kvmmt_vm *kvmmt_vmreg_get(struct kvmmt_vmreg *r, pid_t pid, struct kvmmt_
 	if (r->o.added && (err = r->o.added(vm, r->o.ctx))) {
 		kvmmt_policy_vm_free(vm->model);
 		kvmmt_hostmap_free(&vm->maps);
+		if (vm->pidfd >= 0)
+			close(vm->pidfd);
 		free(vm);
 		kvmmt_errf(e, err, "cannot watch VM %d: %s.", (int)pid, strerror(-err));
 		return NULL;
@@ -241,18 +282,35 @@ int kvmmt_vmreg_snapshot(struct kvmmt_vmreg *r, const struct kvmmt_vm_list *l,
 	return ret;
 }
 
-static bool gone(const struct kvmmt_vmreg *r, const struct kvmmt_vm *vm)
+/* @revents: what poll() said of the VM's pidfd, if it has one */
+static bool gone(const struct kvmmt_vmreg *r, const struct kvmmt_vm *vm, short revents)
 {
 	__u64 st;
 
+	/* a pidfd polls readable once its process has exited */
+	if (vm->pidfd >= 0)
+		return revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL);
 	if (kvmmt_proc_start_time(r->o.proc_root, vm->pid, &st))
 		return true;
 	return vm->start_time && st != vm->start_time;
 }
 
+/*
+ * One poll() for every VM's pidfd (poll skips the -1 entries). False if
+ * it could not be done: every VM with a pidfd then counts as running.
+ */
+static bool poll_pidfds(struct kvmmt_vmreg *r)
+{
+	if (kvmmt_array_grow((void **)&r->polls, &r->polls_cap, r->n, sizeof(*r->polls)))
+		return false;
+	for (size_t i = 0; i < r->n; i++)
+		r->polls[i] = (struct pollfd){ .fd = r->v[i]->pidfd, .events = POLLIN };
+	return !r->n || poll(r->polls, r->n, 0) >= 0;
+}
+
 void kvmmt_vmreg_refresh(struct kvmmt_vmreg *r, double now)
 {
-	bool pat = false;
+	bool pat = false, polled;
 
 	if (!r->o.proc_root)
 		return;
@@ -260,10 +318,11 @@ void kvmmt_vmreg_refresh(struct kvmmt_vmreg *r, double now)
 		read_pat(r, now);
 		pat = true;
 	}
-	for (size_t i = 0; i < r->n;) {
+	polled = poll_pidfds(r);
+	for (size_t i = 0, p = 0; i < r->n; p++) {
 		struct kvmmt_vm *vm = r->v[i];
 
-		if (gone(r, vm)) {
+		if (gone(r, vm, polled ? r->polls[p].revents : 0)) {
 			vm_remove(r, vm);
 			continue;
 		}

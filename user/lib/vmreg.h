@@ -32,6 +32,9 @@ struct kvmmt_vm {
 	struct kvmmt_hostmap maps;	/* the VMM's device mappings, by hva page */
 	void *priv;			/* the program's own state of this VM */
 	double maps_read;		/* when @maps was read (kvmmt_now()) */
+	__u64 layout;			/* /proc/PID/maps fingerprint @maps is of */
+	bool layout_known;
+	int pidfd;			/* the VMM process, -1: its start time is polled */
 };
 
 struct kvmmt_vmreg_opts {
@@ -91,8 +94,10 @@ int kvmmt_vmreg_snapshot(struct kvmmt_vmreg *r, const struct kvmmt_vm_list *l,
 
 /*
  * Re-read what is due at @now (kvmmt_now()): the PAT reservations and each
- * VM's device mappings older than reread_s; then drop the VMs whose process
- * is gone or whose pid now belongs to another process. Only with a proc root.
+ * VM's device mappings older than reread_s (smaps only when the process's
+ * mappings changed: kvmmt_hostmap_layout()); then drop the VMs whose process
+ * is gone or whose pid now belongs to another process (a pidfd where the
+ * proc root is the live "/proc"). Only with a proc root.
  */
 void kvmmt_vmreg_refresh(struct kvmmt_vmreg *r, double now);
 
