@@ -1,4 +1,5 @@
 # Shared by the capture-* integration tests (sourced, not run).
+. "$(dirname "${BASH_SOURCE[0]}")/kvm-host.sh"
 set -u -o pipefail
 B=$KVMMT_BUILD/bin
 tmp=$(mktemp -d /tmp/kvmmt-capture-test.XXXXXX)
@@ -17,7 +18,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 
 need_capture() {
 	[ "$(id -u)" -eq 0 ] || skip "kvmmt-capture needs root (CAP_BPF, CAP_PERFMON)"
-	[ -e /dev/kvm ] || skip "/dev/kvm does not exist on this host"
+	[ -e /dev/kvm ] || skip "no /dev/kvm on this host"
 	for p in kvmmt-capture kvmmt-report kvmmt-testvmm; do
 		[ -x "$B/$p" ] || fail "$B/$p not built"
 	done
@@ -31,7 +32,7 @@ start_capture() {
 	shift
 	"$B/kvmmt-capture" -o "$out" "$@" 2>"$tmp/capture.err" &
 	cap_pid=$!
-	for _ in $(seq 600); do
+	for _ in $(seq $(patience 600)); do
 		grep -q 'recording to' "$tmp/capture.err" && return 0
 		kill -0 "$cap_pid" 2>/dev/null || break
 		sleep 0.1
@@ -45,9 +46,9 @@ start_capture() {
 start_vms() {
 	local out=$1
 	shift
-	"$B/kvmmt-testvmm" --hold 60 --ready-file "$out" "$@" >"$tmp/tvm.out" 2>&1 &
+	"$B/kvmmt-testvmm" --hold 300 --ready-file "$out" "$@" >"$tmp/tvm.out" 2>&1 &
 	tvm_pid=$!
-	for _ in $(seq 600); do
+	for _ in $(seq $(patience 600)); do
 		[ -s "$out" ] && return 0
 		kill -0 "$tvm_pid" 2>/dev/null || break
 		sleep 0.1

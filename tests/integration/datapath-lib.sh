@@ -1,4 +1,5 @@
 # Shared by the datapath-* and check-* integration tests (sourced, not run).
+. "$(dirname "${BASH_SOURCE[0]}")/kvm-host.sh"
 set -u -o pipefail
 tvm=$KVMMT_BUILD/bin/kvmmt-testvmm
 dpdump=$KVMMT_BUILD/tests/kvmmt-dpdump
@@ -18,7 +19,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 
 dp_require() {
-	[ -e /dev/kvm ] || skip "/dev/kvm does not exist on this host"
+	[ -e /dev/kvm ] || skip "no /dev/kvm on this host"
 	[ "$(id -u)" -eq 0 ] || skip "loading BPF programs needs root"
 	[ -r /sys/kernel/btf/vmlinux ] || skip "the kernel has no BTF"
 	for b in "$tvm" "$dpdump"; do [ -x "$b" ] || fail "$b not built"; done
@@ -33,7 +34,7 @@ dp_start() {
 	rm -f "$tmp/$name.ready"
 	"$dpdump" --ready-file "$tmp/$name.ready" "$@" >"$tmp/$name.json" 2>"$tmp/$name.err" &
 	dp_pid=$!
-	for _ in $(seq 300); do
+	for _ in $(seq $(patience 300)); do
 		[ -e "$tmp/$name.ready" ] && return 0
 		kill -0 "$dp_pid" 2>/dev/null || break
 		sleep 0.1

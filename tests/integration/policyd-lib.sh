@@ -6,6 +6,7 @@
 # (--pid) and takes only monitors named with the test's own tag (qmp_match);
 # the tag lacks "kvmmt", so a daemon on the host with the default qmp_match
 # leaves the test VMs' monitors alone.
+. "$(dirname "${BASH_SOURCE[0]}")/kvm-host.sh"
 
 BIN=${KVMMT_BUILD:?}/bin
 TESTBIN=$KVMMT_BUILD/tests
@@ -39,9 +40,9 @@ cleanup() {
 trap cleanup EXIT
 
 # wait_until SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds;
-# fails (returns 1) once SECONDS have passed.
+# fails (returns 1) once SECONDS (times the patience scale) have passed.
 wait_until() {
-	local end=$((SECONDS + $1))
+	local end=$((SECONDS + $(patience "$1")))
 	shift
 	until "$@"; do
 		[ "$SECONDS" -lt "$end" ] || return 1
@@ -57,7 +58,7 @@ require_tools() {
 
 require_qemu_kvm() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (QMP sockets, /dev/kvm)"
-	[ -c /dev/kvm ] || skip "no /dev/kvm"
+	[ -c /dev/kvm ] || skip "no /dev/kvm on this host"
 	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 	require_tools
 }

@@ -1,5 +1,6 @@
 # Shared by the top-* integration tests (sourced, not run): the binaries,
 # the test VMs and the cleanup every test needs.
+. "$(dirname "${BASH_SOURCE[0]}")/kvm-host.sh"
 
 set -u -o pipefail
 build=${KVMMT_BUILD:?KVMMT_BUILD is not set (run through tests/run)}
@@ -48,9 +49,10 @@ check() {
 	[ -s "$f" ] && jq -e "$@" "$f" >/dev/null
 }
 
-# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds (SECONDS
+# times the patience scale).
 wait_for() {
-	local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
+	local deadline=$(( $(date +%s%N) + $(patience "$1") * 1000000000 ))
 
 	shift
 	until "$@"; do
@@ -63,20 +65,10 @@ wait_for() {
 # every VM has touched its pages; the report is in $tmp/vms.json.
 start_vms() {
 	rm -f "$tmp/vms.json"
-	"$testvmm" --hold 120 --ready-file "$tmp/vms.json" "$@" >"$tmp/testvmm.out" 2>&1 &
+	"$testvmm" --hold 300 --ready-file "$tmp/vms.json" "$@" >"$tmp/testvmm.out" 2>&1 &
 	vmm_pid=$!
 	wait_for 20 test -s "$tmp/vms.json" ||
 		fail "kvmmt-testvmm did not report ready: $(cat "$tmp/testvmm.out")"
 	vm_pids=$(jq -r '.vms[].pid' "$tmp/vms.json")
 }
 
-# expected_risk: the class a test VM (WB guest PTEs on coherent RAM, no
-# noncoherent DMA, no flagged slot) must get on this host, from the SPTE
-# format in /sys/module: shadow paging and EPT (IPAT set) force WB: none;
-# NPT combines the guest's PAT with the host's: guest-types.
-expected_risk() {
-	case $(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null) in
-	Y | 1) echo guest-types ;;
-	*) echo none ;;
-	esac
-}

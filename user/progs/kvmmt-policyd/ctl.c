@@ -447,7 +447,12 @@ static bool flag_running(json_object *f, json_object *vms)
 static void print_status(json_object *r)
 {
 	json_object *vms, *flags, *v;
+	int risk_w = 0;		/* the longest class name */
 	size_t n;
+
+	for (int c = 0; c < KVMMT_RISK__MAX; c++)
+		if ((int)strlen(kvmmt_risk_name(c)) > risk_w)
+			risk_w = strlen(kvmmt_risk_name(c));
 
 	json_object_object_get_ex(r, "vms", &vms);
 	json_object_object_get_ex(r, "flags", &flags);
@@ -461,14 +466,14 @@ static void print_status(json_object *r)
 	if (!n) {
 		printf("no VMs watched\n");
 	} else {
-		printf("%-8s %-20s %-9s %-8s %-9s %-15s %s\n", "PID", "NAME", "RISK", "FLAGGED",
-		       "MIGRATION", "STATUS", "QMP");
+		printf("%-8s %-20s %-*s %-8s %-9s %-15s %s\n", "PID", "NAME", risk_w, "RISK",
+		       "FLAGGED", "MIGRATION", "STATUS", "QMP");
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(vms, i);
 
-		printf("%-8s %-20s %-9s %-8s %-9s %-15s %s\n", str(o, "pid"), str(o, "name"),
-		       str(o, "risk"), is_true(o, "flagged") ? "yes" : "no",
+		printf("%-8s %-20s %-*s %-8s %-9s %-15s %s\n", str(o, "pid"), str(o, "name"),
+		       risk_w, str(o, "risk"), is_true(o, "flagged") ? "yes" : "no",
 		       is_true(o, "migration_blocked") ? "blocked" : "allowed",
 		       str(o, "migration_status"), is_true(o, "qmp_connected") ? "held" : "not held");
 	}
