@@ -1,0 +1,59 @@
+#!/bin/busybox sh
+# /init of the overlay boxes of tools/stock-kernel-test: load the package's
+# modules, lay a tmpfs overlay over the host's root (virtio-9p, read-only)
+# and run, by kvmmt.run=:
+#   tests  tools/stock/guest-tests.sh, the build's test-logs shared writable
+#          (lines for the host start with "KT: ")
+#   demo   tools/demo on the serial console, its terminal when kvmmt.tty=1
+. /early.sh /lower
+mkdir -p /rw /newroot
+mount -t tmpfs -o mode=0755 tmpfs /rw
+mkdir -p /rw/upper /rw/work
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /newroot ||
+	fatal "cannot mount the overlay root"
+r=/newroot
+run=$(arg run) tests=$(arg tests) tty=$(arg tty) term=$(arg term) args=$(arg args)
+rows=$(arg rows) cols=$(arg cols)
+for m in proc sys dev; do
+	mount --move "/$m" "$r/$m" || fatal "cannot move /$m into the new root"
+done
+mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
+mount -t tmpfs -o mode=0755 tmpfs "$r/run"
+mkdir -p "$r/dev/shm" "$r/dev/pts"
+ln -sf /proc/self/fd "$r/dev/fd"
+ln -sf /proc/self/fd/0 "$r/dev/stdin"
+ln -sf /proc/self/fd/1 "$r/dev/stdout"
+ln -sf /proc/self/fd/2 "$r/dev/stderr"
+mount -t tmpfs tmpfs "$r/dev/shm"
+mount -t devpts devpts "$r/dev/pts"
+mount -t tracefs nodev "$r/sys/kernel/tracing"
+mount -t debugfs nodev "$r/sys/kernel/debug"
+mount -t bpf bpf "$r/sys/fs/bpf"
+[ -e "$r/dev/kvm" ] || fatal "no /dev/kvm after loading kvm_amd (nested SVM missing?)"
+env="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+	KVMMT_SRC=$src KVMMT_BUILD=$build KVMMT_KERNEL=$(uname -r)"
+case $run in
+tests)
+	mkdir -p "$r/$build/test-logs"
+	mount -t 9p -o trans=virtio,version=9p2000.L testlogs "$r/$build/test-logs" ||
+		fatal "cannot mount the test-logs share"
+	# shellcheck disable=SC2086 # $env is a list of words
+	chroot "$r" /usr/bin/env -i $env TERM=dumb KVMMT_TESTS="$tests" \
+		/bin/bash "$src/tools/stock/guest-tests.sh" 2>&1
+	echo "KT: # guest finished" ;;
+demo)
+	# shellcheck disable=SC2086,SC2046 # word lists
+	if [ "$tty" = 1 ]; then
+		stty -F /newroot/dev/ttyS0 rows "${rows:-24}" cols "${cols:-80}"
+		chroot "$r" /usr/bin/setsid --ctty --wait /usr/bin/env -i $env TERM="${term:-vt100}" \
+			KVMMT_IN_BOX=1 /bin/sh "$src/tools/demo" "$build" $(echo "$args" | tr , ' ') \
+			</newroot/dev/ttyS0 >/newroot/dev/ttyS0 2>&1
+	else
+		chroot "$r" /usr/bin/env -i $env TERM=dumb KVMMT_IN_BOX=1 \
+			/bin/sh "$src/tools/demo" "$build" $(echo "$args" | tr , ' ') </dev/null 2>&1
+	fi ;;
+*)
+	fatal "unknown kvmmt.run '$run'" ;;
+esac
+sync
+reboot -f
