@@ -29,6 +29,7 @@ mount -t devpts devpts "$r/dev/pts"
 mount -t tracefs nodev "$r/sys/kernel/tracing"
 mount -t debugfs nodev "$r/sys/kernel/debug"
 mount -t bpf bpf "$r/sys/fs/bpf"
+ip link set lo up || fatal "cannot bring up the loopback interface"
 [ -e "$r/dev/kvm" ] || fatal "no /dev/kvm after loading kvm_amd (nested SVM missing?)"
 env="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 	KVMMT_SRC=$src KVMMT_BUILD=$build KVMMT_KERNEL=$(uname -r)"
@@ -50,7 +51,7 @@ demo)
 			</newroot/dev/ttyS0 >/newroot/dev/ttyS0 2>&1
 	else
 		chroot "$r" /usr/bin/env -i $env TERM=dumb KVMMT_IN_BOX=1 \
-			/bin/sh "$src/tools/demo" "$build" $(echo "$args" | tr , ' ') </dev/null 2>&1
+			/bin/sh "$src/tools/demo" "$build" $(echo "$args" | tr , ' ') </newroot/dev/null 2>&1
 	fi ;;
 *)
 	fatal "unknown kvmmt.run '$run'" ;;

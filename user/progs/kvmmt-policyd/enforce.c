@@ -285,6 +285,7 @@ static void handle_event(struct policyd *d, struct vm *vm, json_object *ev)
 
 	if (!status)
 		return;
+	vm->mig_events++;
 	set_status(vm, status);
 	plog(LOG_DEBUG, "VM %s (pid %d): migration status %s", vm->reg->name, (int)vm->reg->pid, status);
 	if (!strcmp(status, "pre-switchover"))
@@ -316,6 +317,7 @@ void vm_qmp_input(struct policyd *d, struct vm *vm)
  */
 void vm_poll_migration(struct policyd *d, struct vm *vm)
 {
+	unsigned int seen = vm->mig_events;
 	char status[32];
 
 	if (!vm->qmp || !vm->armed)
@@ -324,9 +326,13 @@ void vm_poll_migration(struct policyd *d, struct vm *vm)
 		qmp_drop(vm, "query-migrate failed");
 		return;
 	}
-	/* Events queued during the query are handled first. */
+	/*
+	 * Events queued during the query are handled first, and are newer
+	 * than its answer: a pre-switchover the query saw may be decided and
+	 * cancelled already.
+	 */
 	vm_qmp_input(d, vm);
-	if (!vm->qmp || strcmp(status, "pre-switchover"))
+	if (!vm->qmp || vm->mig_events != seen || strcmp(status, "pre-switchover"))
 		return;
 	set_status(vm, status);
 	decide(d, vm);

@@ -30,6 +30,7 @@ struct vm {
 	bool armed;			/* pause-before-switchover set */
 	char mig_status[32];		/* last MIGRATION status seen */
 	bool decided;			/* this migration was cancelled or continued */
+	unsigned int mig_events;	/* MIGRATION events handled */
 	enum kvmmt_risk risk;		/* last class logged */
 	__u64 blocked, allowed;
 	bool quiet;			/* the daemon stops: no "gone" line */

@@ -28,7 +28,7 @@ const struct top_colinfo top_cols[COL__MAX] = {
 	[COL_WP]	= { "WP",	"wp",	 7, KVMMT_MT_WP, true, true },
 	[COL_UCM]	= { "UC-",	"uc-",	 7, KVMMT_MT_UC_MINUS, true, true },
 	[COL_ZAPS]	= { "ZAP",	"zaps",	 7, 0, false, true },
-	[COL_RISK]	= { "RISK",	"risk", -8, 0, false, true },
+	[COL_RISK]	= { "RISK",	"risk", -11, 0, false, true },	/* guest-types */
 	[COL_MIGR]	= { "MIGRATION", "migr", -22, 0, false, false },
 };
 
@@ -61,7 +61,10 @@ static int check_host(const struct kvmmt_host *h, struct kvmmt_err *e)
 	return 0;
 }
 
-/* Say which attach path is used and why the better ones were not. */
+/*
+ * Say which attach path is used and why the better ones were not, and
+ * which optional programs the kernel refused (not the ones it lacks).
+ */
 static void describe_attach(struct top_model *m)
 {
 	const struct kvmmt_probe *p;
@@ -73,7 +76,11 @@ static void describe_attach(struct top_model *m)
 	m->attach_why[0] = '\0';
 	n = kvmmt_dp_probes(m->dp, &p);
 	for (i = 0; i < n && off < sizeof(m->attach_why); i++) {
-		if (!p[i].err)
+		bool better = p[i].path != KVMMT_PATH_NONE && p[i].path < path;
+		bool refused = p[i].err != -ENOENT && p[i].err != -EALREADY;
+
+		/* an optional program the kernel lacks, or one replaced: normal */
+		if (!p[i].err || (!better && !refused))
 			continue;
 		off += snprintf(m->attach_why + off, sizeof(m->attach_why) - off,
 				"%s%s: %s (%s)", off ? "; " : "", p[i].method,
@@ -81,7 +88,8 @@ static void describe_attach(struct top_model *m)
 				p[i].detail[0] ? p[i].detail : strerror(-p[i].err));
 	}
 	if (!m->attach_why[0])
-		snprintf(m->attach_why, sizeof(m->attach_why), "best method available");
+		snprintf(m->attach_why, sizeof(m->attach_why), "%s",
+			 path == KVMMT_PATH_FENTRY ? "the preferred path" : "best method available");
 }
 
 int top_model_open(struct top_model *m, struct top_opts *o, struct kvmmt_err *e)
