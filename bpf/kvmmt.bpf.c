@@ -126,6 +126,16 @@ struct {
 	__type(value, struct kvmmt_slot_val);
 } vm_slots SEC(".maps");
 
+/* The vm_slots keys of each VMM process (struct kvmmt_slot_index). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct kvmmt_slot_index);
+} slot_index SEC(".maps");
+
+static const struct kvmmt_slot_index no_slots;
+
 /* VMM processes already described by a KVMMT_EV_VM event (capture). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -374,6 +384,46 @@ static __always_inline void note_vm(__u32 tgid)
 }
 
 /*
+ * Adds a vm_slots key to @ix, its process's index. A free cell is taken
+ * by compare-and-swap, so that CPUs adding at once each get their own
+ * cell and a key never gets two.
+ */
+static __always_inline void index_key(struct kvmmt_slot_index *ix, __u16 as_id,
+				       __u16 id)
+{
+	__u64 c = ((__u64)as_id << 16 | id) + 1, v;
+
+	for (int i = 0; i < KVMMT_SLOT_INDEX_MAX; i++) {
+		v = ix->key[i];
+		if (!v)
+			v = __sync_val_compare_and_swap(&ix->key[i], 0, c);
+		if (!v || v == c)
+			return;
+	}
+	ix->overflow = 1;
+}
+
+/* The index of process @tgid, made empty (not ready) if it has none. */
+static __always_inline struct kvmmt_slot_index *index_of(__u32 *tgid)
+{
+	struct kvmmt_slot_index *ix = bpf_map_lookup_elem(&slot_index, tgid);
+
+	if (ix)
+		return ix;
+	bpf_map_update_elem(&slot_index, tgid, &no_slots, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&slot_index, tgid);
+}
+
+/* The same for a key just added to vm_slots. */
+static __always_inline void index_slot(struct kvmmt_slot_key *k)
+{
+	struct kvmmt_slot_index *ix = index_of(&k->tgid);
+
+	if (ix)
+		index_key(ix, k->as_id, k->id);
+}
+
+/*
  * Records a memslot of @tgid unless known with this geometry: in the
  * vm_slots map, and as a KVMMT_EV_SLOT event (npages 0: deleted).
  */
@@ -390,9 +440,10 @@ static __always_inline void note_slot(__u32 tgid, __u16 as_id, __u16 id,
 	if (old && old->base_gfn == base_gfn && old->npages == npages &&
 	    old->hva == hva && old->flags == flags)
 		return;
-	if (npages)
+	if (npages) {
 		bpf_map_update_elem(&vm_slots, &k, &v, BPF_ANY);
-	else
+		index_slot(&k);
+	} else
 		bpf_map_delete_elem(&vm_slots, &k);
 	if (capture) {
 		note_vm(tgid);
@@ -471,26 +522,64 @@ static __always_inline void count_inval(__u32 tgid, __u32 cause, __u16 as_id,
 
 struct hva_walk {
 	__u64 start, end;
+	struct kvmmt_slot_index *ix;	/* the process's index: to read, or to fill */
 	__u32 tgid;
 	__u32 hit;		/* the range holds guest memory */
 };
 
-/* bpf_for_each_map_elem callback: the part of one memslot in [start, end). */
-static long hva_overlap(void *map, struct kvmmt_slot_key *k,
-			struct kvmmt_slot_val *v, struct hva_walk *w)
+/* The part of memslot @k (of the walk's process) in [start, end). */
+static __always_inline void slot_overlap(struct hva_walk *w,
+					 struct kvmmt_slot_key *k,
+					 struct kvmmt_slot_val *v)
 {
 	__u64 lo, hi, send;
 
-	if (k->tgid != w->tgid || !v->npages)
-		return 0;
+	if (!v->npages)
+		return;
 	send = v->hva + (v->npages << 12);
 	lo = w->start > v->hva ? w->start : v->hva;
 	hi = w->end < send ? w->end : send;
 	if (lo >= hi)
-		return 0;
+		return;
 	count_inval(w->tgid, KVMMT_ZAP_NOTIFIER, k->as_id, k->id,
 		    v->base_gfn + ((lo - v->hva) >> 12), (hi - lo + 4095) >> 12);
 	w->hit = 1;
+}
+
+/*
+ * bpf_for_each_map_elem callback: every memslot of vm_slots; those of the
+ * walk's process are matched, and added to its index if the walk has it.
+ */
+static long hva_overlap(void *map, struct kvmmt_slot_key *k,
+			struct kvmmt_slot_val *v, struct hva_walk *w)
+{
+	if (k->tgid != w->tgid)
+		return 0;
+	if (w->ix)
+		index_key(w->ix, k->as_id, k->id);
+	slot_overlap(w, k, v);
+	return 0;
+}
+
+/* bpf_loop callback: the memslot of the process's index cell @i. */
+static long index_overlap(__u32 i, struct hva_walk *w)
+{
+	struct kvmmt_slot_key k = { .tgid = w->tgid };
+	struct kvmmt_slot_val *v;
+	__u64 c, n = i;
+
+	/* the register checked is the one that indexes */
+	barrier_var(n);
+	if (n >= KVMMT_SLOT_INDEX_MAX || !w->ix)
+		return 1;
+	c = w->ix->key[n];
+	if (!c)
+		return 1;
+	k.as_id = (c - 1) >> 16;
+	k.id = c - 1;
+	v = bpf_map_lookup_elem(&vm_slots, &k);
+	if (v)
+		slot_overlap(w, &k, v);
 	return 0;
 }
 
@@ -498,11 +587,14 @@ static long hva_overlap(void *map, struct kvmmt_slot_key *k,
  * An MMU-notifier invalidation of host range [start, end) of the VM of
  * process @owner (0: the current process). Kernel threads (reclaim,
  * compaction) name no VM on the tracepoint: their pages count globally.
+ * The VM's slots come from its index; the first time (which makes the
+ * index ready), or when they do not fit in it, from a walk of every slot.
  */
 static __always_inline void on_unmap_hva(__u64 start, __u64 end, __u32 owner)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct hva_walk w = { .start = start, .end = end };
+	struct kvmmt_slot_index *ix;
 
 	if (!owner) {
 		if (BPF_CORE_READ(task, flags) & PF_KTHREAD) {
@@ -514,7 +606,18 @@ static __always_inline void on_unmap_hva(__u64 start, __u64 end, __u32 owner)
 	w.tgid = watched(owner);
 	if (!w.tgid)
 		return;
-	bpf_for_each_map_elem(&vm_slots, hva_overlap, &w, 0);
+	ix = index_of(&w.tgid);
+	if (ix && ix->ready && !ix->overflow) {
+		w.ix = ix;
+		bpf_loop(KVMMT_SLOT_INDEX_MAX, index_overlap, &w, 0);
+	} else {
+		/* adds what it finds to the index, unless that is full */
+		if (ix && !ix->overflow)
+			w.ix = ix;
+		bpf_for_each_map_elem(&vm_slots, hva_overlap, &w, 0);
+		if (w.ix)
+			w.ix->ready = 1;
+	}
 	/* the zaps that follow are this invalidation's, if it hit guest memory */
 	if (w.hit)
 		set_cause(w.tgid, KVMMT_ZAP_NOTIFIER, false);
@@ -1449,6 +1552,7 @@ static long write_slot(__u32 i, void *data)
 	v.hva = r->userspace_addr;
 	v.flags = r->flags;
 	bpf_map_update_elem(&vm_slots, &k, &v, BPF_ANY);
+	index_slot(&k);
 	return 0;
 }
 

@@ -242,6 +242,25 @@ struct kvmmt_slot_val {
 	__u32 pad;
 };
 
+/*
+ * The vm_slots keys of one VMM process (slot_index map, keyed by tgid), so
+ * that an MMU-notifier invalidation looks up its own VM's slots instead of
+ * walking them all. Every key added to vm_slots is added to its process's
+ * entry (made if missing). vm_slots may hold keys from before the entry
+ * (the LRU map dropped it), so the process's first invalidation walks
+ * vm_slots and adds what it finds; the entry is ready after that walk.
+ * Keys are never taken out (a deleted slot is a lookup that misses): an
+ * entry only grows, which needs no lock. A process with more keys than
+ * fit is walked in full every time.
+ */
+#define KVMMT_SLOT_INDEX_MAX	64
+
+struct kvmmt_slot_index {
+	__u32 ready;		/* holds every key of the process in vm_slots */
+	__u32 overflow;		/* or not: more than KVMMT_SLOT_INDEX_MAX keys */
+	__u64 key[KVMMT_SLOT_INDEX_MAX];	/* (as_id << 16 | id) + 1; 0: free */
+};
+
 /* The per-VM counter of pages invalidated for @cause, or -1. */
 static inline int kvmmt_inv_ctr(int cause)
 {

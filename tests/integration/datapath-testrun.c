@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /*
- * kvmmt-dptestrun: the TDP MMU logic of the data path, run in the real
- * kernel with BPF_PROG_TEST_RUN. kvm_tdp_mmu_spte_changed never fires on a
+ * kvmmt-dptestrun: logic of the data path run in the real kernel with
+ * BPF_PROG_TEST_RUN, on the raw_tp programs.
+ *
+ *   kvmmt-dptestrun [tdp|unmap]
+ *
+ * tdp (the default): kvm_tdp_mmu_spte_changed never fires on a
  * shadow-paging host, so the raw_tp program gets hand-made EPT SPTEs (Intel
  * SDM vol. 3, 29.3.2: memtype bits 5:3, IPAT bit 6, page size bit 7) and
  * the counters must say what KVM would have done: a present leaf that
  * appears or changes type is an install, a present leaf that goes away is
  * a zap, non-leaf and unchanged SPTEs are neither.
+ *
+ * unmap: kvm_unmap_hva_range against memslots put in vm_slots by hand:
+ * the pages of the caller's slots in the range count, whether they come
+ * from a walk of every slot (a process's first invalidation, or more
+ * slots than its index holds) or from its index.
  *
  * Exit 0 if every case holds, 1 if not, 77 if BPF cannot be loaded here.
  */
@@ -139,7 +148,9 @@ static __u64 ctr_of(struct kvmmt_bpf *skel, __u32 tgid, int ctr)
 	return sum;
 }
 
-static struct kvmmt_bpf *load(bool tp_installs, bool tdp_installs)
+/* The object with only program @prog loaded. */
+static struct kvmmt_bpf *load_prog(bool tp_installs, bool tdp_installs,
+				   const char *prog)
 {
 	struct kvmmt_bpf *skel = kvmmt_bpf__open();
 	struct bpf_program *p;
@@ -150,7 +161,7 @@ static struct kvmmt_bpf *load(bool tp_installs, bool tdp_installs)
 	skel->rodata->tp_installs = tp_installs;
 	skel->rodata->tdp_installs = tdp_installs;
 	bpf_object__for_each_program(p, skel->obj)
-		bpf_program__set_autoload(p, p == skel->progs.raw_tdp_changed);
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), prog));
 	if (kvmmt_bpf__load(skel)) {
 		kvmmt_bpf__destroy(skel);
 		return NULL;
@@ -158,7 +169,145 @@ static struct kvmmt_bpf *load(bool tp_installs, bool tdp_installs)
 	return skel;
 }
 
-int main(void)
+static struct kvmmt_bpf *load(bool tp_installs, bool tdp_installs)
+{
+	return load_prog(tp_installs, tdp_installs, "raw_tdp_changed");
+}
+
+/* ---- unmap: kvm_unmap_hva_range against the caller's memslots */
+
+#define PAGE	4096ULL
+#define HVA_A	0x10000000ULL
+#define HVA_B	0x20000000ULL
+#define HVA_C	0x30000000ULL
+#define HVA_N	0x40000000ULL	/* many one-page slots, two pages apart */
+#define HVA_D	0x50000000ULL
+#define MANY	(KVMMT_SLOT_INDEX_MAX + 6)
+
+static int put_slot(struct kvmmt_bpf *skel, __u32 tgid, __u16 as_id, __u16 id,
+		    __u64 hva, __u64 pages)
+{
+	struct kvmmt_slot_key k = { .tgid = tgid, .as_id = as_id, .id = id };
+	struct kvmmt_slot_val v = { .base_gfn = hva >> 12, .npages = pages, .hva = hva };
+
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.vm_slots), &k, &v, BPF_ANY);
+}
+
+/* Pages the MMU notifier invalidated for @tgid by one kvm_unmap_hva_range. */
+static __u64 unmap(struct kvmmt_bpf *skel, __u32 tgid, __u64 start, __u64 end)
+{
+	__u64 args[2] = { start, end }, before = ctr_of(skel, tgid, KVMMT_C_INV_NOTIFIER);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.raw_unmap_hva), &opts)) {
+		printf("FAIL: BPF_PROG_TEST_RUN: %s\n", strerror(errno));
+		exit(1);
+	}
+	return ctr_of(skel, tgid, KVMMT_C_INV_NOTIFIER) - before;
+}
+
+/* The caller's slot_index entry, zeroed if it has none; its key count. */
+static int index_of(struct kvmmt_bpf *skel, __u32 tgid, struct kvmmt_slot_index *ix)
+{
+	int n = 0;
+
+	memset(ix, 0, sizeof(*ix));
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.slot_index), &tgid, ix);
+	while (n < KVMMT_SLOT_INDEX_MAX && ix->key[n])
+		n++;
+	return n;
+}
+
+static bool index_has(const struct kvmmt_slot_index *ix, __u16 as_id, __u16 id)
+{
+	for (int i = 0; i < KVMMT_SLOT_INDEX_MAX; i++)
+		if (ix->key[i] == ((__u64)as_id << 16 | id) + 1)
+			return true;
+	return false;
+}
+
+static int expect(const char *what, __u64 got, __u64 want)
+{
+	printf("%-58s %llu pages\n", what, (unsigned long long)got);
+	if (got == want)
+		return 0;
+	printf("FAIL: %s: want %llu\n", what, (unsigned long long)want);
+	return 1;
+}
+
+static int unmap_cases(void)
+{
+	__u32 tgid = getpid(), other = tgid ^ 0x40000000;
+	struct kvmmt_slot_index ix;
+	struct kvmmt_slot_key k = { .tgid = tgid, .id = 2 };
+	struct kvmmt_bpf *skel;
+	int failed = 0, n;
+
+	skel = load_prog(true, false, "raw_unmap_hva");
+	if (!skel) {
+		printf("FAIL: cannot load raw_tp/kvm_unmap_hva_range: %s\n", strerror(errno));
+		return 1;
+	}
+	/* A: 300 pages, B: 300 pages, C: 10 pages in address space 1; another
+	 * process's slot over A */
+	if (put_slot(skel, tgid, 0, 1, HVA_A, 300) || put_slot(skel, tgid, 0, 2, HVA_B, 300) ||
+	    put_slot(skel, tgid, 1, 0, HVA_C, 10) || put_slot(skel, other, 0, 1, HVA_A, 300)) {
+		printf("FAIL: cannot fill vm_slots: %s\n", strerror(errno));
+		return 1;
+	}
+	failed |= expect("first invalidation (walk of every slot): 40 pages of A",
+			 unmap(skel, tgid, HVA_A, HVA_A + 40 * PAGE), 40);
+	n = index_of(skel, tgid, &ix);
+	printf("index: %d keys, ready %u, overflow %u\n", n, ix.ready, ix.overflow);
+	if (n != 3 || !ix.ready || ix.overflow || !index_has(&ix, 0, 1) ||
+	    !index_has(&ix, 0, 2) || !index_has(&ix, 1, 0)) {
+		printf("FAIL: the index does not hold slots A, B and C\n");
+		failed = 1;
+	}
+	failed |= expect("from the index: the last 25 pages of A, one byte past it",
+			 unmap(skel, tgid, HVA_A + 275 * PAGE, HVA_A + 300 * PAGE + 1), 25);
+	failed |= expect("from the index: the end of B and the start of C",
+			 unmap(skel, tgid, HVA_B + 290 * PAGE, HVA_C + 5 * PAGE), 15);
+	failed |= expect("from the index: a range without guest memory",
+			 unmap(skel, tgid, HVA_C + 10 * PAGE, HVA_N), 0);
+	/* the data path adds every slot it records to the index; this one is not */
+	put_slot(skel, tgid, 0, 3, HVA_D, 10);
+	failed |= expect("from the index: not a slot put in vm_slots behind its back",
+			 unmap(skel, tgid, HVA_D, HVA_D + 10 * PAGE), 0);
+	k.id = 3;
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.vm_slots), &k);
+	k.id = 2;
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.vm_slots), &k);
+	failed |= expect("from the index: B deleted, then all of A and B",
+			 unmap(skel, tgid, HVA_A, HVA_B + 300 * PAGE), 300);
+	failed |= expect("the other process's slot over A is its own",
+			 ctr_of(skel, other, KVMMT_C_INV_NOTIFIER), 0);
+
+	/* more slots than an index holds: walks of every slot, every time */
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.slot_index), &tgid);
+	for (int i = 0; i < MANY; i++)
+		if (put_slot(skel, tgid, 0, 100 + i, HVA_N + 2 * i * PAGE, 1)) {
+			printf("FAIL: cannot fill vm_slots: %s\n", strerror(errno));
+			return 1;
+		}
+	failed |= expect("70 one-page slots: the first walk finds each",
+			 unmap(skel, tgid, HVA_N, HVA_N + 2 * MANY * PAGE), MANY);
+	n = index_of(skel, tgid, &ix);
+	printf("index: %d keys, ready %u, overflow %u\n", n, ix.ready, ix.overflow);
+	if (!ix.overflow) {
+		printf("FAIL: the index of %d slots is not marked full\n", MANY + 2);
+		failed = 1;
+	}
+	failed |= expect("70 one-page slots: so does the next",
+			 unmap(skel, tgid, HVA_N, HVA_N + 2 * MANY * PAGE), MANY);
+	failed |= expect("and A, C and the first one-page slot with them",
+			 unmap(skel, tgid, HVA_A, HVA_N + PAGE), 311);
+	kvmmt_bpf__destroy(skel);
+	printf("%s\n", failed ? "FAIL" : "PASS: MMU-notifier invalidations counted per memslot");
+	return failed;
+}
+
+int main(int argc, char **argv)
 {
 	__u32 tgid = getpid();
 	struct kvmmt_bpf *skel;
@@ -168,7 +317,10 @@ int main(void)
 		printf("SKIP: loading BPF programs needs root\n");
 		return 77;
 	}
-	libbpf_set_print(NULL);
+	if (!getenv("KVMMT_DEBUG"))
+		libbpf_set_print(NULL);
+	if (argc > 1 && !strcmp(argv[1], "unmap"))
+		return unmap_cases();
 	skel = load(true, true);
 	if (!skel) {
 		printf("FAIL: cannot load raw_tp/kvm_tdp_mmu_spte_changed: %s\n",

@@ -3,7 +3,7 @@
  * kvmmt-zapvmm: a VM whose guest memory is taken away in known amounts,
  * for the zap-cause tests.
  *
- *   kvmmt-zapvmm PAGES MADVISE MUNMAP [HOLD_MS]
+ *   kvmmt-zapvmm PAGES MADVISE MUNMAP [HOLD_MS [EXTRA]]
  *
  * Creates a VM with two memslots of PAGES 4K pages each (slot 1 at 1 GiB,
  * slot 2 at 2 GiB), then: MADV_DONTNEED of the first MADVISE pages of
@@ -11,6 +11,12 @@
  * invalidations), dirty logging turned on for slot 1 (a flags change) and
  * deletion of slot 2 (a memslot deletion). Waits HOLD_MS between steps,
  * prints what it did as JSON and exits.
+ *
+ * With EXTRA, the VM first takes an MMU-notifier invalidation of memory
+ * that is not guest memory, then EXTRA one-page memslots (slots 3 and up,
+ * from 3 GiB) before slots 1 and 2: the data path learns of every slot
+ * after the VM's first invalidation, and of more slots than it keeps in
+ * a VM's slot index when EXTRA is large. None of them is touched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,13 +48,13 @@ static void set_slot(int vm, unsigned int id, unsigned long gpa, void *host,
 
 int main(int argc, char **argv)
 {
-	unsigned long pages, madv, unmap;
+	unsigned long pages, madv, unmap, extra = 0;
 	long hold = 100;
-	char *s1, *s2;
+	char *s1, *s2, *sx;
 	int kvm, vm;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: kvmmt-zapvmm PAGES MADVISE MUNMAP [HOLD_MS]\n");
+		fprintf(stderr, "usage: kvmmt-zapvmm PAGES MADVISE MUNMAP [HOLD_MS [EXTRA]]\n");
 		return 2;
 	}
 	pages = strtoul(argv[1], NULL, 0);
@@ -56,6 +62,8 @@ int main(int argc, char **argv)
 	unmap = strtoul(argv[3], NULL, 0);
 	if (argc > 4)
 		hold = strtol(argv[4], NULL, 0);
+	if (argc > 5)
+		extra = strtoul(argv[5], NULL, 0);
 	if (!pages || madv > pages || unmap > pages - madv) {
 		fprintf(stderr, "kvmmt-zapvmm: MADVISE + MUNMAP must fit in PAGES\n");
 		return 2;
@@ -70,6 +78,16 @@ int main(int argc, char **argv)
 	s2 = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (s1 == MAP_FAILED || s2 == MAP_FAILED)
 		die("mmap");
+	if (extra) {
+		sx = mmap(NULL, extra * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (sx == MAP_FAILED)
+			die("mmap");
+		if (madvise(sx, PAGE, MADV_DONTNEED))
+			die("madvise");
+		for (unsigned long i = 0; i < extra; i++)
+			set_slot(vm, 3 + i, (3UL << 30) + i * PAGE, sx + i * PAGE, PAGE, 0);
+	}
 	set_slot(vm, 1, 1UL << 30, s1, pages * PAGE, 0);
 	set_slot(vm, 2, 2UL << 30, s2, pages * PAGE, 0);
 	pause_ms(hold);
@@ -84,8 +102,8 @@ int main(int argc, char **argv)
 	set_slot(vm, 2, 2UL << 30, s2, 0, 0);
 	pause_ms(hold);
 	printf("{\"pid\": %d, \"pages\": %lu, \"madvise\": %lu, \"munmap\": %lu, "
-	       "\"flags_changed\": %lu, \"deleted\": %lu}\n", getpid(), pages, madv, unmap,
-	       pages, pages);
+	       "\"flags_changed\": %lu, \"deleted\": %lu, \"extra_slots\": %lu}\n",
+	       getpid(), pages, madv, unmap, pages, pages, extra);
 	fflush(stdout);
 	/* the VM goes first, so unmapping the rest is nobody's invalidation */
 	close(vm);

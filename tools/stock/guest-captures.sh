@@ -64,7 +64,17 @@ for p in fentry tp_btf raw_tp tp; do
 	dp=$!
 	wait_exists "$tmp/zc-$p.ready" 180 || { notok "zaps: $p: data path did not load"; dump "$tmp/zc-$p.err"; }
 	"$zapvmm" 300 40 25 >"$tmp/zc-vmm-$p.json" 2>"$tmp/zc-vmm-$p.err" || dump "$tmp/zc-vmm-$p.err"
+	# slots learnt after the first invalidation; more than a VM's slot index holds
+	for x in 8 70; do
+		"$zapvmm" 300 40 25 100 $x >"$tmp/zc-vmm-$p-$x.json" 2>"$tmp/zc-vmm-$p-$x.err" ||
+			dump "$tmp/zc-vmm-$p-$x.err"
+	done
 	kill -INT $dp; wait $dp
+	for x in 8 70; do
+		pid=$(jq .pid "$tmp/zc-vmm-$p-$x.json")
+		got=$(jq --argjson t "$pid" '.counters.vms[] | select(.tgid == $t) | .zap_pages_notifier' "$tmp/zc-$p.json")
+		check "zaps: $p: $x more slots: 65 pages by the MMU notifier (got $got)" [ "$got" = 65 ]
+	done
 	pid=$(jq .pid "$tmp/zc-vmm-$p.json")
 	c=$(jq -c --argjson t "$pid" '.counters.vms[] | select(.tgid == $t) |
 		{notifier: .zap_pages_notifier, slot_flags: .zap_pages_slot_flags,
