@@ -135,13 +135,18 @@ struct vmm_result {
 	struct proc_result proc;
 };
 
+/* -ENODEV with the reason in @why if this host has no /dev/kvm, else 0. */
+int vmm_no_kvm(char *why, size_t whylen);
 /*
  * Run kvmmt-testvmm with @load, optionally under @wrap (a command prefix
  * such as perf stat). Returns 0 or -errno with a reason in @why.
  */
 int vmm_run(const struct bench_cfg *c, const struct bench_load *load,
 	    char *const wrap[], struct vmm_result *r, char *why, size_t whylen);
-/* Start it in the background holding its VMs (for the steady-state bench). */
+/*
+ * Start it in the background holding its VMs (for the steady-state bench):
+ * its pid, -ENODEV without /dev/kvm, -ENOENT if not built.
+ */
 pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load, int err_fd,
 		     int hold_s, const char *ready_file);
 

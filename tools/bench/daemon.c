@@ -434,7 +434,9 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 		if (efd >= 0)
 			close(efd);
 		why[0] = 0;
-		if (vmm == -ENOENT)
+		if (vmm == -ENODEV)
+			vmm_no_kvm(why, sizeof(why));
+		else if (vmm == -ENOENT)
 			snprintf(why, sizeof(why),
 				 "missing component: tools/testvmm (kvmmt-testvmm not built)");
 		else if (vmm < 0 || !file_wait_for(ready, "\"vms\"", 60))

@@ -71,6 +71,15 @@ static int vmm_cmd(const struct bench_cfg *c, const struct bench_load *l,
 	return 0;
 }
 
+int vmm_no_kvm(char *why, size_t len)
+{
+	if (!access("/dev/kvm", F_OK))
+		return 0;
+	snprintf(why, len, "missing: /dev/kvm (no KVM on this host; tools/stock-kernel-test "
+		 "measures the BPF rows in a nested guest)");
+	return -ENODEV;
+}
+
 int vmm_run(const struct bench_cfg *c, const struct bench_load *load,
 	    char *const wrap[], struct vmm_result *r, char *why, size_t len)
 {
@@ -79,6 +88,8 @@ int vmm_run(const struct bench_cfg *c, const struct bench_load *load,
 	int err;
 
 	memset(r, 0, sizeof(*r));
+	if ((err = vmm_no_kvm(why, len)))
+		return err;
 	if (vmm_cmd(c, load, wrap, json, &v)) {
 		snprintf(why, len, "missing component: tools/testvmm (%s not built)",
 			 v.path);
@@ -110,6 +121,8 @@ pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load, i
 	struct vmm_cmd v;
 
 	snprintf(hold, sizeof(hold), "%d", hold_s);
+	if (access("/dev/kvm", F_OK))
+		return -ENODEV;
 	if (vmm_cmd(c, load, NULL, extra, &v))
 		return -ENOENT;
 	unlink(ready_file);
