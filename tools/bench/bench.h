@@ -150,6 +150,16 @@ int vmm_run(const struct bench_cfg *c, const struct bench_load *load,
 pid_t vmm_start_hold(const struct bench_cfg *c, const struct bench_load *load, int err_fd,
 		     int hold_s, const char *ready_file);
 
+/* Per VMM process, CPU microseconds of what the VM registry reads in /proc. */
+struct procread {
+	int procs, mib;			/* live processes, MiB touched in each */
+	struct samples smaps_us;	/* /proc/PID/smaps read and parsed */
+	struct samples layout_us;	/* /proc/PID/maps fingerprint */
+	struct samples stat_us;		/* /proc/PID/stat start time */
+	struct samples poll_us;		/* one poll() of every pidfd, per process */
+};
+int procread_costs(const struct bench_cfg *c, struct procread *r, char *why, size_t whylen);
+
 int bench_probe(const struct bench_cfg *c, json_object *out);
 int bench_ingest(const struct bench_cfg *c, json_object *out);
 int bench_capture(const struct bench_cfg *c, json_object *out);

@@ -390,7 +390,9 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 	struct samples mem = { 0 }, cap = { 0 }, vt_us = { 0 };
 	double ir = -1, ir_replay = -1, per_vm, per_range, ranges, vt_per_vm = -1;
 	char why[1024] = "", cgwhy[1024] = "", capwhy[1024] = "", vtwhy[1024] = "";
-	char cgrwhy[1024] = "";
+	char cgrwhy[1024] = "", prwhy[256] = "";
+	struct procread pr;
+	int prerr;
 	char path[600];
 	struct stream s = { 0 };
 	struct table t;
@@ -448,6 +450,7 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 		callgrind_ir(c, "kvmmt_bench_replay_run", "--replay-child", path, s.n,
 			     &ir_replay, cgrwhy, sizeof(cgrwhy));
 	vmtable_costs(c, VT_VMS, &vt_us, &vt_per_vm, vtwhy, sizeof(vtwhy));
+	prerr = procread_costs(c, &pr, prwhy, sizeof(prwhy));
 	memory_costs(&per_vm, &per_range, &ranges);
 
 	row = table_row(&t);
@@ -498,6 +501,23 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 			   samples_max(&vt_us), vt_per_vm);
 	} else {
 		table_missing(&t, row, 1, vtwhy);
+	}
+	if (!prerr && pr.smaps_us.n) {
+		double sm = samples_median(&pr.smaps_us), ly = samples_median(&pr.layout_us);
+		double st = samples_median(&pr.stat_us), po = samples_median(&pr.poll_us);
+
+		table_note(&t, "the VM registry's /proc reads per VMM (%d processes, %d MiB touched"
+			   " each, CPU us): device mappings: smaps %.1f [%.1f..%.1f], the maps"
+			   " fingerprint that gates it %.1f (%.0fx less); liveness: /proc/PID/stat"
+			   " %.2f, one poll() of every pidfd %.3f", pr.procs, pr.mib, sm,
+			   samples_min(&pr.smaps_us), samples_max(&pr.smaps_us), ly, sm / ly,
+			   st, po);
+		json_object_object_add(out, "smaps_us", samples_json(&pr.smaps_us));
+		json_object_object_add(out, "maps_fingerprint_us", samples_json(&pr.layout_us));
+		json_object_object_add(out, "stat_us", samples_json(&pr.stat_us));
+		json_object_object_add(out, "pidfd_poll_us", samples_json(&pr.poll_us));
+	} else if (prerr) {
+		table_note(&t, "the VM registry's /proc reads: not measured: %s", prwhy);
 	}
 	if (per_vm >= 0) {
 		table_note(&t, "memory: %.0f bytes per tracked VM (risk model, empty),"
