@@ -17,7 +17,7 @@ rows=$(arg rows) cols=$(arg cols)
 for m in proc sys dev; do
 	mount --move "/$m" "$r/$m" || fatal "cannot move /$m into the new root"
 done
-mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
+# /tmp stays the host's (under the overlay), where a checkout may live
 mount -t tmpfs -o mode=0755 tmpfs "$r/run"
 mkdir -p "$r/dev/shm" "$r/dev/pts"
 ln -sf /proc/self/fd "$r/dev/fd"
