@@ -101,15 +101,21 @@ int kvmmt_vmreg_new(struct kvmmt_vmreg **out, const struct kvmmt_vmreg_opts *o,
 	return 0;
 }
 
-static void vm_free(struct kvmmt_vmreg *r, struct kvmmt_vm *vm)
+/* An entry's own resources; the program's hook has run, or never will. */
+static void vm_destroy(struct kvmmt_vm *vm)
 {
-	if (r->o.removed)
-		r->o.removed(vm, r->o.ctx);
 	kvmmt_policy_vm_free(vm->model);
 	kvmmt_hostmap_free(&vm->maps);
 	if (vm->pidfd >= 0)
 		close(vm->pidfd);
 	free(vm);
+}
+
+static void vm_free(struct kvmmt_vmreg *r, struct kvmmt_vm *vm)
+{
+	if (r->o.removed)
+		r->o.removed(vm, r->o.ctx);
+	vm_destroy(vm);
 }
 
 void kvmmt_vmreg_free(struct kvmmt_vmreg *r)
@@ -200,11 +206,7 @@ struct kvmmt_vm *kvmmt_vmreg_get(struct kvmmt_vmreg *r, pid_t pid, struct kvmmt_
 	}
 	give_host(r, vm);
 	if (r->o.added && (err = r->o.added(vm, r->o.ctx))) {
-		kvmmt_policy_vm_free(vm->model);
-		kvmmt_hostmap_free(&vm->maps);
-		if (vm->pidfd >= 0)
-			close(vm->pidfd);
-		free(vm);
+		vm_destroy(vm);
 		kvmmt_errf(e, err, "cannot watch VM %d: %s.", (int)pid, strerror(-err));
 		return NULL;
 	}
