@@ -4,11 +4,7 @@
 # PID 1 on kvmmt-box.target, which runs tools/stock/box.sh once as a
 # service. Every line it reports starts with "KT: ".
 . /early.sh /lower
-mkdir -p /rw /newroot
-mount -t tmpfs -o mode=0755 tmpfs /rw
-mkdir -p /rw/upper /rw/work
-mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /newroot ||
-	fatal "cannot mount the overlay root"
+overlay_root /newroot
 
 # A machine of its own: no host disks or services, a fresh machine id.
 r=/newroot

@@ -6,11 +6,7 @@
 #          (lines for the host start with "KT: ")
 #   demo   tools/demo on the serial console, its terminal when kvmmt.tty=1
 . /early.sh /lower
-mkdir -p /rw /newroot
-mount -t tmpfs -o mode=0755 tmpfs /rw
-mkdir -p /rw/upper /rw/work
-mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /newroot ||
-	fatal "cannot mount the overlay root"
+overlay_root /newroot
 r=/newroot
 run=$(arg run) tests=$(arg tests) tty=$(arg tty) term=$(arg term) args=$(arg args)
 rows=$(arg rows) cols=$(arg cols)
