@@ -46,7 +46,7 @@ start_capture() {
 start_vms() {
 	local out=$1
 	shift
-	"$B/kvmmt-testvmm" --hold 300 --ready-file "$out" "$@" >"$tmp/tvm.out" 2>&1 &
+	"$B/kvmmt-testvmm" --hold "$(vm_hold)" --ready-file "$out" "$@" >"$tmp/tvm.out" 2>&1 &
 	tvm_pid=$!
 	for _ in $(seq $(patience 600)); do
 		[ -s "$out" ] && return 0

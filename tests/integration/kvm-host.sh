@@ -37,3 +37,10 @@ setup_installs() {
 patience() {
 	echo $(($1 * ${KVMMT_TIME_SCALE:-1}))
 }
+
+# vm_hold: kvmmt-testvmm's --hold for VMs a test keeps: the test ends them
+# (SIGTERM at its cleanup), so the hold only bounds a VM that outlives a
+# killed test: the longest tests/run lets a test run, stretched likewise.
+vm_hold() {
+	patience 900
+}

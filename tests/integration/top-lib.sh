@@ -65,7 +65,7 @@ wait_for() {
 # every VM has touched its pages; the report is in $tmp/vms.json.
 start_vms() {
 	rm -f "$tmp/vms.json"
-	"$testvmm" --hold 300 --ready-file "$tmp/vms.json" "$@" >"$tmp/testvmm.out" 2>&1 &
+	"$testvmm" --hold "$(vm_hold)" --ready-file "$tmp/vms.json" "$@" >"$tmp/testvmm.out" 2>&1 &
 	vmm_pid=$!
 	wait_for 20 test -s "$tmp/vms.json" ||
 		fail "kvmmt-testvmm did not report ready: $(cat "$tmp/testvmm.out")"
