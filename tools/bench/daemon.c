@@ -374,12 +374,20 @@ static void judge(const struct bench_cfg *c, struct watcher *w, struct table *t,
 		double kib = (w->rss_mib[hi] - w->rss_mib[lo]) * 1024 /
 			     (c->vm_counts[hi] - c->vm_counts[lo]);
 
-		if (kib > -0.05 && kib < 0.05)
+		snprintf(key, sizeof(key), "%s_rss_kib_per_vm", w->name);
+		if (kib <= -0.05) {
+			/* each step is a fresh process: their RSS differ by more than the VMs add */
+			table_note(t, "%s state memory: not measured (RSS %.1f MiB at %d VMs, %.1f MiB"
+				   " at %d: the VMs add less than runs differ; a larger step measures it)",
+				   w->name, w->rss_mib[lo], c->vm_counts[lo], w->rss_mib[hi],
+				   c->vm_counts[hi]);
+			json_object_object_add(targets, key, NULL);
+			return;
+		}
+		if (kib < 0.05)
 			kib = 0;	/* no "-0.0" */
-
 		table_note(t, "%s state memory: %.1f KiB of RSS per VM (%d to %d VMs)",
 			   w->name, kib, c->vm_counts[lo], c->vm_counts[hi]);
-		snprintf(key, sizeof(key), "%s_rss_kib_per_vm", w->name);
 		json_object_object_add(targets, key, json_object_new_double(kib));
 	}
 }
