@@ -1,6 +1,6 @@
 #!/bin/busybox sh
 # /init of the tools/kernel-test guest: mount what KVM selftests and BPF need,
-# run each test once and print one TAP line per test, prefixed with "KT: ".
+# run each test and print one TAP line per test, prefixed with "KT: ".
 /bin/busybox --install -s /bin
 export PATH=/bin
 mkdir -p /proc /sys /dev /tmp
@@ -237,13 +237,25 @@ if [ ! -c /dev/kvm ]; then
 	echo "KT: # $(dmesg | grep -i -m3 kvm | tr '\n' ' ')"
 	echo "KT: not ok $n /dev/kvm exists in the guest"
 fi
+# An upstream test that fails runs once more: under TCG's emulated SVM an
+# upstream test's guest has taken a #UD once in many runs (state_test).
+# Both outputs are shown and the line says so; a second failure fails. The
+# series' own tests run once.
 for t in @TESTS@; do
 	n=$((n + 1))
 	timeout 300 /tests/$t >/tmp/out 2>&1
 	rc=$?
 	case " @OWN@ " in
 	*" $t "*) report_own $n "$t" $rc /tmp/out ;;
-	*) report $n "$t" $rc /tmp/out ;;
+	*)
+		if [ $rc != 0 ] && [ $rc != 4 ]; then
+			sed 's/^/KT: # first run: /' /tmp/out | tail -n 25
+			first=$rc
+			timeout 300 /tests/$t >/tmp/out 2>&1
+			rc=$?
+			[ $rc != 0 ] || { echo "KT: ok $n $t # passed on a second run (the first exited $first)"; continue; }
+		fi
+		report $n "$t" $rc /tmp/out ;;
 	esac
 done
 # What kvmmt-check must report in this kernel: the fentry path (the kernel
