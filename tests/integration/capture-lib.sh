@@ -26,21 +26,6 @@ need_capture() {
 		fail "cannot mount tracefs"
 }
 
-# start_capture FILE ARGS...: start kvmmt-capture and wait until it records.
-start_capture() {
-	local out=$1
-	shift
-	"$B/kvmmt-capture" -o "$out" "$@" 2>"$tmp/capture.err" &
-	cap_pid=$!
-	for _ in $(seq $(patience 600)); do
-		grep -q 'recording to' "$tmp/capture.err" && return 0
-		kill -0 "$cap_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$tmp/capture.err"
-	fail "kvmmt-capture did not start recording"
-}
-
 # start_vms JSON ARGS...: start test VMs that stay alive; wait until they have
 # touched their pages and written their JSON report to JSON.
 start_vms() {

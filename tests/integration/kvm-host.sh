@@ -44,3 +44,20 @@ patience() {
 vm_hold() {
 	patience 900
 }
+
+# start_capture FILE ARGS...: start kvmmt-capture ($B, writing FILE) in the
+# background as $cap_pid, its stderr in $tmp/capture.err, and wait until it
+# records (its programs attached). Uses the caller's $B, $tmp and fail.
+start_capture() {
+	local out=$1
+	shift
+	"$B/kvmmt-capture" -o "$out" "$@" 2>"$tmp/capture.err" &
+	cap_pid=$!
+	for _ in $(seq $(patience 600)); do
+		grep -q 'recording to' "$tmp/capture.err" && return 0
+		kill -0 "$cap_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$tmp/capture.err"
+	fail "kvmmt-capture did not start recording"
+}
