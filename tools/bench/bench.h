@@ -160,6 +160,15 @@ struct procread {
 };
 int procread_costs(const struct bench_cfg *c, struct procread *r, char *why, size_t whylen);
 
+/* kvmmt-top -j's VM objects per refresh, CPU microseconds per refresh of @vms VMs. */
+struct topjson {
+	int vms, slots;
+	struct samples built_us;	/* built with json-c and printed, every refresh */
+	struct samples kept_us;		/* idle VMs: kept from the last refresh */
+	struct samples changed_us;	/* every VM changed: built, printed and kept */
+};
+int topjson_costs(const struct bench_cfg *c, struct topjson *r, char *why, size_t whylen);
+
 int bench_probe(const struct bench_cfg *c, json_object *out);
 int bench_ingest(const struct bench_cfg *c, json_object *out);
 int bench_capture(const struct bench_cfg *c, json_object *out);

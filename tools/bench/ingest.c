@@ -392,7 +392,9 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 	char why[1024] = "", cgwhy[1024] = "", capwhy[1024] = "", vtwhy[1024] = "";
 	char cgrwhy[1024] = "", prwhy[256] = "";
 	struct procread pr;
-	int prerr;
+	struct topjson tj;
+	char tjwhy[256] = "";
+	int prerr, tjerr;
 	char path[600];
 	struct stream s = { 0 };
 	struct table t;
@@ -451,6 +453,7 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 			     &ir_replay, cgrwhy, sizeof(cgrwhy));
 	vmtable_costs(c, VT_VMS, &vt_us, &vt_per_vm, vtwhy, sizeof(vtwhy));
 	prerr = procread_costs(c, &pr, prwhy, sizeof(prwhy));
+	tjerr = topjson_costs(c, &tj, tjwhy, sizeof(tjwhy));
 	memory_costs(&per_vm, &per_range, &ranges);
 
 	row = table_row(&t);
@@ -502,6 +505,38 @@ int bench_ingest(const struct bench_cfg *c, json_object *out)
 	} else {
 		table_missing(&t, row, 1, vtwhy);
 	}
+	for (int k = 0; k < 3; k++) {
+		static const char *const what[] = {
+			"built with json-c, every refresh", "kept: idle VMs",
+			"kept: every VM changed",
+		};
+		static const char *const key[] = {
+			"top_json_built_us", "top_json_kept_us", "top_json_changed_us",
+		};
+		const struct samples *us = k == 0 ? &tj.built_us :
+					   k == 1 ? &tj.kept_us : &tj.changed_us;
+
+		row = table_row(&t);
+		table_set(&t, row, 0, "kvmmt-top -j VM objects (%d VMs x %d slots), %s",
+			  tj.vms, tj.slots, what[k]);
+		if (tjerr || !us->n) {
+			table_missing(&t, row, 1, tjwhy);
+			continue;
+		}
+		table_set(&t, row, 1, "%.3f", tj.vms / samples_median(us));
+		table_set(&t, row, 2, "%.0f (per VM)", samples_median(us) * 1e3 / tj.vms);
+		json_object_object_add(out, key[k], samples_json(us));
+	}
+	if (!tjerr && tj.built_us.n)
+		table_note(&t, "kvmmt-top -j at %d VMs, CPU ms per refresh: %.2f [%.2f..%.2f] built,"
+			   " %.2f [%.2f..%.2f] kept (%.0fx less; a 1 s refresh: %.2f%% of a core"
+			   " against %.3f%%), %.2f when every VM changed (columns 1-2: VM objects)",
+			   tj.vms, samples_median(&tj.built_us) / 1e3, samples_min(&tj.built_us) / 1e3,
+			   samples_max(&tj.built_us) / 1e3, samples_median(&tj.kept_us) / 1e3,
+			   samples_min(&tj.kept_us) / 1e3, samples_max(&tj.kept_us) / 1e3,
+			   samples_median(&tj.built_us) / samples_median(&tj.kept_us),
+			   samples_median(&tj.built_us) / 1e4, samples_median(&tj.kept_us) / 1e4,
+			   samples_median(&tj.changed_us) / 1e3);
 	if (!prerr && pr.smaps_us.n) {
 		double sm = samples_median(&pr.smaps_us), ly = samples_median(&pr.layout_us);
 		double st = samples_median(&pr.stat_us), po = samples_median(&pr.poll_us);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /* The one JSON writer of kvmmt's objects (json.h, docs/json.md). */
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include "json.h"
 
 static void add(json_object *o, const char *key, json_object *v)
@@ -71,6 +73,69 @@ json_object *kvmmt_json_memslot(const struct kvmmt_slot_rec *r)
 	add(o, "flags", json_object_new_int64(r->flags));
 	add(o, "userspace_addr", kvmmt_json_u64(r->userspace_addr));
 	return o;
+}
+
+/* Guest pages invalidated by cause (the zap_pages_* counters). */
+static json_object *zap_pages(const struct kvmmt_vm_ctrs *c)
+{
+	json_object *o = json_object_new_object();
+
+	for (int k = KVMMT_C_INV_NOTIFIER; k <= KVMMT_C_INV_GMEM; k++)
+		add(o, kvmmt_ctr_name(k) + strlen("zap_pages_"), kvmmt_json_u64(c->c[k]));
+	return o;
+}
+
+/* The host kernel's own mappings of the VM's memory (fentry kernels). */
+static json_object *host_mappings(const struct kvmmt_vm_ctrs *c)
+{
+	json_object *o = json_object_new_object();
+
+	for (int k = KVMMT_C_GPC_ACTIVATE; k <= KVMMT_C_VFIO_DEL; k++)
+		add(o, kvmmt_ctr_name(k), kvmmt_json_u64(c->c[k]));
+	return o;
+}
+
+json_object *kvmmt_json_rate(double v)
+{
+	/* two decimals keep lines short; rates are never exact anyway */
+	return json_object_new_double(round(v * 100) / 100);
+}
+
+/* Rates keyed by every memory type kvmmt knows, as the counts are. */
+static json_object *mt_rates(const double rates[KVMMT_MT__MAX])
+{
+	json_object *o = json_object_new_object();
+
+	for (int t = 0; t < KVMMT_MT__MAX; t++)
+		add(o, kvmmt_mt_name(t), kvmmt_json_rate(rates[t]));
+	return o;
+}
+
+void kvmmt_json_vm_row(json_object *o, const struct kvmmt_vm_row *r)
+{
+	json_object *slots = json_object_new_array();
+
+	kvmmt_json_vm_id(o, r->pid, r->name);
+	add(o, "vcpus", json_object_new_int(r->vcpus));
+	add(o, "mem_bytes", kvmmt_json_u64(r->mem_bytes));
+	add(o, "noncoherent_dma", r->noncoherent_dma < 0 ? NULL :
+				  json_object_new_int(r->noncoherent_dma));
+	add(o, "disabled_quirks", r->quirks_valid ? kvmmt_json_u64(r->disabled_quirks) : NULL);
+	kvmmt_json_installs(o, r->installs, NULL);
+	add(o, "installs_ipat", kvmmt_json_ipat(r->installs_ipat[0], r->installs_ipat[1]));
+	add(o, "install_rate", mt_rates(r->install_rate));
+	add(o, "zaps", kvmmt_json_u64(r->zaps));
+	add(o, "zap_rate", kvmmt_json_rate(r->zap_rate));
+	add(o, "zap_pages", zap_pages(&r->ctrs));
+	add(o, "zap_all", kvmmt_json_u64(r->ctrs.c[KVMMT_C_ZAP_ALL]));
+	add(o, "host_mappings", host_mappings(&r->ctrs));
+	for (unsigned int i = 0; i < r->nr_slots; i++) {
+		json_object *s = kvmmt_json_memslot(&r->slots[i].rec);
+
+		kvmmt_json_installs(s, r->slots[i].installs, r->slots[i].installs_level);
+		json_object_array_add(slots, s);
+	}
+	add(o, "memslots", slots);
 }
 
 static json_object *reasons(unsigned int why)

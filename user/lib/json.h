@@ -14,6 +14,7 @@
 #include "host.h"
 #include "memtype.h"
 #include "policy.h"
+#include "vmtable.h"
 
 json_object *kvmmt_json_u64(__u64 v);
 
@@ -32,6 +33,18 @@ void kvmmt_json_vm_id(json_object *o, pid_t pid, const char *name);
 
 /* A memslot's geometry: id, as_id, base_gfn, npages, size_bytes, flags, userspace_addr. */
 json_object *kvmmt_json_memslot(const struct kvmmt_slot_rec *r);
+
+/* A rate per second, to two decimals. */
+json_object *kvmmt_json_rate(double v);
+
+/*
+ * A VM table row (kvmmt-top's VM object but for the risk and migration):
+ * pid, name, vcpus, mem_bytes, noncoherent_dma, disabled_quirks, installs,
+ * installs_total, installs_ipat, install_rate, zaps, zap_rate, zap_pages,
+ * zap_all, host_mappings and memslots (each with its installs by type and
+ * by level).
+ */
+void kvmmt_json_vm_row(json_object *o, const struct kvmmt_vm_row *r);
 
 /*
  * What the risk model says of a VM: "risk", "risk_reasons",

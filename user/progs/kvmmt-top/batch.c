@@ -20,52 +20,6 @@ static void add(struct json_object *o, const char *key, struct json_object *v)
 	json_object_object_add(o, key, v);
 }
 
-/* Guest pages invalidated by cause (the zap_pages_* counters). */
-static struct json_object *json_zap_pages(const struct kvmmt_vm_ctrs *c)
-{
-	struct json_object *o = json_object_new_object();
-
-	for (int k = KVMMT_C_INV_NOTIFIER; k <= KVMMT_C_INV_GMEM; k++)
-		json_object_object_add(o, kvmmt_ctr_name(k) + strlen("zap_pages_"),
-				       kvmmt_json_u64(c->c[k]));
-	return o;
-}
-
-/* The host kernel's own mappings of the VM's memory (fentry kernels). */
-static struct json_object *json_host_mappings(const struct kvmmt_vm_ctrs *c)
-{
-	struct json_object *o = json_object_new_object();
-
-	for (int k = KVMMT_C_GPC_ACTIVATE; k <= KVMMT_C_VFIO_DEL; k++)
-		json_object_object_add(o, kvmmt_ctr_name(k), kvmmt_json_u64(c->c[k]));
-	return o;
-}
-
-static struct json_object *json_rate(double v)
-{
-	/* two decimals keep lines short; rates are never exact anyway */
-	return json_object_new_double(round(v * 100) / 100);
-}
-
-/* Rates keyed by every memory type kvmmt knows, as the counts are. */
-static struct json_object *json_rates(const double *rates)
-{
-	struct json_object *o = json_object_new_object();
-	int t;
-
-	for (t = 0; t < KVMMT_MT__MAX; t++)
-		add(o, kvmmt_mt_name(t), json_rate(rates[t]));
-	return o;
-}
-
-static struct json_object *json_slot(const struct kvmmt_slot_row *s)
-{
-	struct json_object *o = kvmmt_json_memslot(&s->rec);
-
-	kvmmt_json_installs(o, s->installs, s->installs_level);
-	return o;
-}
-
 static struct json_object *json_migration(const struct top_migration *mg)
 {
 	struct json_object *o;
@@ -82,33 +36,14 @@ static struct json_object *json_migration(const struct top_migration *mg)
 static struct json_object *json_vm(const void *arg)
 {
 	const struct top_vm *v = arg;
-	const struct kvmmt_vm_row *r = v->row;
 	struct json_object *o = json_object_new_object();
-	struct json_object *slots = json_object_new_array();
-	unsigned int i;
 
-	kvmmt_json_vm_id(o, r->pid, r->name);
-	add(o, "vcpus", json_object_new_int(r->vcpus));
-	add(o, "mem_bytes", kvmmt_json_u64(r->mem_bytes));
-	add(o, "noncoherent_dma", r->noncoherent_dma < 0 ? NULL :
-				  json_object_new_int(r->noncoherent_dma));
-	add(o, "disabled_quirks", r->quirks_valid ? kvmmt_json_u64(r->disabled_quirks) : NULL);
-	kvmmt_json_installs(o, r->installs, NULL);
-	add(o, "installs_ipat", kvmmt_json_ipat(r->installs_ipat[0], r->installs_ipat[1]));
-	add(o, "install_rate", json_rates(r->install_rate));
-	add(o, "zaps", kvmmt_json_u64(r->zaps));
-	add(o, "zap_rate", json_rate(r->zap_rate));
-	add(o, "zap_pages", json_zap_pages(&r->ctrs));
-	add(o, "zap_all", kvmmt_json_u64(r->ctrs.c[KVMMT_C_ZAP_ALL]));
-	add(o, "host_mappings", json_host_mappings(&r->ctrs));
+	kvmmt_json_vm_row(o, v->row);
 	kvmmt_json_risk(o, v->policy, TOP_MAX_FINDINGS);
 	/* without a model yet, what the VM table knows */
 	add(o, "guest_types", json_object_new_string(kvmmt_gt_name(v->gt)));
 	add(o, "guest_types_honoured", json_object_new_boolean(v->gt == KVMMT_GT_YES));
 	add(o, "migration", json_migration(v->mig));
-	for (i = 0; i < r->nr_slots; i++)
-		json_object_array_add(slots, json_slot(&r->slots[i]));
-	add(o, "memslots", slots);
 	return o;
 }
 
@@ -206,7 +141,7 @@ static struct json_object *json_refresh(const struct top_model *m,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	add(o, "timestamp", json_object_new_double(ts.tv_sec + ts.tv_nsec / 1e9));
 	add(o, "sample", json_object_new_int64(m->samples));
-	add(o, "interval_s", json_rate(m->interval));
+	add(o, "interval_s", kvmmt_json_rate(m->interval));
 	add(host, "hostname", json_object_new_string(m->hostname));
 	kvmmt_json_host(host, h, kvmmt_dp_fmt(m->dp));
 	add(o, "host", host);
