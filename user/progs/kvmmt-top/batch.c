@@ -5,7 +5,6 @@
  * docs/top.md; keys are only ever added, never renamed or removed.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
