@@ -38,6 +38,12 @@ patience() {
 	echo $(($1 * ${KVMMT_TIME_SCALE:-1}))
 }
 
+# section TEXT: a heading in the test's log, with the seconds the test has
+# run so far, so a slow run's log shows where the time went.
+section() {
+	echo "== $* (at ${SECONDS} s)"
+}
+
 # vm_hold: kvmmt-testvmm's --hold for VMs a test keeps: the test ends them
 # (SIGTERM at its cleanup), so the hold only bounds a VM that outlives a
 # killed test: the longest tests/run lets a test run, stretched likewise.

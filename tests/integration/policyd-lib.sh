@@ -42,12 +42,17 @@ trap cleanup EXIT
 # wait_until SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds;
 # fails (returns 1) once SECONDS (times the patience scale) have passed.
 wait_until() {
-	local end=$((SECONDS + $(patience "$1")))
+	local start=$SECONDS end=$((SECONDS + $(patience "$1")))
 	shift
 	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || return 1
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "# waited $((SECONDS - start)) s, in vain: $*" >&2
+			return 1
+		fi
 		sleep 0.1
 	done
+	# a long wait that ended well is worth a line in the log too
+	[ $((SECONDS - start)) -lt 10 ] || echo "# waited $((SECONDS - start)) s: $*" >&2
 }
 
 require_tools() {
