@@ -1202,6 +1202,67 @@ struct {
 	__type(value, __u32);
 } gpc_maps SEC(".maps");
 
+/*
+ * The caches of each VM (struct kvm * -> gpcs keys), so that an MMU-notifier
+ * invalidation looks at its own VM's few caches instead of every bucket of
+ * gpcs. Cells are cleared on deactivation; the entry goes with the VM.
+ */
+#define GPC_INDEX_MAX	128
+#define MAP_NO_PREALLOC	1	/* BPF_F_NO_PREALLOC: entries made as VMs come */
+
+struct gpc_index {
+	__u64 key[GPC_INDEX_MAX];	/* gpcs keys; 0: free */
+	__u32 overflow;			/* more caches than cells: walk gpcs */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, MAP_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct gpc_index);
+} gpc_index SEC(".maps");
+
+static const struct gpc_index no_gpcs;
+
+/* Set for good once a VM's index could not be made: every invalidation walks. */
+__u32 gpc_unindexed;
+
+/* Adds cache @key to the index of VM @kvm (once: a cache is never in two cells). */
+static __always_inline void gpc_index_add(__u64 kvm, __u64 key)
+{
+	struct gpc_index *ix = bpf_map_lookup_elem(&gpc_index, &kvm);
+	int i;
+
+	if (!ix) {
+		bpf_map_update_elem(&gpc_index, &kvm, &no_gpcs, BPF_NOEXIST);
+		ix = bpf_map_lookup_elem(&gpc_index, &kvm);
+		if (!ix) {
+			gpc_unindexed = 1;
+			return;
+		}
+	}
+	for (i = 0; i < GPC_INDEX_MAX; i++)
+		if (ix->key[i] == key)
+			return;
+	/* one cache's activations and refreshes are serialized (its refresh_lock) */
+	for (i = 0; i < GPC_INDEX_MAX; i++)
+		if (!ix->key[i] && !__sync_val_compare_and_swap(&ix->key[i], 0, key))
+			return;
+	ix->overflow = 1;
+}
+
+static __always_inline void gpc_index_del(__u64 kvm, __u64 key)
+{
+	struct gpc_index *ix = bpf_map_lookup_elem(&gpc_index, &kvm);
+
+	if (!ix)
+		return;
+	for (int i = 0; i < GPC_INDEX_MAX; i++)
+		if (ix->key[i] == key)
+			__sync_val_compare_and_swap(&ix->key[i], key, 0);
+}
+
 static __always_inline void gpc_enter(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), in = 1;
@@ -1248,6 +1309,7 @@ static __always_inline void on_gpc_mapped(struct gfn_to_pfn_cache *gpc,
 		info.pfn = pfn;
 		info.tgid = tgid;
 		bpf_map_update_elem(&gpcs, &key, &info, BPF_ANY);
+		gpc_index_add(info.kvm, key);
 	}
 	if (capture)
 		emit_aux(KVMMT_EV_HOSTMAP, tgid, gpa >> 12, pfn, uhva,
@@ -1325,6 +1387,7 @@ int BPF_PROG(fentry_gpc_deactivate)
 {
 	__u64 n = bpf_get_func_arg_cnt(ctx), a0 = 0, a1 = 0, key;
 	struct gfn_to_pfn_cache *gpc;
+	struct kvm *kvm;
 	__u32 tgid;
 
 	bpf_get_func_arg(ctx, 0, &a0);
@@ -1334,7 +1397,8 @@ int BPF_PROG(fentry_gpc_deactivate)
 	/* KVM deactivates idle caches too (every vCPU reset): no mapping goes */
 	if (!BPF_CORE_READ(gpc, active))
 		return 0;
-	tgid = watched(kvm_tgid(gpc_kvm(gpc, n == 1 ? 0 : a0)));
+	kvm = gpc_kvm(gpc, n == 1 ? 0 : a0);
+	tgid = watched(kvm_tgid(kvm));
 	if (!tgid)
 		return 0;
 	ctr_add(tgid, KVMMT_C_GPC_DEACTIVATE);
@@ -1343,11 +1407,13 @@ int BPF_PROG(fentry_gpc_deactivate)
 			 BPF_CORE_READ(gpc, pfn), BPF_CORE_READ(gpc, uhva),
 			 KVMMT_SLOT_UNKNOWN, 0, 0, KVMMT_HM_GPC_DEACTIVATE, KVMMT_HM_OK);
 	bpf_map_delete_elem(&gpcs, &key);
+	gpc_index_del((__u64)kvm, key);
 	return 0;
 }
 
 struct gpc_walk {
 	__u64 kvm, start, end;
+	struct gpc_index *ix;
 };
 
 /* bpf_for_each_map_elem callback: a cache of this VM whose page is in range. */
@@ -1365,6 +1431,22 @@ static long gpc_hit(void *map, __u64 *key, struct gpc_info *g, struct gpc_walk *
 	return 0;
 }
 
+/* bpf_loop callback: the cache in cell @i of the VM's index, if any. */
+static long gpc_cell(__u32 i, struct gpc_walk *w)
+{
+	struct gpc_info *g;
+	__u64 n = i, key;
+
+	/* the register checked is the one that indexes */
+	barrier_var(n);
+	if (n >= GPC_INDEX_MAX || !w->ix)
+		return 1;
+	key = w->ix->key[n];
+	if (key && (g = bpf_map_lookup_elem(&gpcs, &key)))
+		gpc_hit(&gpcs, &key, g, w);
+	return 0;
+}
+
 /* (kvm, start, end[, may_block]): from the MMU notifier, for every VM range */
 SEC("fentry/gfn_to_pfn_cache_invalidate_start")
 int BPF_PROG(fentry_gpc_invalidate, struct kvm *kvm, unsigned long start,
@@ -1372,7 +1454,30 @@ int BPF_PROG(fentry_gpc_invalidate, struct kvm *kvm, unsigned long start,
 {
 	struct gpc_walk w = { .kvm = (__u64)kvm, .start = start, .end = end };
 
+	if (!gpc_unindexed) {
+		w.ix = bpf_map_lookup_elem(&gpc_index, &w.kvm);
+		if (!w.ix)
+			return 0;	/* no cache of this VM was mapped */
+		if (!w.ix->overflow) {
+			bpf_loop(GPC_INDEX_MAX, gpc_cell, &w, 0);
+			return 0;
+		}
+	}
 	bpf_for_each_map_elem(&gpcs, gpc_hit, &w, 0);
+	return 0;
+}
+
+/*
+ * A VM goes: its cache index, and its holder, which a VM allocated at the
+ * same address must not inherit.
+ */
+SEC("fentry/kvm_arch_destroy_vm")
+int BPF_PROG(fentry_destroy_vm, struct kvm *kvm)
+{
+	__u64 kvm_id = (__u64)kvm;
+
+	bpf_map_delete_elem(&gpc_index, &kvm_id);
+	bpf_map_delete_elem(&kvm_owner, &kvm_id);
 	return 0;
 }
 

@@ -3,12 +3,13 @@
  * kvmmt-gpcvmm: a VM whose memory the host kernel maps itself, for the
  * host-side mapping tests.
  *
- *   kvmmt-gpcvmm READY_FILE
+ *   kvmmt-gpcvmm READY_FILE [VCPUS]
  *
- * Sets vCPU 0's kvmclock (MSR_KVM_SYSTEM_TIME_NEW, from user space) to
- * guest page 2, which KVM backs with a gfn-to-pfn cache: one activation.
- * Then munmaps that page (one invalidation of the cache), clears the MSR
- * (one deactivation), and offers a kvm-vfio device a file that is not a
+ * Sets the kvmclock (MSR_KVM_SYSTEM_TIME_NEW, from user space) of each of
+ * its VCPUS vCPUs (default 1) to guest page 2, which KVM backs with a
+ * gfn-to-pfn cache per vCPU: one activation each. Then munmaps that page
+ * (one invalidation of each cache), clears the MSRs (one deactivation
+ * each), and offers a kvm-vfio device a file that is not a
  * VFIO file, once to add and once to delete (two refused calls). Writes
  * what it did as JSON to READY_FILE and waits for SIGTERM before the VM
  * goes, so the VM's teardown is not counted.
@@ -29,6 +30,7 @@
 #define PAGE			4096UL
 #define MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
 #define PVTIME_GPA		(2 * PAGE)
+#define MAX_VCPUS		512
 
 const char *vmm_name = "kvmmt-gpcvmm";
 
@@ -55,15 +57,24 @@ static int vfio_file(int dev, __u64 attr, int fd)
 int main(int argc, char **argv)
 {
 	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
-	int kvm, vm, vcpu, nul, activated, deactivated, add = -1, del = -1;
+	int kvm, vm, nul, activated = 0, deactivated = 0, add = -1, del = -1, i, n = 1;
 	struct kvm_userspace_memory_region r = { .slot = 0, .memory_size = 16 * PAGE };
+	int vcpu[MAX_VCPUS];
 	sigset_t set;
-	char *mem;
+	char *mem, *end;
 	FILE *f;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: kvmmt-gpcvmm READY_FILE\n");
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: kvmmt-gpcvmm READY_FILE [VCPUS]\n");
 		return 2;
+	}
+	if (argc == 3) {
+		n = strtol(argv[2], &end, 10);
+		if (!*argv[2] || *end || n < 1 || n > MAX_VCPUS) {
+			fprintf(stderr, "kvmmt-gpcvmm: VCPUS '%s' is not 1 to %d\n", argv[2],
+				MAX_VCPUS);
+			return 2;
+		}
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -82,16 +93,20 @@ int main(int argc, char **argv)
 	r.userspace_addr = (unsigned long)mem;
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r))
 		die("KVM_SET_USER_MEMORY_REGION");
-	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (vcpu < 0)
-		die("KVM_CREATE_VCPU");
+	for (i = 0; i < n; i++) {
+		vcpu[i] = ioctl(vm, KVM_CREATE_VCPU, i);
+		if (vcpu[i] < 0)
+			die("KVM_CREATE_VCPU");
+	}
 	pause_ms(100);
-	activated = set_msr(vcpu, MSR_KVM_SYSTEM_TIME_NEW, PVTIME_GPA | 1) == 1;
+	for (i = 0; i < n; i++)
+		activated += set_msr(vcpu[i], MSR_KVM_SYSTEM_TIME_NEW, PVTIME_GPA | 1) == 1;
 	pause_ms(100);
 	if (munmap(mem + PVTIME_GPA, PAGE))
 		die("munmap");
 	pause_ms(100);
-	deactivated = set_msr(vcpu, MSR_KVM_SYSTEM_TIME_NEW, 0) == 1;
+	for (i = 0; i < n; i++)
+		deactivated += set_msr(vcpu[i], MSR_KVM_SYSTEM_TIME_NEW, 0) == 1;
 	pause_ms(100);
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (!ioctl(vm, KVM_CREATE_DEVICE, &cd)) {
@@ -102,13 +117,15 @@ int main(int argc, char **argv)
 	f = fopen(argv[1], "w");
 	if (!f)
 		die(argv[1]);
-	fprintf(f, "{\"pid\": %d, \"gfn\": %lu, \"activated\": %s, \"deactivated\": %s, "
-		"\"vfio_device\": %s, \"vfio_add_errno\": %d, \"vfio_del_errno\": %d}\n",
-		getpid(), PVTIME_GPA / PAGE, activated ? "true" : "false",
-		deactivated ? "true" : "false", add >= 0 ? "true" : "false", add, del);
+	fprintf(f, "{\"pid\": %d, \"gfn\": %lu, \"vcpus\": %d, \"activated\": %d, "
+		"\"deactivated\": %d, \"vfio_device\": %s, \"vfio_add_errno\": %d, "
+		"\"vfio_del_errno\": %d}\n",
+		getpid(), PVTIME_GPA / PAGE, n, activated, deactivated,
+		add >= 0 ? "true" : "false", add, del);
 	fclose(f);
 	sigwaitinfo(&set, NULL);
-	close(vcpu);
+	for (i = 0; i < n; i++)
+		close(vcpu[i]);
 	close(vm);
 	close(kvm);
 	return 0;

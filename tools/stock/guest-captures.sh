@@ -20,6 +20,15 @@ start_cap() {
 	dump "$1.err"
 }
 # wait_exists FILE SECONDS: kvmmt-dpdump's ready file is created empty
+# gpc_index_entries: the entries of every loaded kvmmt data path's gpc_index
+gpc_index_entries() {
+	local id n=0
+	for id in $(bpftool -j map show | jq '.[] | select(.name == "gpc_index") | .id'); do
+		n=$((n + $(bpftool -j map dump id "$id" | jq length)))
+	done
+	echo $n
+}
+
 wait_exists() {
 	local i
 	for i in $(seq $(($2 * 10))); do [ -e "$1" ] && return 0; sleep 0.1; done
@@ -156,6 +165,31 @@ if jq -e '.probes[] | select(.method == "fexit/kvm_gpc_activate") | .ok' "$tmp/h
 	grep -A3 "host-kernel mappings" "$tmp/hm-rep.txt" | sed 's/^/KT: #   /'
 	check "host mappings: kvmmt-report shows the cache's page, gfn 0x2, RAM" \
 		grep -q "gfn-to-pfn cache: gfn 0x2 -> pfn 0x[0-9a-f]*, RAM" "$tmp/hm-rep.txt"
+
+	# 130 vCPUs' kvmclocks on that page: more caches than a VM's index
+	# holds (128), so the invalidation walks every cache; and the index of
+	# a VM goes with the VM (fentry/kvm_arch_destroy_vm)
+	rm -f "$tmp/hm2.ready" "$tmp/hm2-vmm.json"
+	"$dpdump" --ready-file "$tmp/hm2.ready" >"$tmp/hm2.json" 2>"$tmp/hm2.err" &
+	dp=$!
+	wait_exists "$tmp/hm2.ready" 180 || { notok "many caches: data path did not load"; dump "$tmp/hm2.err"; }
+	"$gpcvmm" "$tmp/hm2-vmm.json" 130 2>"$tmp/hm2-vmm.err" &
+	gv=$!
+	wait_file "$tmp/hm2-vmm.json" 120 || dump "$tmp/hm2-vmm.err"
+	sleep 1.5
+	living=$(gpc_index_entries)
+	kill -TERM $gv; wait $gv
+	gone=$(gpc_index_entries)
+	kill -INT $dp; wait $dp
+	say "many caches: test VMM: $(cat "$tmp/hm2-vmm.json")"
+	pid=$(jq .pid "$tmp/hm2-vmm.json")
+	c=$(jq -c --argjson t "$pid" '.counters.vms[] | select(.tgid == $t) |
+		{gpc_activate, gpc_refresh, gpc_deactivate, gpc_invalidate}' "$tmp/hm2.json")
+	say "many caches: counters: $c"
+	check "many caches: 130 caches activated, invalidated, deactivated 130 times each ($((130 * r)) refreshes)" \
+		[ "$c" = "{\"gpc_activate\":130,\"gpc_refresh\":$((130 * r)),\"gpc_deactivate\":130,\"gpc_invalidate\":130}" ]
+	check "many caches: the VM's cache index goes with the VM ($living entries while it ran, $gone after)" \
+		[ "$living" = 1 ] && [ "$gone" = 0 ]
 else
 	say "host mappings: no fentry here: not observable"
 fi

@@ -102,6 +102,7 @@ static const struct prog_desc extra_progs[] = {
 	{ .name = "fentry_gpc_invalidate", .event = "gfn_to_pfn_cache_invalidate_start",
 	  .entry = true },
 	{ .name = "fentry_memremap", .event = "memremap", .entry = true },
+	{ .name = "fentry_destroy_vm", .event = "kvm_arch_destroy_vm", .entry = true },
 	{ .name = "fexit_vfio_set_attr", .event = "kvm_vfio_set_attr" },
 };
 
