@@ -61,8 +61,8 @@ for pid in $(jq '.vms[].pid' "$tmp/sl-vmm.json"); do
 	say "short-lived: pid $pid: zaps by cause $(jq -c "$vm | .zaps_by_cause" "$tmp/sl.json")"
 done
 "$bin/kvmmt-report" --svg "$tmp/sl.svg" "$tmp/sl.kmc" >/dev/null 2>&1
-check "short-lived: the SVG has memslot geometry" \
-	[ -s "$tmp/sl.svg" ] && ! grep -q 'no memslot geometry' "$tmp/sl.svg"
+svg_has_geometry() { [ -s "$tmp/sl.svg" ] && ! grep -q 'no memslot geometry' "$tmp/sl.svg"; }
+check "short-lived: the SVG has memslot geometry" svg_has_geometry
 
 # ---- zaps by cause, per attach path: MADV_DONTNEED and munmap of guest
 # memory (MMU notifier), dirty logging turned on (flags), memslot deletion
@@ -189,7 +189,7 @@ if jq -e '.probes[] | select(.method == "fexit/kvm_gpc_activate") | .ok' "$tmp/h
 	check "many caches: 130 caches activated, invalidated, deactivated 130 times each ($((130 * r)) refreshes)" \
 		[ "$c" = "{\"gpc_activate\":130,\"gpc_refresh\":$((130 * r)),\"gpc_deactivate\":130,\"gpc_invalidate\":130}" ]
 	check "many caches: the VM's cache index goes with the VM ($living entries while it ran, $gone after)" \
-		[ "$living" = 1 ] && [ "$gone" = 0 ]
+		[ "$living:$gone" = 1:0 ]
 else
 	say "host mappings: no fentry here: not observable"
 fi
