@@ -72,12 +72,17 @@ struct hlist_head {
 
 struct mm_struct;
 
+struct signal_struct {
+	atomic_t live;		/* threads not yet through do_exit()'s start */
+};
+
 struct task_struct {
 	unsigned int flags;
 	int pid;
 	int tgid;
 	struct mm_struct *mm;
 	struct task_struct *group_leader;
+	struct signal_struct *signal;
 	char comm[16];
 };
 

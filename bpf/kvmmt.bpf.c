@@ -126,15 +126,27 @@ struct {
 	__type(value, struct kvmmt_slot_val);
 } vm_slots SEC(".maps");
 
-/* The vm_slots keys of each VMM process (struct kvmmt_slot_index). */
+/*
+ * The vm_slots keys of each VMM process (struct kvmmt_slot_index): not an
+ * LRU map, so that an entry goes only when its process exits (proc_exit).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct kvmmt_slot_index);
 } slot_index SEC(".maps");
 
 static const struct kvmmt_slot_index no_slots;
+static const struct kvmmt_slot_index ready_slots = { .ready = 1 };
+
+/*
+ * Set by the loader once proc_exit is attached: from then on an entry made
+ * for a process's first memslot holds all of them, and is ready at once.
+ * slots_unindexed is set for good when a key could not be indexed.
+ */
+__u32 slots_born_ready;
+__u32 slots_unindexed;
 
 /* VMM processes already described by a KVMMT_EV_VM event (capture). */
 struct {
@@ -403,24 +415,32 @@ static __always_inline void index_key(struct kvmmt_slot_index *ix, __u16 as_id,
 	ix->overflow = 1;
 }
 
-/* The index of process @tgid, made empty (not ready) if it has none. */
-static __always_inline struct kvmmt_slot_index *index_of(__u32 *tgid)
+/*
+ * The index of process @tgid, made empty if it has none: ready if @born
+ * (it is made for the process's first vm_slots key) and entries are
+ * trusted from birth, else after the first walk.
+ */
+static __always_inline struct kvmmt_slot_index *index_of(__u32 *tgid, bool born)
 {
 	struct kvmmt_slot_index *ix = bpf_map_lookup_elem(&slot_index, tgid);
 
 	if (ix)
 		return ix;
-	bpf_map_update_elem(&slot_index, tgid, &no_slots, BPF_NOEXIST);
+	born = born && slots_born_ready && !slots_unindexed;
+	bpf_map_update_elem(&slot_index, tgid, born ? &ready_slots : &no_slots,
+			    BPF_NOEXIST);
 	return bpf_map_lookup_elem(&slot_index, tgid);
 }
 
 /* The same for a key just added to vm_slots. */
 static __always_inline void index_slot(struct kvmmt_slot_key *k)
 {
-	struct kvmmt_slot_index *ix = index_of(&k->tgid);
+	struct kvmmt_slot_index *ix = index_of(&k->tgid, true);
 
 	if (ix)
 		index_key(ix, k->as_id, k->id);
+	else
+		slots_unindexed = 1;
 }
 
 /*
@@ -587,8 +607,10 @@ static long index_overlap(__u32 i, struct hva_walk *w)
  * An MMU-notifier invalidation of host range [start, end) of the VM of
  * process @owner (0: the current process). Kernel threads (reclaim,
  * compaction) name no VM on the tracepoint: their pages count globally.
- * The VM's slots come from its index; the first time (which makes the
- * index ready), or when they do not fit in it, from a walk of every slot.
+ * The VM's slots come from its index. An index made before proc_exit was
+ * attached, or after a key could not be indexed, becomes ready at its
+ * first walk of every slot; one with more slots than it holds walks each
+ * time.
  */
 static __always_inline void on_unmap_hva(__u64 start, __u64 end, __u32 owner)
 {
@@ -606,7 +628,11 @@ static __always_inline void on_unmap_hva(__u64 start, __u64 end, __u32 owner)
 	w.tgid = watched(owner);
 	if (!w.tgid)
 		return;
-	ix = index_of(&w.tgid);
+	ix = bpf_map_lookup_elem(&slot_index, &w.tgid);
+	if (!ix && slots_born_ready && !slots_unindexed)
+		return;		/* no memslot of the process seen: none to match */
+	if (!ix)
+		ix = index_of(&w.tgid, false);
 	if (ix && ix->ready && !ix->overflow) {
 		w.ix = ix;
 		bpf_loop(KVMMT_SLOT_INDEX_MAX, index_overlap, &w, 0);
@@ -614,6 +640,7 @@ static __always_inline void on_unmap_hva(__u64 start, __u64 end, __u32 owner)
 		/* adds what it finds to the index, unless that is full */
 		if (ix && !ix->overflow)
 			w.ix = ix;
+		gstat_inc(KVMMT_G_SLOT_WALKS);
 		bpf_for_each_map_elem(&vm_slots, hva_overlap, &w, 0);
 		if (w.ix)
 			w.ix->ready = 1;
@@ -644,6 +671,9 @@ static __always_inline struct fault_stash *on_requested(__u32 *tgid)
 	if (!*tgid)
 		return NULL;
 	ctr_add(*tgid, KVMMT_C_REQUESTED);
+	/* fexit/make_spte names the memslot itself */
+	if (!tp_installs)
+		return NULL;
 	st = bpf_map_lookup_elem(&stash, &zero);
 	if (st)
 		st->valid = 0;
@@ -772,34 +802,37 @@ static __always_inline void on_memslot_flags(int as_id, int slot_id,
 
 /* ---- FENTRY path (needs BPF trampolines) */
 
+/*
+ * make_spte(vcpu, sp, slot, pte_access, gfn, pfn, old_spte, ..., u64 *new_spte)
+ * since 5.16; the kernels that attach fexit to its eleven arguments all
+ * have it. sp and slot are typed: their fields are plain (BTF-checked)
+ * loads, not probe reads. new_spte, a pointer to an integer, is not.
+ */
 SEC("fexit/make_spte")
-int BPF_PROG(fexit_make_spte)
+int BPF_PROG(fexit_make_spte, struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
+	     struct kvm_memory_slot *slot, unsigned int pte_access, gfn_t gfn,
+	     kvm_pfn_t pfn, u64 old)
 {
-	__u64 nargs = bpf_get_func_arg_cnt(ctx), sp = 0, slot = 0, gfn = 0;
-	__u64 old = 0, nsp = 0, spte = 0;
+	__u64 nargs = bpf_get_func_arg_cnt(ctx), nsp = 0, spte = 0;
 	__u16 slot_id = KVMMT_SLOT_UNKNOWN;
 	__u32 tgid, zero = 0;
 	int level;
 
-	/* vcpu, sp, slot, pte_access, gfn, pfn, old_spte, ..., u64 *new_spte */
-	if (nargs < 8 || bpf_get_func_arg(ctx, 1, &sp) ||
-	    bpf_get_func_arg(ctx, 2, &slot) || bpf_get_func_arg(ctx, 4, &gfn) ||
-	    bpf_get_func_arg(ctx, 6, &old) ||
-	    bpf_get_func_arg(ctx, nargs - 1, &nsp))
+	if (nargs < 8 || bpf_get_func_arg(ctx, nargs - 1, &nsp))
 		return 0;
 	if (bpf_probe_read_kernel(&spte, sizeof(spte), (void *)nsp) || spte == old)
 		return 0;
 	tgid = watched_tgid();
 	if (!tgid)
 		return 0;
-	level = BPF_CORE_READ((struct kvm_mmu_page *)sp, role.word) & 0xf;
+	level = sp->role.word & 0xf;
 	if (slot) {
 		struct fault_stash *st = bpf_map_lookup_elem(&stash, &zero);
 
-		slot_id = BPF_CORE_READ((struct kvm_memory_slot *)slot, id);
-		if (st && (st->slot_ptr != slot || st->tgid != tgid)) {
-			note_kslot(tgid, (struct kvm_memory_slot *)slot);
-			st->slot_ptr = slot;
+		slot_id = slot->id;
+		if (st && (st->slot_ptr != (__u64)slot || st->tgid != tgid)) {
+			note_kslot(tgid, slot);
+			st->slot_ptr = (__u64)slot;
 			st->tgid = tgid;
 			st->valid = 0;
 		}
@@ -1133,6 +1166,24 @@ int sys_exit_ioctl(struct sys_exit_rec *r)
 			  q->flags);
 	}
 	bpf_map_delete_elem(&ioctls, &tid);
+	return 0;
+}
+
+/*
+ * A process's last thread exits (signal->live is already counted down):
+ * its slot index goes with it, so that the map holds live processes only
+ * and a later process with its pid starts a new one.
+ */
+SEC("tp/sched/sched_process_exit")
+int proc_exit(void *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u32 tgid;
+
+	if (BPF_CORE_READ(task, signal, live.counter))
+		return 0;
+	tgid = current_tgid();
+	bpf_map_delete_elem(&slot_index, &tgid);
 	return 0;
 }
 

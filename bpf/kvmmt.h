@@ -182,6 +182,7 @@ enum kvmmt_gstat {
 	KVMMT_G_NOSPACE,	/* updates lost because a counter map was full */
 	KVMMT_G_SEEN,		/* kvmmmu events handled (before the pid filter) */
 	KVMMT_G_INV_KTHREAD,	/* pages invalidated by kernel threads, VM unknown */
+	KVMMT_G_SLOT_WALKS,	/* invalidations matched by a walk of every memslot */
 	KVMMT_G__MAX,
 };
 
@@ -246,12 +247,15 @@ struct kvmmt_slot_val {
  * The vm_slots keys of one VMM process (slot_index map, keyed by tgid), so
  * that an MMU-notifier invalidation looks up its own VM's slots instead of
  * walking them all. Every key added to vm_slots is added to its process's
- * entry (made if missing). vm_slots may hold keys from before the entry
- * (the LRU map dropped it), so the process's first invalidation walks
- * vm_slots and adds what it finds; the entry is ready after that walk.
- * Keys are never taken out (a deleted slot is a lookup that misses): an
- * entry only grows, which needs no lock. A process with more keys than
- * fit is walked in full every time.
+ * entry (made if missing), and the entry goes when the process exits. An
+ * entry made for a process's first key is ready (holds every key of the
+ * process) at once, unless it was made before the exit hook was attached
+ * or a key could not be indexed: then vm_slots may hold keys from before
+ * the entry, the process's first invalidation walks vm_slots and adds what
+ * it finds, and the entry is ready after that walk. Keys are never taken
+ * out (a deleted slot is a lookup that misses): an entry only grows, which
+ * needs no lock. A process with more keys than fit is walked in full
+ * every time.
  */
 #define KVMMT_SLOT_INDEX_MAX	64
 

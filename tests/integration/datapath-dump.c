@@ -3,8 +3,10 @@
  * kvmmt-dpdump: test driver for the data path integration tests.
  *
  *   kvmmt-dpdump [--path P] [--capture] [--pid PID]... [--ready-file F]
+ *		[--snapshot S]
  *	load the data path, create F, count until SIGINT/SIGTERM, then
- *	print counters, captured-event checks and the iterator's VMs as JSON
+ *	print counters, captured-event checks and the iterator's VMs as JSON;
+ *	at each SIGUSR1, write the counters so far to S (whole, by rename)
  *   kvmmt-dpdump --vms
  *	load, read the iterator once, print the VMs as JSON
  */
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include "datapath.h"
 #include "json.h"
@@ -69,7 +72,13 @@ struct cap_state {
 	int n;
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, snap;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	snap = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -164,6 +173,36 @@ static json_object *counters_json(const struct kvmmt_counters *c, enum kvmmt_fmt
 	return o;
 }
 
+/* The counters so far, as one JSON object in @path, replaced whole. */
+static int write_snapshot(struct kvmmt_dp *dp, const char *path, enum kvmmt_fmt fmt,
+			  __u64 host_pat)
+{
+	char tmp[4096];
+	struct kvmmt_counters c;
+	struct kvmmt_err e = {};
+	json_object *o;
+	FILE *f;
+	int err;
+
+	if (kvmmt_dp_read_counters(dp, &c, &e)) {
+		fprintf(stderr, "kvmmt-dpdump: %s\n", e.msg);
+		return -1;
+	}
+	o = counters_json(&c, fmt, host_pat);
+	kvmmt_counters_free(&c);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	err = !f || fprintf(f, "%s\n", json_object_to_json_string(o)) < 0;
+	if (f)
+		err |= fclose(f) != 0;
+	json_object_put(o);
+	if (err || rename(tmp, path)) {
+		perror(path);
+		return -1;
+	}
+	return 0;
+}
+
 static json_object *capture_json(const struct cap_state *st)
 {
 	json_object *arr = json_object_new_array();
@@ -193,12 +232,13 @@ int main(int argc, char **argv)
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "vms", no_argument, NULL, 'v' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "snapshot", required_argument, NULL, 's' },
 		{ 0 },
 	};
 	struct kvmmt_dp_opts opts = {};
 	static struct cap_state cap;
 	static pid_t pids[MAX_TGIDS];
-	const char *ready = NULL;
+	const char *ready = NULL, *snapshot = NULL;
 	struct kvmmt_counters c;
 	struct kvmmt_vm_list vms;
 	struct kvmmt_host host;
@@ -228,6 +268,9 @@ int main(int argc, char **argv)
 		case 'v':
 			only_vms = true;
 			break;
+		case 's':
+			snapshot = optarg;
+			break;
 		case 'p':
 			if (opts.nr_pids == MAX_TGIDS)
 				return 2;
@@ -255,6 +298,8 @@ int main(int argc, char **argv)
 	if (!only_vms) {
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
+		if (snapshot)
+			signal(SIGUSR1, on_usr1);
 		if (ready) {
 			FILE *f = fopen(ready, "w");
 
@@ -265,6 +310,11 @@ int main(int argc, char **argv)
 			fclose(f);
 		}
 		while (!stop) {
+			if (snap) {
+				snap = 0;
+				if (write_snapshot(dp, snapshot, cap.fmt, host.host_pat))
+					return 1;
+			}
 			if (opts.capture) {
 				err = kvmmt_dp_poll(dp, 100, on_event, &cap);
 				if (err < 0 && err != -EINTR) {
@@ -272,7 +322,8 @@ int main(int argc, char **argv)
 					return 1;
 				}
 			} else {
-				pause();
+				/* a signal between the checks and a pause() would wait */
+				usleep(100000);
 			}
 		}
 		while (opts.capture && kvmmt_dp_poll(dp, 0, on_event, &cap) > 0)

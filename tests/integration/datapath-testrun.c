@@ -15,7 +15,9 @@
  * unmap: kvm_unmap_hva_range against memslots put in vm_slots by hand:
  * the pages of the caller's slots in the range count, whether they come
  * from a walk of every slot (a process's first invalidation, or more
- * slots than its index holds) or from its index.
+ * slots than its index holds) or from its index; with indexes trusted from
+ * birth, a process without one needs no walk; and proc_exit, attached,
+ * drops a process's index when its last thread exits, not before.
  *
  * Exit 0 if every case holds, 1 if not, 77 if BPF cannot be loaded here.
  */
@@ -24,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kvmmt.skel.h"
@@ -149,8 +154,9 @@ static __u64 ctr_of(struct kvmmt_bpf *skel, __u32 tgid, int ctr)
 }
 
 /* The object with only program @prog loaded. */
+/* The object with program @prog (and @also, if not NULL) loaded. */
 static struct kvmmt_bpf *load_prog(bool tp_installs, bool tdp_installs,
-				   const char *prog)
+				   const char *prog, const char *also)
 {
 	struct kvmmt_bpf *skel = kvmmt_bpf__open();
 	struct bpf_program *p;
@@ -161,7 +167,8 @@ static struct kvmmt_bpf *load_prog(bool tp_installs, bool tdp_installs,
 	skel->rodata->tp_installs = tp_installs;
 	skel->rodata->tdp_installs = tdp_installs;
 	bpf_object__for_each_program(p, skel->obj)
-		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), prog));
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), prog) ||
+					  (also && !strcmp(bpf_program__name(p), also)));
 	if (kvmmt_bpf__load(skel)) {
 		kvmmt_bpf__destroy(skel);
 		return NULL;
@@ -171,7 +178,7 @@ static struct kvmmt_bpf *load_prog(bool tp_installs, bool tdp_installs,
 
 static struct kvmmt_bpf *load(bool tp_installs, bool tdp_installs)
 {
-	return load_prog(tp_installs, tdp_installs, "raw_tdp_changed");
+	return load_prog(tp_installs, tdp_installs, "raw_tdp_changed", NULL);
 }
 
 /* ---- unmap: kvm_unmap_hva_range against the caller's memslots */
@@ -235,6 +242,99 @@ static int expect(const char *what, __u64 got, __u64 want)
 	return 1;
 }
 
+static __u64 slot_walks(struct kvmmt_bpf *skel)
+{
+	__u32 k = KVMMT_G_SLOT_WALKS;
+
+	return percpu_sum(bpf_map__fd(skel->maps.gstats), &k, 1, 0);
+}
+
+static int check(bool ok, const char *what)
+{
+	printf("%-58s %s\n", what, ok ? "yes" : "NO");
+	if (!ok)
+		printf("FAIL: %s\n", what);
+	return !ok;
+}
+
+/*
+ * Once the exit hook is attached (the loader sets slots_born_ready), every
+ * key the data path records makes its process's index, which is therefore
+ * ready from birth: a process without one has no memslot the data path
+ * saw, and needs no walk. A key that could not be indexed ends that trust.
+ */
+static int born_ready_cases(struct kvmmt_bpf *skel, __u32 tgid)
+{
+	int fd = bpf_map__fd(skel->maps.slot_index), failed = 0;
+	struct kvmmt_slot_index ix;
+	__u64 walks;
+
+	bpf_map_delete_elem(fd, &tgid);
+	skel->bss->slots_born_ready = 1;
+	walks = slot_walks(skel);
+	failed |= expect("born ready, no index: nothing to match (A put by hand)",
+			 unmap(skel, tgid, HVA_A, HVA_A + 40 * PAGE), 0);
+	failed |= check(slot_walks(skel) == walks && bpf_map_lookup_elem(fd, &tgid, &ix),
+			"born ready, no index: no walk, no index made");
+	skel->bss->slots_unindexed = 1;
+	failed |= expect("a key could not be indexed: a walk finds A again",
+			 unmap(skel, tgid, HVA_A, HVA_A + 40 * PAGE), 40);
+	failed |= check(slot_walks(skel) == walks + 1 && index_of(skel, tgid, &ix) > 0 &&
+			ix.ready, "a key could not be indexed: one walk, and an index");
+	skel->bss->slots_unindexed = 0;
+	return failed;
+}
+
+static void *thread_exit(void *arg)
+{
+	return arg;
+}
+
+/*
+ * proc_exit, attached, on real exits: a process's index entry stays while
+ * one of its threads exits, and goes when its last thread does.
+ */
+static int exit_cases(struct kvmmt_bpf *skel)
+{
+	struct kvmmt_slot_index ix = { .ready = 1, .key = { 1 } };
+	int fd = bpf_map__fd(skel->maps.slot_index), failed = 0, go[2], done[2];
+	struct bpf_link *link = bpf_program__attach(skel->progs.proc_exit);
+	__u32 child;
+	pthread_t t;
+	char c = 0;
+
+	if (!link || pipe(go) || pipe(done)) {
+		printf("FAIL: cannot attach tp/sched/sched_process_exit: %s\n", strerror(errno));
+		return 1;
+	}
+	child = fork();
+	if ((int)child < 0)
+		return 1;
+	if (!child) {
+		/* a thread exits, then the process once told to */
+		if (read(go[0], &c, 1) != 1 || pthread_create(&t, NULL, thread_exit, NULL) ||
+		    pthread_join(t, NULL) || write(done[1], &c, 1) != 1 ||
+		    read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	if (bpf_map_update_elem(fd, &child, &ix, BPF_ANY) || write(go[1], &c, 1) != 1 ||
+	    read(done[0], &c, 1) != 1) {
+		printf("FAIL: cannot set up the exiting process: %s\n", strerror(errno));
+		kill(child, SIGKILL);
+		return 1;
+	}
+	usleep(200000);
+	failed |= check(!bpf_map_lookup_elem(fd, &child, &ix),
+			"exit of one thread: the index stays");
+	if (write(go[1], &c, 1) != 1 || waitpid(child, NULL, 0) != (pid_t)child)
+		return 1;
+	failed |= check(bpf_map_lookup_elem(fd, &child, &ix) && errno == ENOENT,
+			"exit of the process: its index is gone");
+	bpf_link__destroy(link);
+	return failed;
+}
+
 static int unmap_cases(void)
 {
 	__u32 tgid = getpid(), other = tgid ^ 0x40000000;
@@ -243,7 +343,7 @@ static int unmap_cases(void)
 	struct kvmmt_bpf *skel;
 	int failed = 0, n;
 
-	skel = load_prog(true, false, "raw_unmap_hva");
+	skel = load_prog(true, false, "raw_unmap_hva", "proc_exit");
 	if (!skel) {
 		printf("FAIL: cannot load raw_tp/kvm_unmap_hva_range: %s\n", strerror(errno));
 		return 1;
@@ -302,6 +402,8 @@ static int unmap_cases(void)
 			 unmap(skel, tgid, HVA_N, HVA_N + 2 * MANY * PAGE), MANY);
 	failed |= expect("and A, C and the first one-page slot with them",
 			 unmap(skel, tgid, HVA_A, HVA_N + PAGE), 311);
+	failed |= born_ready_cases(skel, tgid);
+	failed |= exit_cases(skel);
 	kvmmt_bpf__destroy(skel);
 	printf("%s\n", failed ? "FAIL" : "PASS: MMU-notifier invalidations counted per memslot");
 	return failed;

@@ -90,6 +90,8 @@ static const struct prog_desc extra_progs[] = {
 	  .entry = true },
 	{ .name = "sys_enter_ioctl", .event = "sys_enter_ioctl", .sys = "syscalls" },
 	{ .name = "sys_exit_ioctl", .event = "sys_exit_ioctl", .sys = "syscalls" },
+	/* the slot index of a process goes with it (then new ones are ready) */
+	{ .name = "proc_exit", .event = "sched_process_exit", .sys = "sched" },
 	/* host-side mappings of guest memory: gfn-to-pfn caches, kvm-vfio */
 	{ .name = "fentry_gpc_activate", .event = "kvm_gpc_activate", .entry = true },
 	{ .name = "fexit_gpc_activate", .event = "kvm_gpc_activate" },
@@ -170,6 +172,7 @@ static const char *const gstat_names[KVMMT_G__MAX] = {
 	[KVMMT_G_NOSPACE] = "nospace",
 	[KVMMT_G_SEEN] = "seen",
 	[KVMMT_G_INV_KTHREAD] = "zap_pages_kthread",
+	[KVMMT_G_SLOT_WALKS] = "slot_walks",
 };
 
 const char *kvmmt_ctr_name(enum kvmmt_ctr c)
@@ -695,9 +698,15 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		}
 	}
 	err = attach_planned(dp, pl, n);
-	if (err)
+	if (err) {
 		destroy_skel(dp);
-	return err;
+		return err;
+	}
+	/* slot index entries now go with their process: trusted from birth */
+	for (size_t i = 0; i < n; i++)
+		if (pl[i].attached && !strcmp(pl[i].prog, "proc_exit"))
+			dp->skel->bss->slots_born_ready = 1;
+	return 0;
 }
 
 static int attach_rest(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
