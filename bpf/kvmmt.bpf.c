@@ -28,6 +28,8 @@ const volatile bool tp_installs = true;
  * kvm_tdp_mmu_spte_changed counts installs only on kernels without it.
  */
 const volatile bool tdp_installs = false;
+/* bytes in the ring buffer that wake its reader: an eighth of its size */
+const volatile __u64 ring_wake = 4096 * 8;
 
 /* x86: SPTE_MMU_PRESENT_MASK (bit 11, since 5.13); arm64 stage 2: valid bit */
 #define X86_SPTE_PRESENT	(1ULL << 11)
@@ -314,8 +316,7 @@ static __always_inline void emit_aux(__u16 type, __u32 tgid, __u64 gfn,
 	 * only once an eighth of the ring is filled. It also drains on its
 	 * poll timeout.
 	 */
-	bpf_ringbuf_submit(ev, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
-			       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8 ?
+	bpf_ringbuf_submit(ev, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= ring_wake ?
 			       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	gstat_inc(KVMMT_G_EVENTS);
 }

@@ -489,6 +489,7 @@ static void set_rodata(struct kvmmt_dp *dp, enum kvmmt_path path,
 	if (opts->capture)
 		rb = (opts->ringbuf_kib ? opts->ringbuf_kib : 4096) * 1024;
 	bpf_map__set_max_entries(dp->skel->maps.events, rb);
+	dp->skel->rodata->ring_wake = rb / 8;
 }
 
 static bool twin_attached(const struct planned *pl, size_t n, const char *twin)
