@@ -1171,20 +1171,81 @@ int sys_exit_ioctl(struct sys_exit_rec *r)
 }
 
 /*
+ * VMM processes that exited, and when (bpf_ktime_get_ns()): user space
+ * releases their counters once they are old enough (kvmmt_dp_opts'
+ * release_s), long after the zaps of the VM's destruction, which come
+ * after the exit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} exited SEC(".maps");
+
+/*
  * A process's last thread exits (signal->live is already counted down):
  * its slot index goes with it, so that the map holds live processes only
- * and a later process with its pid starts a new one.
+ * and a later process with its pid starts a new one; a VMM's exit is
+ * recorded in exited.
  */
 SEC("tp/sched/sched_process_exit")
 int proc_exit(void *ctx)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 now;
 	__u32 tgid;
 
 	if (BPF_CORE_READ(task, signal, live.counter))
 		return 0;
 	tgid = current_tgid();
+	if (bpf_map_lookup_elem(&slot_index, &tgid) || bpf_map_lookup_elem(&vm_ctrs, &tgid)) {
+		now = bpf_ktime_get_ns();
+		bpf_map_update_elem(&exited, &tgid, &now, BPF_ANY);
+	}
 	bpf_map_delete_elem(&slot_index, &tgid);
+	return 0;
+}
+
+/*
+ * Run by user space (BPF_PROG_TEST_RUN) for an exited VMM whose counters
+ * it has released from the hash maps: frees the per-CPU fast entries the
+ * process owned on every CPU, so that later processes get them. Nothing
+ * else writes an entry a dead process owns.
+ */
+static long release_vm_fast(__u32 cpu, struct kvmmt_release_args *a)
+{
+	__u32 k = a->tgid & (KVMMT_VM_FAST - 1);
+	struct kvmmt_vm_fast *f = bpf_map_lookup_percpu_elem(&vm_fast, &k, cpu);
+
+	if (f && f->tgid == a->tgid) {
+		__builtin_memset(&f->c, 0, sizeof(f->c));
+		f->tgid = 0;
+	}
+	return 0;
+}
+
+static long release_inst_fast(__u32 i, struct kvmmt_release_args *a)
+{
+	__u32 k = i % KVMMT_INST_FAST, cpu = i / KVMMT_INST_FAST;
+	struct kvmmt_inst_fast *f = bpf_map_lookup_percpu_elem(&inst_fast, &k, cpu);
+
+	if (f && f->key.tgid == a->tgid) {
+		f->count = 0;
+		__builtin_memset(&f->key, 0, sizeof(f->key));
+	}
+	return 0;
+}
+
+SEC("syscall")
+int release_fast(struct kvmmt_release_args *a)
+{
+	struct kvmmt_release_args r = { .tgid = a->tgid, .ncpu = a->ncpu };
+
+	if (!r.tgid || r.ncpu > 4096)
+		return -1;
+	bpf_loop(r.ncpu, release_vm_fast, &r, 0);
+	bpf_loop(r.ncpu * KVMMT_INST_FAST, release_inst_fast, &r, 0);
 	return 0;
 }
 

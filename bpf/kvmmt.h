@@ -175,6 +175,12 @@ static inline __u32 kvmmt_inst_fast_idx(const struct kvmmt_inst_key *k)
 	return (v * 0x9e3779b97f4a7c15ULL) >> (64 - KVMMT_INST_FAST_BITS);
 }
 
+/* The release_fast program's context: which exited process, on how many CPUs. */
+struct kvmmt_release_args {
+	__u32 tgid;
+	__u32 ncpu;		/* possible CPUs */
+};
+
 /* Global per-CPU counters (array map). */
 enum kvmmt_gstat {
 	KVMMT_G_EVENTS = 0,	/* events written to the ring buffer */

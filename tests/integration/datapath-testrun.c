@@ -3,7 +3,7 @@
  * kvmmt-dptestrun: logic of the data path run in the real kernel with
  * BPF_PROG_TEST_RUN, on the raw_tp programs.
  *
- *   kvmmt-dptestrun [tdp|unmap]
+ *   kvmmt-dptestrun [tdp|unmap|release]
  *
  * tdp (the default): kvm_tdp_mmu_spte_changed never fires on a
  * shadow-paging host, so the raw_tp program gets hand-made EPT SPTEs (Intel
@@ -33,6 +33,7 @@
 #include <bpf/libbpf.h>
 #include "kvmmt.skel.h"
 #include "host.h"
+#include "dprelease.h"
 
 #define PRESENT		(1ULL << 11)
 #define LARGE		(1ULL << 7)
@@ -168,7 +169,8 @@ static struct kvmmt_bpf *load_prog(bool tp_installs, bool tdp_installs,
 	skel->rodata->tdp_installs = tdp_installs;
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), prog) ||
-					  (also && !strcmp(bpf_program__name(p), also)));
+					  (also && !strcmp(bpf_program__name(p), also)) ||
+					  !strcmp(bpf_program__name(p), "release_fast"));
 	if (kvmmt_bpf__load(skel)) {
 		kvmmt_bpf__destroy(skel);
 		return NULL;
@@ -409,6 +411,127 @@ static int unmap_cases(void)
 	return failed;
 }
 
+/* ---- release: the counters of an exited VMM process, after a while */
+
+/* Fast entries (vm_fast, inst_fast) @tgid owns on any CPU. */
+static int fast_owned(struct kvmmt_bpf *skel, __u32 tgid)
+{
+	int ncpu = libbpf_num_possible_cpus(), n = 0;
+	struct kvmmt_inst_fast *f = calloc(ncpu, sizeof(*f));
+	struct kvmmt_vm_fast *v = calloc(ncpu, sizeof(*v));
+	__u32 k = tgid & (KVMMT_VM_FAST - 1);
+
+	for (__u32 i = 0; f && i < KVMMT_INST_FAST; i++)
+		if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.inst_fast), &i, f))
+			for (int c = 0; c < ncpu; c++)
+				n += f[c].key.tgid == tgid;
+	if (v && !bpf_map_lookup_elem(bpf_map__fd(skel->maps.vm_fast), &k, v))
+		for (int c = 0; c < ncpu; c++)
+			n += v[c].tgid == tgid;
+	free(f);
+	free(v);
+	return n;
+}
+
+/* Hash entries (vm_ctrs, installs) of @tgid. */
+static int hash_owned(struct kvmmt_bpf *skel, __u32 tgid)
+{
+	struct kvmmt_inst_key k, *prev = NULL;
+	int ncpu = libbpf_num_possible_cpus(), n = 0;
+	struct kvmmt_vm_ctrs *c = calloc(ncpu, sizeof(*c));
+
+	if (c && !bpf_map_lookup_elem(bpf_map__fd(skel->maps.vm_ctrs), &tgid, c))
+		n++;
+	free(c);
+	while (!bpf_map_get_next_key(bpf_map__fd(skel->maps.installs), prev, &k)) {
+		n += k.tgid == tgid;
+		prev = &k;
+	}
+	return n;
+}
+
+/* Puts @tgid in the hash maps as a VM that overflowed its fast entries would be. */
+static int put_hash(struct kvmmt_bpf *skel, __u32 tgid)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct kvmmt_inst_key k = { .tgid = tgid, .slot = 1, .attr = MT_WB, .level = 1 };
+	struct kvmmt_vm_ctrs *c = calloc(ncpu, sizeof(*c));
+	__u64 *one = calloc(ncpu, sizeof(*one));
+	int err = -ENOMEM;
+
+	if (c && one) {
+		c[0].c[KVMMT_C_ZAPS] = one[0] = 1;
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.vm_ctrs), &tgid, c, BPF_ANY) ||
+		      bpf_map_update_elem(bpf_map__fd(skel->maps.installs), &k, one, BPF_ANY);
+	}
+	free(c);
+	free(one);
+	return err;
+}
+
+/*
+ * A VMM process counts (an install from the real program, entries in the
+ * hash maps) and exits: proc_exit records the exit, its counters stay
+ * until they are old enough, then every entry it owned is released, and
+ * a live process's are not.
+ */
+static int release_cases(void)
+{
+	struct kvmmt_slot_index ix = { .ready = 1 };
+	__u32 self = getpid(), child;
+	struct kvmmt_err e = { 0 };
+	struct kvmmt_bpf *skel = load_prog(true, true, "raw_tdp_changed", "proc_exit");
+	struct bpf_link *link = skel ? bpf_program__attach(skel->progs.proc_exit) : NULL;
+	int go[2], failed = 0, before, got;
+	__u64 when, mine;
+	char c = 0;
+
+	if (!link || pipe(go)) {
+		printf("FAIL: cannot load and attach proc_exit and release_fast: %s\n",
+		       strerror(errno));
+		return 1;
+	}
+	if (run_case(skel, &cases[0])) {
+		printf("FAIL: BPF_PROG_TEST_RUN: %s\n", strerror(errno));
+		return 1;
+	}
+	mine = ctr_of(skel, self, KVMMT_C_TDP_CHANGES) + installs_total(skel, self);
+	child = fork();
+	if ((int)child < 0)
+		return 1;
+	if (!child)
+		_exit(read(go[0], &c, 1) != 1 || run_case(skel, &cases[0]) ||
+		      run_case(skel, &cases[5]));
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.slot_index), &child, &ix, BPF_ANY) ||
+	    put_hash(skel, child) || write(go[1], &c, 1) != 1 ||
+	    waitpid(child, NULL, 0) != (pid_t)child) {
+		printf("FAIL: cannot set up the exiting process: %s\n", strerror(errno));
+		return 1;
+	}
+	before = fast_owned(skel, child);
+	printf("exited VMM: %d fast entries, %d hash entries\n", before, hash_owned(skel, child));
+	failed |= check(before >= 2 && hash_owned(skel, child) == 2,
+			"the exited VMM counted, fast and hashed");
+	failed |= check(!bpf_map_lookup_elem(bpf_map__fd(skel->maps.exited), &child, &when),
+			"proc_exit recorded its exit");
+	got = kvmmt_dp_release_exited(skel, 3600ULL * 1000000000ULL, &e);
+	failed |= check(got == 0 && fast_owned(skel, child) == before &&
+			hash_owned(skel, child) == 2, "an hour's grace: nothing released yet");
+	got = kvmmt_dp_release_exited(skel, 0, &e);
+	if (got < 0)
+		printf("FAIL: %s\n", e.msg);
+	failed |= check(got == 1 && !fast_owned(skel, child) && !hash_owned(skel, child),
+			"past it: every fast and hash entry released");
+	failed |= check(bpf_map_lookup_elem(bpf_map__fd(skel->maps.exited), &child, &when),
+			"and its exit forgotten");
+	failed |= check(ctr_of(skel, self, KVMMT_C_TDP_CHANGES) + installs_total(skel, self) ==
+			mine && mine > 0, "a live process's counters are kept");
+	bpf_link__destroy(link);
+	kvmmt_bpf__destroy(skel);
+	printf("%s\n", failed ? "FAIL" : "PASS: an exited VMM's counters released after their grace");
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	__u32 tgid = getpid();
@@ -423,6 +546,8 @@ int main(int argc, char **argv)
 		libbpf_set_print(NULL);
 	if (argc > 1 && !strcmp(argv[1], "unmap"))
 		return unmap_cases();
+	if (argc > 1 && !strcmp(argv[1], "release"))
+		return release_cases();
 	skel = load(true, true);
 	if (!skel) {
 		printf("FAIL: cannot load raw_tp/kvm_tdp_mmu_spte_changed: %s\n",

@@ -749,7 +749,8 @@ static void probe_report(const struct pstate *s, struct table *t, json_object *o
 		   " floor's, shown when every round put the floor above zero; BPF"
 		   " ns/install and ns/event: the programs' own run time (bpf_stats, which"
 		   " adds its own clock reads to every row alike) per install and per"
-		   " program run, in up to three extra instrumented rounds");
+		   " program run, in up to three extra instrumented rounds, each over"
+		   " the second of two runs of the workload with the tool attached");
 	table_note(t, "events/run: installs the VMM reports (nothing), kvmmt counted"
 		   " (counters, every VM on the host), perf's kvm_mmu_set_spte count,"
 		   " events the ring delivered (capture) or ftrace"

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "kvmmt.skel.h"
 #include "datapath.h"
+#include "dprelease.h"
 #include "host.h"
 
 #define MAX_LINKS	48
@@ -37,6 +39,7 @@ struct kvmmt_dp {
 	struct btf *vmlinux_btf;
 	struct btf *kvm_btf;		/* KVM built as a module */
 	bool no_trampolines;		/* the kernel refused an fentry program: EPERM */
+	__u64 release_ns;		/* release exited VMMs' counters this late; 0: never */
 	char log[1024];			/* libbpf's last warning or error */
 };
 
@@ -576,6 +579,7 @@ static int open_planned(struct kvmmt_dp *dp, enum kvmmt_path path,
 	bpf_object__for_each_program(prog, dp->skel->obj)
 		bpf_program__set_autoload(prog, false);
 	bpf_program__set_autoload(dp->skel->progs.kvmmt_vms, true);
+	bpf_program__set_autoload(dp->skel->progs.release_fast, true);
 	for (size_t i = 0; i < n; i++) {
 		prog = bpf_object__find_program_by_name(dp->skel->obj, pl[i].prog);
 		if (prog && pl[i].present && !pl[i].refused)
@@ -794,6 +798,7 @@ int kvmmt_dp_open(struct kvmmt_dp **out, const struct kvmmt_dp_opts *opts,
 	if (!dp)
 		return kvmmt_errf(e, -ENOMEM, "out of memory");
 	dp->fmt = opts->fmt;
+	dp->release_ns = opts->release_s * 1000000000ULL;
 	if (!dp->fmt) {
 		err = kvmmt_host_probe(&host, e);
 		if (err) {
@@ -1085,10 +1090,82 @@ int kvmmt_dp_read_counters(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 		sum_percpu(&c->g[i], vals, ncpu, 1);
 	}
 	free(vals);
+	if (dp->release_ns) {
+		err = kvmmt_dp_release_exited(dp->skel, dp->release_ns, e);
+		if (err < 0)
+			goto fail;
+	}
 	return 0;
 fail:
 	kvmmt_counters_free(c);
 	return err;
+}
+
+#define RELEASE_MAX	256	/* exited processes released per call */
+
+static bool tgid_in(const __u32 *set, int n, __u32 tgid)
+{
+	for (int i = 0; i < n; i++)
+		if (set[i] == tgid)
+			return true;
+	return false;
+}
+
+int kvmmt_dp_release_exited(struct kvmmt_bpf *skel, __u64 age_ns, struct kvmmt_err *e)
+{
+	int exited = bpf_map__fd(skel->maps.exited), inst = bpf_map__fd(skel->maps.installs);
+	__u32 dead[RELEASE_MAX], key, next;
+	struct kvmmt_inst_key ik, *iprev = NULL, *gone = NULL;
+	size_t ngone = 0, cap = 0;
+	struct timespec ts;
+	int n = 0, ncpu = libbpf_num_possible_cpus();
+	__u64 when, now;
+
+	if (ncpu < 0)
+		return kvmmt_errf(e, ncpu, "cannot count possible CPUs");
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	for (bool first = true; n < RELEASE_MAX &&
+	     !bpf_map_get_next_key(exited, first ? NULL : &key, &next); first = false) {
+		key = next;
+		if (!bpf_map_lookup_elem(exited, &key, &when) && now - when >= age_ns)
+			dead[n++] = key;
+	}
+	if (!n)
+		return 0;
+	/* the hash entries first: nothing writes a dead process's */
+	while (!bpf_map_get_next_key(inst, iprev, &ik)) {
+		if (tgid_in(dead, n, ik.tgid)) {
+			if (ngone == cap) {
+				void *g = realloc(gone, (cap = cap ? 2 * cap : 64) * sizeof(*gone));
+
+				if (!g) {
+					free(gone);
+					return kvmmt_errf(e, -ENOMEM, "out of memory");
+				}
+				gone = g;
+			}
+			gone[ngone++] = ik;
+		}
+		iprev = &ik;
+	}
+	for (size_t i = 0; i < ngone; i++)
+		bpf_map_delete_elem(inst, &gone[i]);
+	free(gone);
+	for (int i = 0; i < n; i++) {
+		struct kvmmt_release_args a = { .tgid = dead[i], .ncpu = ncpu };
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.vm_ctrs), &dead[i]);
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.release_fast), &opts) ||
+		    opts.retval)
+			return kvmmt_errf(e, -(errno ? errno : EINVAL),
+					  "cannot release the counters of exited process %u: %s",
+					  dead[i], errstr(errno));
+		bpf_map_delete_elem(exited, &dead[i]);
+	}
+	return n;
 }
 
 void kvmmt_counters_free(struct kvmmt_counters *c)

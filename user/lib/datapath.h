@@ -46,7 +46,17 @@ struct kvmmt_dp_opts {
 	enum kvmmt_path force;		/* 0 = best available */
 	enum kvmmt_fmt fmt;		/* 0 = detect from the host */
 	struct kvmmt_probe_log *log;	/* optional copy of the probes */
+	/*
+	 * Long-running readers: kvmmt_dp_read_counters() releases the counters
+	 * of VMM processes that exited at least this many seconds ago, so that
+	 * the maps do not fill with every VM the host ever ran (0: never; a
+	 * VM's counters then stay readable after it exits).
+	 */
+	unsigned int release_s;
 };
+
+/* The release_s of kvmmt-top and kvmmt-policyd. */
+#define KVMMT_RELEASE_S		60
 
 struct kvmmt_dp;
 

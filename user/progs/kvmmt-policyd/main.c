@@ -234,7 +234,10 @@ static void log_pat(struct policyd *d)
 
 static int open_datapath(struct policyd *d, struct kvmmt_err *e)
 {
-	struct kvmmt_dp_opts o = { .capture = true, .pids = d->only, .nr_pids = d->nr_only };
+	struct kvmmt_dp_opts o = {
+		.capture = true, .pids = d->only, .nr_pids = d->nr_only,
+		.release_s = KVMMT_RELEASE_S,	/* it runs for months */
+	};
 	struct kvmmt_host h;
 	int err;
 

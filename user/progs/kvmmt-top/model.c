@@ -99,6 +99,7 @@ int top_model_open(struct top_model *m, struct top_opts *o, struct kvmmt_err *e)
 		.pids = o->nr_pids ? o->pids : NULL,
 		.nr_pids = o->nr_pids,
 		.force = o->attach,
+		.release_s = KVMMT_RELEASE_S,	/* it runs for days */
 	};
 	struct kvmmt_vmreg_opts ro = {
 		.proc_root = "/proc",
