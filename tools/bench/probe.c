@@ -829,9 +829,12 @@ int bench_probe(const struct bench_cfg *c, json_object *out)
 		}
 	/* Instrumented rounds: bpf_stats on, interleaved like the others. */
 	for (int i = 0; i < (c->runs < 3 ? c->runs : 3); i++)
-		for (int m = 0; m < P__MAX; m++)
+		for (int k = 0; k < P__MAX; k++) {
+			int m = i % 2 ? P__MAX - 1 - k : k;
+
 			if (has_prog_time(m) && !s->rows[m].missing)
 				run_mode(s, m, true, 0);
+		}
 
 	probe_report(s, &t, out, installs);
 	json_object_object_add(out, "installs_per_run", json_object_new_double(installs));
