@@ -139,6 +139,19 @@ struct {
 	__type(value, struct kvmmt_slot_index);
 } slot_index SEC(".maps");
 
+/*
+ * VMM processes that exited, and when (bpf_ktime_get_ns()): user space
+ * releases their counters once they are old enough (kvmmt_dp_opts'
+ * release_s), long after the zaps of the VM's destruction, which come
+ * after the exit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} exited SEC(".maps");
+
 static const struct kvmmt_slot_index no_slots;
 static const struct kvmmt_slot_index ready_slots = { .ready = 1 };
 
@@ -430,6 +443,8 @@ static __always_inline struct kvmmt_slot_index *index_of(__u32 *tgid, bool born)
 	born = born && slots_born_ready && !slots_unindexed;
 	bpf_map_update_elem(&slot_index, tgid, born ? &ready_slots : &no_slots,
 			    BPF_NOEXIST);
+	/* a new process with the pid of one that exited: keep its counters */
+	bpf_map_delete_elem(&exited, tgid);
 	return bpf_map_lookup_elem(&slot_index, tgid);
 }
 
@@ -1170,18 +1185,6 @@ int sys_exit_ioctl(struct sys_exit_rec *r)
 	return 0;
 }
 
-/*
- * VMM processes that exited, and when (bpf_ktime_get_ns()): user space
- * releases their counters once they are old enough (kvmmt_dp_opts'
- * release_s), long after the zaps of the VM's destruction, which come
- * after the exit.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u64);
-} exited SEC(".maps");
 
 /*
  * A process's last thread exits (signal->live is already counted down):

@@ -154,23 +154,26 @@ static __u64 ctr_of(struct kvmmt_bpf *skel, __u32 tgid, int ctr)
 	return sum;
 }
 
-/* The object with only program @prog loaded. */
-/* The object with program @prog (and @also, if not NULL) loaded. */
-static struct kvmmt_bpf *load_prog(bool tp_installs, bool tdp_installs,
-				   const char *prog, const char *also)
+/*
+ * The object with the programs named in @progs (a space-separated list)
+ * loaded, and release_fast, which the library runs.
+ */
+static struct kvmmt_bpf *load_prog(bool tp_installs, bool tdp_installs, const char *progs)
 {
 	struct kvmmt_bpf *skel = kvmmt_bpf__open();
 	struct bpf_program *p;
+	char name[64], list[256];
 
 	if (!skel)
 		return NULL;
 	skel->rodata->fmt = KVMMT_FMT_EPT;
 	skel->rodata->tp_installs = tp_installs;
 	skel->rodata->tdp_installs = tdp_installs;
-	bpf_object__for_each_program(p, skel->obj)
-		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), prog) ||
-					  (also && !strcmp(bpf_program__name(p), also)) ||
-					  !strcmp(bpf_program__name(p), "release_fast"));
+	snprintf(list, sizeof(list), " %s release_fast ", progs);
+	bpf_object__for_each_program(p, skel->obj) {
+		snprintf(name, sizeof(name), " %s ", bpf_program__name(p));
+		bpf_program__set_autoload(p, strstr(list, name) != NULL);
+	}
 	if (kvmmt_bpf__load(skel)) {
 		kvmmt_bpf__destroy(skel);
 		return NULL;
@@ -180,7 +183,7 @@ static struct kvmmt_bpf *load_prog(bool tp_installs, bool tdp_installs,
 
 static struct kvmmt_bpf *load(bool tp_installs, bool tdp_installs)
 {
-	return load_prog(tp_installs, tdp_installs, "raw_tdp_changed", NULL);
+	return load_prog(tp_installs, tdp_installs, "raw_tdp_changed");
 }
 
 /* ---- unmap: kvm_unmap_hva_range against the caller's memslots */
@@ -345,7 +348,7 @@ static int unmap_cases(void)
 	struct kvmmt_bpf *skel;
 	int failed = 0, n;
 
-	skel = load_prog(true, false, "raw_unmap_hva", "proc_exit");
+	skel = load_prog(true, false, "raw_unmap_hva proc_exit");
 	if (!skel) {
 		printf("FAIL: cannot load raw_tp/kvm_unmap_hva_range: %s\n", strerror(errno));
 		return 1;
@@ -480,7 +483,7 @@ static int release_cases(void)
 	struct kvmmt_slot_index ix = { .ready = 1 };
 	__u32 self = getpid(), child;
 	struct kvmmt_err e = { 0 };
-	struct kvmmt_bpf *skel = load_prog(true, true, "raw_tdp_changed", "proc_exit");
+	struct kvmmt_bpf *skel = load_prog(true, true, "raw_tdp_changed raw_unmap_hva proc_exit");
 	struct bpf_link *link = skel ? bpf_program__attach(skel->progs.proc_exit) : NULL;
 	int go[2], failed = 0, before, got;
 	__u64 when, mine;
@@ -526,6 +529,19 @@ static int release_cases(void)
 			"and its exit forgotten");
 	failed |= check(ctr_of(skel, self, KVMMT_C_TDP_CHANGES) + installs_total(skel, self) ==
 			mine && mine > 0, "a live process's counters are kept");
+	/*
+	 * An exit recorded for a pid that a new VMM process took before the
+	 * grace ran out (here: this one, whose first memslot match makes its
+	 * index): the new process's counters are kept.
+	 */
+	when = 1;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.exited), &self, &when, BPF_ANY);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.slot_index), &self);
+	unmap(skel, self, HVA_A, HVA_A + PAGE);
+	got = kvmmt_dp_release_exited(skel, 0, &e);
+	failed |= check(got == 0 && ctr_of(skel, self, KVMMT_C_TDP_CHANGES) +
+			installs_total(skel, self) == mine,
+			"a pid reused by a new VMM: its counters are kept");
 	bpf_link__destroy(link);
 	kvmmt_bpf__destroy(skel);
 	printf("%s\n", failed ? "FAIL" : "PASS: an exited VMM's counters released after their grace");
