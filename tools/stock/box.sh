@@ -58,8 +58,10 @@ done
 	--ready-file "$tmp/vmm2.json" >/dev/null 2>&1 &
 wait_for 120 test -s "$tmp/vmm2.json"
 pid2=$(jq '.vms[0].pid' "$tmp/vmm2.json")
-sleep 3
-n=$(kvmmt-policyd ctl --json status | jq ".vms[] | select(.pid == $pid2) | .installs_total")
+installs_of_vm2() { kvmmt-policyd ctl --json status | jq ".vms[] | select(.pid == $pid2) | .installs_total"; }
+counted_vm2() { [ "$(installs_of_vm2)" -gt 64 ] 2>/dev/null; }
+wait_for 60 counted_vm2
+n=$(installs_of_vm2)
 say "VM $pid2 started after the daemon: $n installs seen"
 check "the daemon's data path counts a new VM's installs" [ "${n:-0}" -gt 64 ]
 pat=$(journalctl -b -u kvmmt-policyd -o cat --no-pager | grep -m1 "host PAT reservations\|pat_memtype_list")

@@ -86,6 +86,14 @@ wait_file() { # FILE SECONDS
 	return 1
 }
 
+# Until COMMAND succeeds, for at most SECONDS: a daemon's start or its next
+# scan takes seconds under TCG, more on a loaded host, never a fixed time.
+wait_for() { # SECONDS COMMAND...
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.5; done
+}
+
 # ---- per path: kvmmt-top against tracefs, memslots against the VMM
 declare -A per_path
 for p in fentry tp_btf raw_tp tp; do
@@ -156,7 +164,14 @@ check "kvmmt-check sees the VMs' memslots (no walk warning)" \
 "$bin/kvmmt-policyd" --datapath=on --no-enforce -i 1 -p "$pids" -s "$tmp/state" \
 	-S "$tmp/ctl.sock" -c /dev/null >"$tmp/policyd.log" 2>&1 &
 pd=$!
-sleep 4
+# answers, and has scanned the VMs
+observed() {
+	"$bin/kvmmt-policyd" ctl -S "$tmp/ctl.sock" --json status >"$tmp/status.json" \
+		2>"$tmp/status.err" &&
+		[ "$(jq --arg p "$pids" '[.vms[]?.pid] as $s | $p | split(",") |
+			map(tonumber) | all(. as $x | $s | index($x))' "$tmp/status.json")" = true ]
+}
+wait_for 120 observed
 "$bin/kvmmt-policyd" ctl -S "$tmp/ctl.sock" --json status >"$tmp/status.json" 2>"$tmp/status.err"
 check "kvmmt-policyd ctl status answers" [ $? -eq 0 ]
 check "kvmmt-policyd ctl status names the $KVMMT_EXPECT_PATH data path" \
@@ -211,7 +226,19 @@ else
 	*) host=? ;;
 	esac
 	say "host PAT for the BAR at $bar_start: ${line:-none} ($host)"
-	sleep 4
+	# until both programs have seen the BAR VM's 16 aliasing pages (each
+	# refresh takes seconds under TCG); everything is checked below on
+	# what they show then
+	aliasing_16() { # JSON with .vms
+		jq -e --argjson a "$apid" '.vms[] | select(.pid == $a) | .aliasing_pages == 16' \
+			>/dev/null 2>&1
+	}
+	top_has_it() { tail -n 1 "$tmp/top-alias.json" | aliasing_16; }
+	policyd_has_it() {
+		"$bin/kvmmt-policyd" ctl -S "$tmp/ctl2.sock" --json status 2>/dev/null | aliasing_16
+	}
+	wait_for 60 top_has_it
+	wait_for 60 policyd_has_it
 	tail -n 1 "$tmp/top-alias.json" >"$tmp/top-alias.last"
 	a=$(jq -c ".vms[] | select(.pid == $apid) | {risk, aliasing_pages, aliasing, device_memslots, guest_types}" "$tmp/top-alias.last")
 	p=$(jq -c ".vms[] | select(.pid == $ppid) | {risk, guest_types}" "$tmp/top-alias.last")
