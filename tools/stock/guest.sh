@@ -110,10 +110,21 @@ for p in fentry tp_btf raw_tp tp; do
 		--ready-file "$tmp/vmm-$p.json" >/dev/null 2>"$tmp/vmm-$p.err" &
 	vmm=$!
 	wait_file "$tmp/vmm-$p.json" 120 || { notok "$p: kvmmt-testvmm did not get ready"; dump "$tmp/vmm-$p.err"; }
-	sleep 2	# kvmmt-top refreshes twice a second
+	# the VMs are idle now: tracefs holds all their installs, and kvmmt-top
+	# (a refresh twice a second, slower under TCG) shows them all soon
+	trace_stop "$tmp/trace-$p"
+	top_caught_up() {
+		local pid
+		tail -n 1 "$tmp/top-$p.json" >"$tmp/top-$p.now" 2>/dev/null || return 1
+		for pid in $(jq '.vms[].pid' "$tmp/vmm-$p.json"); do
+			[ "$(jq "[.vms[] | select(.pid == $pid) | .installs[]] | add // 0" \
+				"$tmp/top-$p.now" 2>/dev/null)" = "$(trace_count "$tmp/trace-$p" "$pid")" ] ||
+				return 1
+		done
+	}
+	wait_for 30 top_caught_up
 	kill -INT $top; wait $top
 	toprc=$?
-	trace_stop "$tmp/trace-$p"
 	kill -TERM $vmm; wait $vmm
 	check "$p: kvmmt-top exits cleanly" [ $toprc -eq 0 ]
 	tail -n 1 "$tmp/top-$p.json" >"$tmp/top-$p.last"
