@@ -1797,6 +1797,13 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 		return 0;
 	if (!is_kvm_vm_file(file))
 		return 0;
+	/*
+	 * A process whose last thread is exiting (its files not yet closed)
+	 * is not listed: its slots would make it a new slot index and cancel
+	 * its counters' release (proc_exit).
+	 */
+	if (!BPF_CORE_READ(task, signal, live.counter))
+		return 0;
 	kvm = BPF_CORE_READ(file, private_data);
 	if (!kvm)
 		return 0;
