@@ -430,16 +430,12 @@ static __always_inline void index_key(struct kvmmt_slot_index *ix, __u16 as_id,
 }
 
 /*
- * The index of process @tgid, made empty if it has none: ready if @born
- * (it is made for the process's first vm_slots key) and entries are
- * trusted from birth, else after the first walk.
+ * A new, empty index for process @tgid: ready if @born (it is made for the
+ * process's first vm_slots key) and entries are trusted from birth, else
+ * after the first walk.
  */
-static __always_inline struct kvmmt_slot_index *index_of(__u32 *tgid, bool born)
+static __always_inline struct kvmmt_slot_index *index_make(__u32 *tgid, bool born)
 {
-	struct kvmmt_slot_index *ix = bpf_map_lookup_elem(&slot_index, tgid);
-
-	if (ix)
-		return ix;
 	born = born && slots_born_ready && !slots_unindexed;
 	bpf_map_update_elem(&slot_index, tgid, born ? &ready_slots : &no_slots,
 			    BPF_NOEXIST);
@@ -448,10 +444,13 @@ static __always_inline struct kvmmt_slot_index *index_of(__u32 *tgid, bool born)
 	return bpf_map_lookup_elem(&slot_index, tgid);
 }
 
-/* The same for a key just added to vm_slots. */
+/* Adds a key just added to vm_slots to its process's index, made if need be. */
 static __always_inline void index_slot(struct kvmmt_slot_key *k)
 {
-	struct kvmmt_slot_index *ix = index_of(&k->tgid, true);
+	struct kvmmt_slot_index *ix = bpf_map_lookup_elem(&slot_index, &k->tgid);
+
+	if (!ix)
+		ix = index_make(&k->tgid, true);
 
 	if (ix)
 		index_key(ix, k->as_id, k->id);
@@ -645,10 +644,11 @@ static __always_inline void on_unmap_hva(__u64 start, __u64 end, __u32 owner)
 	if (!w.tgid)
 		return;
 	ix = bpf_map_lookup_elem(&slot_index, &w.tgid);
-	if (!ix && slots_born_ready && !slots_unindexed)
-		return;		/* no memslot of the process seen: none to match */
-	if (!ix)
-		ix = index_of(&w.tgid, false);
+	if (!ix) {
+		if (slots_born_ready && !slots_unindexed)
+			return;	/* no memslot of the process seen: none to match */
+		ix = index_make(&w.tgid, false);
+	}
 	if (ix && ix->ready && !ix->overflow) {
 		w.ix = ix;
 		bpf_loop(KVMMT_SLOT_INDEX_MAX, index_overlap, &w, 0);
