@@ -139,6 +139,7 @@ struct kvm_memory_slot {
 };
 
 struct kvm_memslots {
+	u64 generation;
 	struct hlist_head id_hash[128];
 	int node_idx;
 };
@@ -166,6 +167,7 @@ struct kvm_arch {
 struct kvm {
 	struct kvm_memslots *memslots[2];
 	atomic_t online_vcpus;
+	u64 nr_memslot_pages;
 	struct kvm_arch arch;
 	struct mmu_notifier mmu_notifier;
 	int userspace_pid;

@@ -1777,6 +1777,48 @@ static long write_slot(__u32 i, void *data)
 	return 0;
 }
 
+/*
+ * What user space holds of each VM's memslots (struct kvmmt_vm_known):
+ * only user space writes it, after it has read a whole walk.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct kvmmt_vm_known);
+} vm_known SEC(".maps");
+
+/* KVM sets it in a generation while that generation's memslots change. */
+#define SLOTS_GEN_UPDATING	(1ULL << 63)
+
+/*
+ * The sum of @kvm's memslot generations, which grows with every memslot
+ * change, or SLOTS_GEN_UPDATING while one is under way (or if the kernel
+ * keeps no generation).
+ */
+static __always_inline __u64 slots_gen(struct kvm *kvm, unsigned long ms_off,
+				       int nas)
+{
+	__u64 sum = 0, gen;
+
+	if (!bpf_core_field_exists(struct kvm_memslots, generation))
+		return SLOTS_GEN_UPDATING;
+	for (int as = 0; as < MAX_AS; as++) {
+		struct kvm_memslots *ms = NULL;
+
+		if (as >= nas)
+			break;
+		bpf_probe_read_kernel(&ms, sizeof(ms), (void *)kvm + ms_off + as * 8);
+		if (!ms)
+			continue;
+		gen = BPF_CORE_READ(ms, generation);
+		if (gen & SLOTS_GEN_UPDATING)
+			return SLOTS_GEN_UPDATING;
+		sum += gen;
+	}
+	return sum & ~SLOTS_GEN_UPDATING;
+}
+
 SEC("iter/task_file")
 int kvmmt_vms(struct bpf_iter__task_file *ctx)
 {
@@ -1786,6 +1828,7 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 	unsigned long ms_off = bpf_core_field_offset(struct kvm, memslots);
 	int nas = bpf_core_field_size(struct kvm, memslots) / 8;
 	struct kvmmt_vm_rec vm = {};
+	struct kvmmt_vm_known *known;
 	struct write_ctx wr;
 	struct kvm *kvm;
 	__u32 zero = 0;
@@ -1822,6 +1865,22 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 		vm.disabled_quirks = BPF_CORE_READ(kvm, arch.disabled_quirks);
 		vm.valid |= KVMMT_VF_QUIRKS;
 	}
+	if (bpf_core_field_exists(kvm->nr_memslot_pages))
+		vm.slot_pages = BPF_CORE_READ(kvm, nr_memslot_pages);
+	vm.slots_gen = slots_gen(kvm, ms_off, nas);
+	bpf_map_update_elem(&kvm_owner, &vm.kvm_id, &vm.tgid, BPF_ANY);
+
+	/* memslots unchanged since user space read them: no walk */
+	known = bpf_map_lookup_elem(&vm_known, &vm.kvm_id);
+	if (known && vm.slots_gen != SLOTS_GEN_UPDATING &&
+	    known->slots_gen == vm.slots_gen && known->tgid == vm.tgid &&
+	    known->slot_pages == vm.slot_pages) {
+		vm.nr_slots = known->nr_slots;
+		vm.valid |= KVMMT_VF_SLOTS_SAME | KVMMT_VF_SLOTS_GEN |
+			    (known->valid & KVMMT_VF_TRUNCATED);
+		bpf_seq_write(seq, &vm, sizeof(vm));
+		return 0;
+	}
 
 	for (int as = 0; as < MAX_AS; as++) {
 		void *ms = NULL;
@@ -1855,9 +1914,12 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 			n = walk_array(n, ms, vm.kvm_id, as);
 	}
 
+	/* the generation names these slots only if no change came meanwhile */
+	if (vm.slots_gen != SLOTS_GEN_UPDATING &&
+	    slots_gen(kvm, ms_off, nas) == vm.slots_gen)
+		vm.valid |= KVMMT_VF_SLOTS_GEN;
 	vm.nr_slots = n;
 	bpf_seq_write(seq, &vm, sizeof(vm));
-	bpf_map_update_elem(&kvm_owner, &vm.kvm_id, &vm.tgid, BPF_ANY);
 	wr.seq = seq;
 	wr.tgid = vm.tgid;
 	bpf_loop(n, write_slot, &wr, 0);

@@ -201,6 +201,8 @@ enum kvmmt_rec_kind {
 #define KVMMT_VF_NONCOHERENT	(1u << 0)	/* noncoherent_dma valid */
 #define KVMMT_VF_QUIRKS		(1u << 1)	/* disabled_quirks valid */
 #define KVMMT_VF_TRUNCATED	(1u << 2)	/* more than KVMMT_ITER_MAX_SLOTS slots */
+#define KVMMT_VF_SLOTS_GEN	(1u << 3)	/* slots_gen names the slots (read whole) */
+#define KVMMT_VF_SLOTS_SAME	(1u << 4)	/* no slot records follow: see vm_known */
 
 /* Slot records the iterator emits per VM at most. */
 #define KVMMT_ITER_MAX_SLOTS	64
@@ -216,7 +218,26 @@ struct kvmmt_vm_rec {
 	__u32 valid;		/* KVMMT_VF_* */
 	__s32 fd;
 	__u32 pad;
+	__u64 slots_gen;	/* memslot generations, summed over address spaces */
+	__u64 slot_pages;	/* pages in all memslots (0: not known) */
 	char comm[KVMMT_COMM_LEN];
+};
+
+/*
+ * The memslots a reader of the iterator holds for a VM (vm_known map, keyed
+ * by kvm_id; only user space writes it). While the VM's process, memslot
+ * generations and memslot pages are still these, the iterator sends no
+ * slot records: its VM record has KVMMT_VF_SLOTS_SAME, nr_slots and
+ * KVMMT_VF_TRUNCATED from here, and the reader uses what it holds. A
+ * memslot change moves the generation, so the next record has the slots.
+ */
+struct kvmmt_vm_known {
+	__u64 slots_gen;
+	__u64 slot_pages;
+	__u32 tgid;
+	__u32 nr_slots;
+	__u32 valid;		/* KVMMT_VF_TRUNCATED of the walk */
+	__u32 pad;
 };
 
 struct kvmmt_slot_rec {

@@ -1,5 +1,6 @@
 # Test drivers the integration tests run, built with the rest: make tests
-DP_TEST_BINS := $(O)/tests/kvmmt-dpdump $(O)/tests/kvmmt-dptestrun
+DP_TEST_BINS := $(O)/tests/kvmmt-dpdump $(O)/tests/kvmmt-dptestrun \
+	$(O)/tests/kvmmt-iterslots
 
 all: $(DP_TEST_BINS)
 tests: $(DP_TEST_BINS)
@@ -12,6 +13,9 @@ $(O)/tests/kvmmt-dpdump: $(O)/tests/integration/datapath-dump.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(O)/tests/kvmmt-dptestrun: $(O)/tests/integration/datapath-testrun.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(O)/tests/kvmmt-iterslots: $(O)/tests/integration/iter-slots.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # policyd-* glue: a NOTIFY_SOCKET listener and a QMP client on user/lib/qmp.c

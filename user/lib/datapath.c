@@ -23,6 +23,13 @@
 #define TRACEFS		"/sys/kernel/tracing"
 #define DEBUGFS_TRACING	"/sys/kernel/debug/tracing"
 
+/* A VM's memslots as the iterator last sent them whole. */
+struct known_vm {
+	__u64 kvm_id;
+	struct kvmmt_vm_known k;
+	struct kvmmt_slot_rec *slots;
+};
+
 struct kvmmt_dp {
 	struct kvmmt_bpf *skel;
 	enum kvmmt_path path;
@@ -40,6 +47,8 @@ struct kvmmt_dp {
 	struct btf *kvm_btf;		/* KVM built as a module */
 	bool no_trampolines;		/* the kernel refused an fentry program: EPERM */
 	__u64 release_ns;		/* release exited VMMs' counters this late; 0: never */
+	struct known_vm *known;		/* sorted by kvm_id; vm_known holds the same */
+	size_t nr_known;
 	char log[1024];			/* libbpf's last warning or error */
 };
 
@@ -441,10 +450,13 @@ static size_t plan_path(const struct kvmmt_dp *dp, enum kvmmt_path path,
 	return n;
 }
 
+static void forget_known(struct kvmmt_dp *dp);
+
 static void destroy_skel(struct kvmmt_dp *dp)
 {
 	int i;
 
+	forget_known(dp);
 	ring_buffer__free(dp->rb);
 	dp->rb = NULL;
 	bpf_link__destroy(dp->iter);
@@ -1232,8 +1244,138 @@ static bool seen_kvm(const struct kvmmt_vm_list *l, __u64 kvm_id)
 	return false;
 }
 
-int kvmmt_dp_read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
-		      struct kvmmt_err *e)
+/*
+ * The memslots held per VM (known_vm, vm_known): the iterator walks a
+ * VM's memslots only when they changed since the last whole walk that was
+ * read here, so that a refresh of hundreds of VMs costs a record each.
+ */
+static int cmp_known(const void *a, const void *b)
+{
+	__u64 x = ((const struct known_vm *)a)->kvm_id;
+	__u64 y = ((const struct known_vm *)b)->kvm_id;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct known_vm *find_known(const struct kvmmt_dp *dp, __u64 kvm_id)
+{
+	struct known_vm key = { .kvm_id = kvm_id };
+
+	if (!dp->nr_known)
+		return NULL;
+	return bsearch(&key, dp->known, dp->nr_known, sizeof(key), cmp_known);
+}
+
+static void free_known(struct known_vm *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(k[i].slots);
+	free(k);
+}
+
+/* Forgets every VM's memslots, here and in vm_known: the next walk is whole. */
+static void forget_known(struct kvmmt_dp *dp)
+{
+	int fd = dp->skel ? bpf_map__fd(dp->skel->maps.vm_known) : -1;
+
+	for (size_t i = 0; fd >= 0 && i < dp->nr_known; i++)
+		bpf_map_delete_elem(fd, &dp->known[i].kvm_id);
+	free_known(dp->known, dp->nr_known);
+	dp->known = NULL;
+	dp->nr_known = 0;
+}
+
+static bool same_known(const struct known_vm *a, const struct known_vm *b)
+{
+	return !memcmp(&a->k, &b->k, sizeof(a->k)) &&
+	       !memcmp(a->slots, b->slots, a->k.nr_slots * sizeof(*a->slots));
+}
+
+/*
+ * After a read: hold the memslots of every VM that @l read whole (with a
+ * generation), keep those it read as unchanged, and drop the rest, here
+ * and in vm_known. Holding is an economy: when memory runs out, all is
+ * forgotten and the iterator walks every VM again.
+ */
+static void hold_known(struct kvmmt_dp *dp, const struct kvmmt_vm_list *l)
+{
+	int fd = bpf_map__fd(dp->skel->maps.vm_known);
+	struct known_vm *nk = calloc(l->n ? l->n : 1, sizeof(*nk));
+	size_t n = 0;
+
+	if (!nk) {
+		forget_known(dp);
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct kvmmt_vm_info *vi = &l->v[i];
+		struct known_vm *old = find_known(dp, vi->vm.kvm_id);
+		struct known_vm k = {
+			.kvm_id = vi->vm.kvm_id,
+			.k = {
+				.slots_gen = vi->vm.slots_gen,
+				.slot_pages = vi->vm.slot_pages,
+				.tgid = vi->vm.tgid,
+				.nr_slots = vi->nr_slots,
+				.valid = vi->vm.valid & KVMMT_VF_TRUNCATED,
+			},
+			.slots = vi->slots,
+		};
+
+		if (!(vi->vm.valid & KVMMT_VF_SLOTS_GEN))
+			continue;
+		if (old && old->slots && same_known(old, &k)) {
+			nk[n++] = *old;
+			old->slots = NULL;
+			continue;
+		}
+		k.slots = malloc(vi->nr_slots ? vi->nr_slots * sizeof(*k.slots) : 1);
+		if (!k.slots)
+			continue;
+		memcpy(k.slots, vi->slots, vi->nr_slots * sizeof(*k.slots));
+		if (bpf_map_update_elem(fd, &k.kvm_id, &k.k, BPF_ANY)) {
+			free(k.slots);
+			continue;
+		}
+		nk[n++] = k;
+	}
+	qsort(nk, n, sizeof(*nk), cmp_known);
+	/* what is no longer held goes from vm_known too */
+	for (size_t i = 0; i < dp->nr_known; i++) {
+		struct known_vm key = { .kvm_id = dp->known[i].kvm_id };
+
+		if (!n || !bsearch(&key, nk, n, sizeof(key), cmp_known))
+			bpf_map_delete_elem(fd, &key.kvm_id);
+	}
+	free_known(dp->known, dp->nr_known);
+	dp->known = nk;
+	dp->nr_known = n;
+}
+
+/* One VM record's slots: those that follow it, or those held for it. */
+static int vm_slots_of(struct kvmmt_dp *dp, struct kvmmt_vm_info *vi,
+		       const char *recs)
+{
+	size_t len = (size_t)vi->nr_slots * sizeof(*vi->slots);
+	const struct known_vm *k;
+
+	vi->slots = calloc(vi->nr_slots ? vi->nr_slots : 1, sizeof(*vi->slots));
+	if (!vi->slots)
+		return -ENOMEM;
+	if (!(vi->vm.valid & KVMMT_VF_SLOTS_SAME)) {
+		memcpy(vi->slots, recs, len);
+		return 0;
+	}
+	k = find_known(dp, vi->vm.kvm_id);
+	if (!k || !k->slots || k->k.nr_slots != vi->nr_slots ||
+	    k->k.slots_gen != vi->vm.slots_gen || k->k.tgid != vi->vm.tgid)
+		return -ESTALE;
+	memcpy(vi->slots, k->slots, len);
+	return 0;
+}
+
+static int read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
+		    struct kvmmt_err *e)
 {
 	size_t len = 0, off = 0, cap = 0;
 	char *buf;
@@ -1251,11 +1393,12 @@ int kvmmt_dp_read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
 		size_t slots_len;
 
 		memcpy(&vm, buf + off, sizeof(vm));
-		if (vm.kind != KVMMT_REC_VM)
+		if (vm.kind != KVMMT_REC_VM || vm.nr_slots > KVMMT_ITER_MAX_SLOTS)
 			goto bad;
 		off += sizeof(vm);
-		slots_len = (size_t)vm.nr_slots * sizeof(struct kvmmt_slot_rec);
-		if (vm.nr_slots > KVMMT_ITER_MAX_SLOTS || off + slots_len > len)
+		slots_len = vm.valid & KVMMT_VF_SLOTS_SAME ? 0 :
+			    (size_t)vm.nr_slots * sizeof(struct kvmmt_slot_rec);
+		if (off + slots_len > len)
 			goto bad;
 		/* a process holding several fds of one VM: report it once */
 		if (seen_kvm(out, vm.kvm_id)) {
@@ -1274,18 +1417,24 @@ int kvmmt_dp_read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
 		vi = &out->v[out->n++];
 		vi->vm = vm;
 		vi->nr_slots = vm.nr_slots;
-		vi->slots = calloc(vm.nr_slots ? vm.nr_slots : 1, sizeof(*vi->slots));
-		if (!vi->slots) {
+		vi->walked = !(vm.valid & KVMMT_VF_SLOTS_SAME);
+		err = vm_slots_of(dp, vi, buf + off);
+		if (err) {
 			out->n--;
-			err = kvmmt_errf(e, -ENOMEM, "out of memory");
+			if (err == -ESTALE)
+				goto fail;
+			err = kvmmt_errf(e, err, "out of memory");
 			goto fail;
 		}
-		memcpy(vi->slots, buf + off, slots_len);
 		off += slots_len;
 	}
 	if (off != len)
 		goto bad;
 	free(buf);
+	hold_known(dp, out);
+	/* how the iterator sent the slots is not the VMs' business */
+	for (size_t i = 0; i < out->n; i++)
+		out->v[i].vm.valid &= ~(KVMMT_VF_SLOTS_GEN | KVMMT_VF_SLOTS_SAME);
 	return 0;
 bad:
 	err = kvmmt_errf(e, -EPROTO,
@@ -1294,6 +1443,22 @@ bad:
 fail:
 	free(buf);
 	kvmmt_vm_list_free(out);
+	return err;
+}
+
+int kvmmt_dp_read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
+		      struct kvmmt_err *e)
+{
+	int err = read_vms(dp, out, e);
+
+	/* a VM sent as unchanged that is not held here: walk every VM again */
+	if (err == -ESTALE) {
+		forget_known(dp);
+		err = read_vms(dp, out, e);
+		if (err == -ESTALE)
+			err = kvmmt_errf(e, -EPROTO,
+					 "the VM iterator sent a VM as unchanged that was never read whole");
+	}
 	return err;
 }
 

@@ -121,6 +121,7 @@ struct kvmmt_vm_info {
 	struct kvmmt_vm_rec vm;
 	struct kvmmt_slot_rec *slots;
 	unsigned int nr_slots;
+	bool walked;		/* the iterator walked the memslots this time */
 };
 
 struct kvmmt_vm_list {
@@ -135,7 +136,10 @@ struct kvmmt_vm_list {
  * space (at most KVMMT_ITER_MAX_SLOTS; vm.valid has KVMMT_VF_TRUNCATED
  * beyond) and vm.nr_slots == nr_slots. noncoherent_dma and disabled_quirks
  * are meaningful only with KVMMT_VF_NONCOHERENT / KVMMT_VF_QUIRKS in
- * vm.valid. Free with kvmmt_vm_list_free().
+ * vm.valid. The iterator walks a VM's memslots only when they changed
+ * since @dp last read them (their generation moved): the others come from
+ * what @dp holds (walked false). Free with
+ * kvmmt_vm_list_free().
  */
 int kvmmt_dp_read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
 		      struct kvmmt_err *e);
