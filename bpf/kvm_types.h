@@ -96,6 +96,7 @@ struct mmu_notifier_range {
 };
 
 struct qstr {
+	u32 len;		/* in an anonymous union (hash_len) */
 	const unsigned char *name;
 };
 

@@ -1621,12 +1621,19 @@ int BPF_PROG(fexit_vfio_set_attr, struct kvm_device *dev,
 
 /* ---- iterator: VMs (kvm-vm files of group leaders) and their memslots */
 
+/*
+ * The iterator visits every open file on the host: the dentry and its
+ * name's length are plain (BTF) loads, so only files with a 6-byte name
+ * cost a helper call.
+ */
 static __always_inline bool is_kvm_vm_file(struct file *file)
 {
+	struct dentry *d = file->f_path.dentry;
 	char name[8] = {};
-	const unsigned char *p = BPF_CORE_READ(file, f_path.dentry, d_name.name);
 
-	if (bpf_probe_read_kernel_str(name, sizeof(name), p) != 7)
+	if (!d || d->d_name.len != 6)
+		return false;
+	if (bpf_probe_read_kernel_str(name, sizeof(name), d->d_name.name) != 7)
 		return false;
 	return name[0] == 'k' && name[1] == 'v' && name[2] == 'm' &&
 	       name[3] == '-' && name[4] == 'v' && name[5] == 'm';
@@ -1836,7 +1843,7 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 
 	if (!task || !file)
 		return 0;
-	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
+	if (task->pid != task->tgid)
 		return 0;
 	if (!is_kvm_vm_file(file))
 		return 0;

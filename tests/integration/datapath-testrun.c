@@ -3,7 +3,7 @@
  * kvmmt-dptestrun: logic of the data path run in the real kernel with
  * BPF_PROG_TEST_RUN, on the raw_tp programs.
  *
- *   kvmmt-dptestrun [tdp|unmap|release]
+ *   kvmmt-dptestrun [tdp|unmap|release|counters]
  *
  * tdp (the default): kvm_tdp_mmu_spte_changed never fires on a
  * shadow-paging host, so the raw_tp program gets hand-made EPT SPTEs (Intel
@@ -19,6 +19,14 @@
  * birth, a process without one needs no walk; and proc_exit, attached,
  * drops a process's index when its last thread exits, not before.
  *
+ * release: see release_cases().
+ *
+ * counters: the maps filled by hand on every CPU, then read by the
+ * library: each install key and each tgid comes back once, with the sum of
+ * its hash entry and its fast entries on every CPU; a tgid's installs are
+ * the sum of its keys, also for a tgid with no other counter; and more
+ * hash entries than one batched read takes all come back.
+ *
  * Exit 0 if every case holds, 1 if not, 77 if BPF cannot be loaded here.
  */
 #include <errno.h>
@@ -33,7 +41,7 @@
 #include <bpf/libbpf.h>
 #include "kvmmt.skel.h"
 #include "host.h"
-#include "dprelease.h"
+#include "dpskel.h"
 
 #define PRESENT		(1ULL << 11)
 #define LARGE		(1ULL << 7)
@@ -240,7 +248,7 @@ static bool index_has(const struct kvmmt_slot_index *ix, __u16 as_id, __u16 id)
 
 static int expect(const char *what, __u64 got, __u64 want)
 {
-	printf("%-58s %llu pages\n", what, (unsigned long long)got);
+	printf("%-58s %llu\n", what, (unsigned long long)got);
 	if (got == want)
 		return 0;
 	printf("FAIL: %s: want %llu\n", what, (unsigned long long)want);
@@ -548,6 +556,124 @@ static int release_cases(void)
 	return failed;
 }
 
+/* ---- counters: what the library adds up */
+
+#define MANY_KEYS	600	/* more hash entries than one batched read */
+
+/* Sets key @k of per-CPU map @fd to @val on CPU @cpu, 0 on the others. */
+static int put_percpu(int fd, const void *k, size_t vsz, int cpu, const void *val)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	char *v = calloc(ncpu, vsz);
+	int err = -ENOMEM;
+
+	if (v) {
+		if (bpf_map_lookup_elem(fd, k, v))
+			memset(v, 0, ncpu * vsz);
+		memcpy(v + cpu * vsz, val, vsz);
+		err = bpf_map_update_elem(fd, k, v, BPF_ANY);
+	}
+	free(v);
+	return err;
+}
+
+static int counters_cases(void)
+{
+	struct kvmmt_bpf *skel = load_prog(false, false, "");
+	int ncpu = libbpf_num_possible_cpus(), failed = 0, seen = 0;
+	const __u32 t1 = 0x10001, t2 = 0x10002, t3 = 0x10003;
+	struct kvmmt_inst_key k1 = { .tgid = t1, .slot = 1, .attr = MT_WB, .level = 1 };
+	struct kvmmt_inst_key k2 = { .tgid = t1, .slot = 2, .attr = MT_UC, .level = 1 };
+	struct kvmmt_inst_key k3 = { .tgid = t2, .slot = 1, .attr = MT_WB, .level = 2 };
+	__u64 want_k1 = 0, want_zaps = 0, many = 0;
+	__u32 fi = kvmmt_inst_fast_idx(&k1), vi = t1 & (KVMMT_VM_FAST - 1);
+	struct kvmmt_counters c;
+	struct kvmmt_err e = {};
+	int err = 0;
+
+	if (!skel) {
+		printf("FAIL: cannot load the data path's maps: %s\n", strerror(errno));
+		return 1;
+	}
+	/* k1 and t1: a fast entry and a hash entry on every CPU */
+	for (int cpu = 0; cpu < ncpu && !err; cpu++) {
+		struct kvmmt_inst_fast f = { .key = k1, .count = 3 + cpu };
+		struct kvmmt_vm_fast v = { .tgid = t1 };
+		struct kvmmt_vm_ctrs h = {};
+		__u64 n = 10 * (cpu + 1);
+
+		v.c.c[KVMMT_C_ZAPS] = 1 + cpu;
+		h.c[KVMMT_C_ZAPS] = 100 * (cpu + 1);
+		want_k1 += f.count + n;
+		want_zaps += v.c.c[KVMMT_C_ZAPS] + h.c[KVMMT_C_ZAPS];
+		err = put_percpu(bpf_map__fd(skel->maps.inst_fast), &fi, sizeof(f), cpu, &f) ||
+		      put_percpu(bpf_map__fd(skel->maps.installs), &k1, sizeof(n), cpu, &n) ||
+		      put_percpu(bpf_map__fd(skel->maps.vm_fast), &vi, sizeof(v), cpu, &v) ||
+		      put_percpu(bpf_map__fd(skel->maps.vm_ctrs), &t1, sizeof(h), cpu, &h);
+	}
+	/* k2 in the hash only; k3 of t2, which has no other counter */
+	for (__u64 n = 7; !err && n == 7; n++)
+		err = put_percpu(bpf_map__fd(skel->maps.installs), &k2, sizeof(n), 0, &n) ||
+		      put_percpu(bpf_map__fd(skel->maps.installs), &k3, sizeof(n), ncpu - 1, &n);
+	/* t3: many keys in the hash, one install each */
+	for (__u16 i = 0; i < MANY_KEYS && !err; i++) {
+		struct kvmmt_inst_key k = { .tgid = t3, .slot = i, .attr = MT_WB, .level = 1 };
+		__u64 one = 1;
+
+		err = put_percpu(bpf_map__fd(skel->maps.installs), &k, sizeof(one), i % ncpu, &one);
+	}
+	if (err) {
+		printf("FAIL: cannot fill the maps: %s\n", strerror(errno));
+		return 1;
+	}
+	if (kvmmt_skel_read_counters(skel, &c, &e)) {
+		printf("FAIL: %s\n", e.msg);
+		return 1;
+	}
+	for (size_t i = 0; i < c.nr_inst; i++) {
+		const struct kvmmt_install_count *ic = &c.inst[i];
+
+		if (!memcmp(&ic->key, &k1, sizeof(k1))) {
+			seen++;
+			failed |= expect("k1: hash and fast entries on every CPU", ic->count, want_k1);
+		} else if (!memcmp(&ic->key, &k2, sizeof(k2)) || !memcmp(&ic->key, &k3, sizeof(k3))) {
+			seen++;
+			failed |= expect("a key in the hash only", ic->count, 7);
+		} else if (ic->key.tgid == t3) {
+			many += ic->count;
+		}
+	}
+	failed |= expect("k1, k2 and k3 listed once each", seen, 3);
+	failed |= expect("keys of t3 (one install each)", many, MANY_KEYS);
+	failed |= expect("install entries", c.nr_inst, 3 + MANY_KEYS);
+	seen = 0;
+	for (size_t i = 0; i < c.nr_vms; i++) {
+		const struct kvmmt_vm_count *v = &c.vms[i];
+
+		if (v->tgid == t1) {
+			seen++;
+			failed |= expect("t1 zaps: vm_fast and vm_ctrs on every CPU",
+					 v->c.c[KVMMT_C_ZAPS], want_zaps);
+			failed |= expect("t1 installs: the sum of k1 and k2",
+					 v->c.c[KVMMT_C_INSTALLS], want_k1 + 7);
+		} else if (v->tgid == t2) {
+			seen++;
+			failed |= expect("t2 installs (no other counter)",
+					 v->c.c[KVMMT_C_INSTALLS], 7);
+		} else if (v->tgid == t3) {
+			seen++;
+			failed |= expect("t3 installs", v->c.c[KVMMT_C_INSTALLS], MANY_KEYS);
+		}
+	}
+	failed |= expect("t1, t2 and t3 listed once each", seen, 3);
+	failed |= expect("VM entries", c.nr_vms, 3);
+	printf("%s: %zu install entries, %zu VMs, %d CPUs\n", failed ? "FAIL" : "PASS",
+	       c.nr_inst, c.nr_vms, ncpu);
+	kvmmt_counters_free(&c);
+	kvmmt_bpf__destroy(skel);
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	__u32 tgid = getpid();
@@ -564,6 +690,8 @@ int main(int argc, char **argv)
 		return unmap_cases();
 	if (argc > 1 && !strcmp(argv[1], "release"))
 		return release_cases();
+	if (argc > 1 && !strcmp(argv[1], "counters"))
+		return counters_cases();
 	skel = load(true, true);
 	if (!skel) {
 		printf("FAIL: cannot load raw_tp/kvm_tdp_mmu_spte_changed: %s\n",

@@ -16,7 +16,7 @@
 #include <bpf/libbpf.h>
 #include "kvmmt.skel.h"
 #include "datapath.h"
-#include "dprelease.h"
+#include "dpskel.h"
 #include "host.h"
 
 #define MAX_LINKS	48
@@ -872,83 +872,154 @@ static void sum_percpu(__u64 *sum, const __u64 *vals, int ncpu, size_t words)
 			sum[w] += vals[cpu * words + w];
 }
 
+/* Room for @more records of @elem_sz bytes in *@arr, of @nr and capacity *@cap. */
+static int grow(void **arr, size_t nr, size_t *cap, size_t more, size_t elem_sz)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *n;
+
+	if (nr + more <= *cap)
+		return 0;
+	while (ncap < nr + more)
+		ncap *= 2;
+	n = realloc(*arr, ncap * elem_sz);
+	if (!n)
+		return -ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
+/* One record: the key, then @words u64 counters summed over CPUs. */
+static void put_record(char *slot, size_t elem_sz, const void *key, size_t key_sz,
+		       const __u64 *vals, int ncpu, size_t words)
+{
+	memset(slot, 0, elem_sz);
+	memcpy(slot, key, key_sz);
+	sum_percpu((__u64 *)(slot + elem_sz - words * sizeof(__u64)), vals, ncpu, words);
+}
+
+#define BATCH	256	/* hash entries per lookup_batch call */
+
 /*
- * Reads a per-CPU hash into an array of @elem_sz records, each the key
- * followed at the end by @words u64 counters summed over CPUs.
+ * Appends a per-CPU hash to *@arr (*@nr records of @elem_sz bytes, capacity
+ * *@cap), each the key followed at the end by @words u64 counters summed
+ * over CPUs. Batched lookups (a syscall per 256 entries); key by key where
+ * the kernel has no batch operations for hashes.
  */
 static int read_percpu_hash(int fd, size_t key_sz, size_t words,
-			    void **arr, size_t *nr, size_t elem_sz,
+			    void **arr, size_t *nr, size_t *cap, size_t elem_sz,
 			    struct kvmmt_err *e, const char *what)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	char key[16], next[16];
+	size_t vsz = words * sizeof(__u64), chunk = BATCH;
+	__u64 tok = 0, *vals = NULL;
+	bool first = true, done = false;
+	char *keys = NULL, key[16], next[16];
 	void *prev = NULL;
-	__u64 *vals;
-	size_t cap = 0;
-	int err;
+	int err = 0;
 
 	if (ncpu < 0)
 		return kvmmt_errf(e, ncpu, "cannot count possible CPUs");
-	vals = calloc((size_t)ncpu * words, sizeof(__u64));
-	if (!vals)
-		return kvmmt_errf(e, -ENOMEM, "out of memory");
-	*arr = NULL;
-	*nr = 0;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		char *slot;
+	while (!done) {
+		__u32 count = chunk;
 
+		free(keys);
+		free(vals);
+		keys = malloc(chunk * key_sz);
+		vals = malloc(chunk * ncpu * vsz);
+		if (!keys || !vals)
+			goto nomem;
+		if (bpf_map_lookup_batch(fd, first ? NULL : &tok, &tok, keys, vals,
+					 &count, NULL)) {
+			if (errno == ENOSPC && count == 0) {
+				chunk *= 2;	/* a bucket holds more than a chunk */
+				continue;
+			}
+			if (first && errno != ENOENT)
+				goto one_by_one;
+			if (errno != ENOENT) {
+				err = -errno;
+				goto fail;
+			}
+			done = true;
+		}
+		first = false;
+		if (grow(arr, *nr, cap, count, elem_sz))
+			goto nomem;
+		for (__u32 i = 0; i < count; i++)
+			put_record((char *)*arr + (*nr)++ * elem_sz, elem_sz,
+				   keys + i * key_sz, key_sz, vals + (size_t)i * ncpu * words,
+				   ncpu, words);
+	}
+	goto out;
+
+one_by_one:
+	while (!bpf_map_get_next_key(fd, prev, next)) {
 		memcpy(key, next, key_sz);
 		prev = key;
 		if (bpf_map_lookup_elem(fd, key, vals))
 			continue;	/* deleted under us */
-		if (*nr == cap) {
-			void *n = realloc(*arr, (cap = cap ? cap * 2 : 64) * elem_sz);
-
-			if (!n) {
-				err = kvmmt_errf(e, -ENOMEM, "out of memory");
-				goto fail;
-			}
-			*arr = n;
-		}
-		/* layout of both result types: key, then u64 counters */
-		slot = (char *)*arr + *nr * elem_sz;
-		memset(slot, 0, elem_sz);
-		memcpy(slot, key, key_sz);
-		sum_percpu((__u64 *)(slot + elem_sz - words * sizeof(__u64)),
+		if (grow(arr, *nr, cap, 1, elem_sz))
+			goto nomem;
+		put_record((char *)*arr + (*nr)++ * elem_sz, elem_sz, key, key_sz,
 			   vals, ncpu, words);
-		(*nr)++;
 	}
-	if (errno != ENOENT) {
-		err = kvmmt_errf(e, -errno, "cannot read the %s map: %s", what,
-				 errstr(errno));
-		goto fail;
-	}
-	free(vals);
-	return 0;
+	if (errno != ENOENT)
+		err = -errno;
+	goto fail;
+nomem:
+	err = -ENOMEM;
 fail:
+	if (err)
+		err = kvmmt_errf(e, err, "cannot read the %s map: %s", what,
+				 errstr(-err));
+out:
+	free(keys);
 	free(vals);
-	free(*arr);
-	*arr = NULL;
-	*nr = 0;
 	return err;
 }
 
-/* The entry of @tgid in c->vms, added (zeroed) if missing; NULL if out of memory. */
-static struct kvmmt_vm_count *vm_count(struct kvmmt_counters *c, __u32 tgid)
+static int cmp_inst(const void *a, const void *b)
 {
-	struct kvmmt_vm_count *n;
+	return memcmp(&((const struct kvmmt_install_count *)a)->key,
+		      &((const struct kvmmt_install_count *)b)->key,
+		      sizeof(struct kvmmt_inst_key));
+}
 
-	for (size_t i = 0; i < c->nr_vms; i++)
-		if (c->vms[i].tgid == tgid)
-			return &c->vms[i];
-	n = realloc(c->vms, (c->nr_vms + 1) * sizeof(*c->vms));
-	if (!n)
-		return NULL;
-	c->vms = n;
-	n = &c->vms[c->nr_vms++];
-	memset(n, 0, sizeof(*n));
-	n->tgid = tgid;
-	return n;
+static int cmp_vm(const void *a, const void *b)
+{
+	__u32 x = ((const struct kvmmt_vm_count *)a)->tgid;
+	__u32 y = ((const struct kvmmt_vm_count *)b)->tgid;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * One entry per key: a key's hash entry and its fast entries (one per CPU
+ * at most) are added up after a sort, not by searching for each.
+ */
+static void merge_counts(struct kvmmt_counters *c)
+{
+	size_t n = 0;
+
+	qsort(c->inst, c->nr_inst, sizeof(*c->inst), cmp_inst);
+	for (size_t i = 0; i < c->nr_inst; i++) {
+		if (n && !cmp_inst(&c->inst[n - 1], &c->inst[i]))
+			c->inst[n - 1].count += c->inst[i].count;
+		else
+			c->inst[n++] = c->inst[i];
+	}
+	c->nr_inst = n;
+	n = 0;
+	qsort(c->vms, c->nr_vms, sizeof(*c->vms), cmp_vm);
+	for (size_t i = 0; i < c->nr_vms; i++) {
+		if (n && c->vms[n - 1].tgid == c->vms[i].tgid)
+			sum_percpu(c->vms[n - 1].c.c, c->vms[i].c.c, 1, KVMMT_C__MAX);
+		else
+			c->vms[n++] = c->vms[i];
+	}
+	c->nr_vms = n;
 }
 
 /*
@@ -990,106 +1061,110 @@ static int read_percpu_array(int fd, __u32 n, size_t sz, void **out, int *ncpu,
 	return 0;
 }
 
-/* Adds the per-CPU vm_fast entries (each owned by one tgid per CPU) to c->vms. */
-static int read_vm_fast(struct kvmmt_dp *dp, struct kvmmt_counters *c,
-			struct kvmmt_err *e)
+/* Appends the per-CPU vm_fast entries (each owned by one tgid per CPU). */
+static int read_vm_fast(struct kvmmt_bpf *skel, struct kvmmt_counters *c,
+			size_t *cap, struct kvmmt_err *e)
 {
 	struct kvmmt_vm_fast *vals;
 	int ncpu, err;
 
-	err = read_percpu_array(bpf_map__fd(dp->skel->maps.vm_fast), KVMMT_VM_FAST,
+	err = read_percpu_array(bpf_map__fd(skel->maps.vm_fast), KVMMT_VM_FAST,
 				sizeof(*vals), (void **)&vals, &ncpu, e, "per-VM counters");
 	if (err)
 		return err;
 	for (size_t i = 0; i < (size_t)KVMMT_VM_FAST * ncpu; i++) {
-		struct kvmmt_vm_count *v;
-
 		if (!vals[i].tgid)
 			continue;
-		v = vm_count(c, vals[i].tgid);
-		if (!v) {
+		if (grow((void **)&c->vms, c->nr_vms, cap, 1, sizeof(*c->vms))) {
 			err = kvmmt_errf(e, -ENOMEM, "out of memory");
 			break;
 		}
-		sum_percpu(v->c.c, vals[i].c.c, 1, KVMMT_C__MAX);
+		c->vms[c->nr_vms].tgid = vals[i].tgid;
+		c->vms[c->nr_vms++].c = vals[i].c;
 	}
 	free(vals);
 	return err;
 }
 
-/* Adds the per-CPU inst_fast entries (each owned by one key per CPU) to c->inst. */
-static int read_inst_fast(struct kvmmt_dp *dp, struct kvmmt_counters *c,
-			  struct kvmmt_err *e)
+/* Appends the per-CPU inst_fast entries (each owned by one key per CPU). */
+static int read_inst_fast(struct kvmmt_bpf *skel, struct kvmmt_counters *c,
+			  size_t *cap, struct kvmmt_err *e)
 {
 	struct kvmmt_inst_fast *vals;
-	size_t cap = c->nr_inst;
 	int ncpu, err;
 
-	err = read_percpu_array(bpf_map__fd(dp->skel->maps.inst_fast), KVMMT_INST_FAST,
+	err = read_percpu_array(bpf_map__fd(skel->maps.inst_fast), KVMMT_INST_FAST,
 				sizeof(*vals), (void **)&vals, &ncpu, e, "installs");
 	if (err)
 		return err;
 	for (size_t i = 0; i < (size_t)KVMMT_INST_FAST * ncpu; i++) {
-		const struct kvmmt_inst_key *k = &vals[i].key;
-		size_t j;
-
-		if (!k->tgid)
+		if (!vals[i].key.tgid)
 			continue;
-		for (j = 0; j < c->nr_inst; j++)
-			if (!memcmp(&c->inst[j].key, k, sizeof(*k)))
-				break;
-		if (j == c->nr_inst) {
-			if (c->nr_inst == cap) {
-				void *n = realloc(c->inst, (cap = cap ? cap * 2 : 64) *
-							   sizeof(*c->inst));
-
-				if (!n) {
-					free(vals);
-					return kvmmt_errf(e, -ENOMEM, "out of memory");
-				}
-				c->inst = n;
-			}
-			memset(&c->inst[j], 0, sizeof(c->inst[j]));
-			c->inst[j].key = *k;
-			c->nr_inst++;
+		if (grow((void **)&c->inst, c->nr_inst, cap, 1, sizeof(*c->inst))) {
+			err = kvmmt_errf(e, -ENOMEM, "out of memory");
+			break;
 		}
-		c->inst[j].count += vals[i].count;
+		c->inst[c->nr_inst].key = vals[i].key;
+		c->inst[c->nr_inst++].count = vals[i].count;
 	}
 	free(vals);
-	return 0;
+	return err;
 }
 
 int kvmmt_dp_read_counters(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 			   struct kvmmt_err *e)
 {
+	int err = kvmmt_skel_read_counters(dp->skel, c, e);
+
+	if (!err && dp->release_ns) {
+		err = kvmmt_dp_release_exited(dp->skel, dp->release_ns, e);
+		if (err < 0)
+			kvmmt_counters_free(c);
+		else
+			err = 0;
+	}
+	return err;
+}
+
+int kvmmt_skel_read_counters(struct kvmmt_bpf *skel, struct kvmmt_counters *c,
+			     struct kvmmt_err *e)
+{
 	int ncpu = libbpf_num_possible_cpus();
+	size_t icap = 0, vcap = 0;
 	__u64 *vals;
 	int err;
 
 	memset(c, 0, sizeof(*c));
-	err = read_percpu_hash(bpf_map__fd(dp->skel->maps.installs),
+	err = read_percpu_hash(bpf_map__fd(skel->maps.installs),
 			       sizeof(struct kvmmt_inst_key), 1, (void **)&c->inst,
-			       &c->nr_inst, sizeof(*c->inst), e, "installs");
+			       &c->nr_inst, &icap, sizeof(*c->inst), e, "installs");
 	if (!err)
-		err = read_inst_fast(dp, c, e);
+		err = read_inst_fast(skel, c, &icap, e);
+	if (!err)
+		err = read_percpu_hash(bpf_map__fd(skel->maps.vm_ctrs), sizeof(__u32),
+				       KVMMT_C__MAX, (void **)&c->vms, &c->nr_vms,
+				       &vcap, sizeof(*c->vms), e, "per-VM counters");
+	if (!err)
+		err = read_vm_fast(skel, c, &vcap, e);
 	if (err)
 		goto fail;
-	err = read_percpu_hash(bpf_map__fd(dp->skel->maps.vm_ctrs), sizeof(__u32),
-			       KVMMT_C__MAX, (void **)&c->vms, &c->nr_vms,
-			       sizeof(*c->vms), e, "per-VM counters");
-	if (!err)
-		err = read_vm_fast(dp, c, e);
-	if (err)
-		goto fail;
+	merge_counts(c);
+	/* per-VM installs: the sum of the VM's install keys (sorted: adjacent) */
 	for (size_t i = 0; i < c->nr_inst; i++) {
-		struct kvmmt_vm_count *v = vm_count(c, c->inst[i].key.tgid);
+		struct kvmmt_vm_count v = { .tgid = c->inst[i].key.tgid };
 
-		if (!v) {
+		if (i && c->inst[i - 1].key.tgid == v.tgid) {
+			c->vms[c->nr_vms - 1].c.c[KVMMT_C_INSTALLS] += c->inst[i].count;
+			continue;
+		}
+		if (grow((void **)&c->vms, c->nr_vms, &vcap, 1, sizeof(*c->vms))) {
 			err = kvmmt_errf(e, -ENOMEM, "out of memory");
 			goto fail;
 		}
-		v->c.c[KVMMT_C_INSTALLS] += c->inst[i].count;
+		v.c.c[KVMMT_C_INSTALLS] = c->inst[i].count;
+		c->vms[c->nr_vms++] = v;
 	}
+	merge_counts(c);
 
 	vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(__u64));
 	if (!vals) {
@@ -1097,16 +1172,11 @@ int kvmmt_dp_read_counters(struct kvmmt_dp *dp, struct kvmmt_counters *c,
 		goto fail;
 	}
 	for (__u32 i = 0; i < KVMMT_G__MAX; i++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.gstats), &i, vals))
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.gstats), &i, vals))
 			continue;
 		sum_percpu(&c->g[i], vals, ncpu, 1);
 	}
 	free(vals);
-	if (dp->release_ns) {
-		err = kvmmt_dp_release_exited(dp->skel, dp->release_ns, e);
-		if (err < 0)
-			goto fail;
-	}
 	return 0;
 fail:
 	kvmmt_counters_free(c);
