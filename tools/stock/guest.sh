@@ -142,6 +142,14 @@ for p in fentry tp_btf raw_tp tp; do
 	done
 done
 
+# ---- the path chosen by default, and why not a better one: the reasons
+# that matter (a refusal), not the optional programs this kernel lacks
+"$bin/kvmmt-top" --json -n 1 >"$tmp/top-default.json" 2>"$tmp/top-default.err"
+why=$(jq -r .attach.reason "$tmp/top-default.json" 2>/dev/null)
+say "default: kvmmt-top attaches $(jq -r .attach.path "$tmp/top-default.json" 2>/dev/null): $why"
+reason_clean() { [ -n "$why" ] && ! grep -Eq 'not in this kernel|not needed' <<<"$why"; }
+check "kvmmt-top's attach reason names no program this kernel lacks or replaced" reason_clean
+
 # ---- every supported path saw the same counts (each already equals tracefs)
 say "installs per path: $(for p in "${!per_path[@]}"; do echo -n "$p:${per_path[$p]}; "; done)"
 

@@ -61,26 +61,38 @@ static int check_host(const struct kvmmt_host *h, struct kvmmt_err *e)
 	return 0;
 }
 
+/* A probe that failed for a reason other than absence or a replacement. */
+static bool refused(const struct kvmmt_probe *p)
+{
+	return p->err && p->err != -ENOENT && p->err != -EALREADY;
+}
+
 /*
  * Say which attach path is used and why the better ones were not, and
- * which optional programs the kernel refused (not the ones it lacks).
+ * which optional programs the kernel refused. A program the kernel lacks
+ * is named only for a better path that nothing refused: then the missing
+ * programs are why it was not used; beside a refusal, or on the path in
+ * use, a missing optional program is normal.
  */
 static void describe_attach(struct top_model *m)
 {
 	const struct kvmmt_probe *p;
 	enum kvmmt_path path = kvmmt_dp_path(m->dp);
+	bool path_refused[KVMMT_PATH__MAX] = { false };
 	size_t off = 0;
 	int i, n;
 
 	snprintf(m->attach, sizeof(m->attach), "%s", kvmmt_path_name(path));
 	m->attach_why[0] = '\0';
 	n = kvmmt_dp_probes(m->dp, &p);
+	for (i = 0; i < n; i++)
+		if (refused(&p[i]) && p[i].path < KVMMT_PATH__MAX)
+			path_refused[p[i].path] = true;
 	for (i = 0; i < n && off < sizeof(m->attach_why); i++) {
 		bool better = p[i].path != KVMMT_PATH_NONE && p[i].path < path;
-		bool refused = p[i].err != -ENOENT && p[i].err != -EALREADY;
 
-		/* an optional program the kernel lacks, or one replaced: normal */
-		if (!p[i].err || (!better && !refused))
+		if (!refused(&p[i]) &&
+		    (!p[i].err || !better || p[i].err == -EALREADY || path_refused[p[i].path]))
 			continue;
 		off += snprintf(m->attach_why + off, sizeof(m->attach_why) - off,
 				"%s%s: %s (%s)", off ? "; " : "", p[i].method,
