@@ -83,11 +83,20 @@ static void del_slot(int vm, int i)
 	model[i] = model[--nr_model];
 }
 
-static void drop_all(void)
+/* Closes VM @vm (if any) and its slots' memory; returns a new VM. */
+static int new_vm(int kvm, int vm)
 {
+	if (vm >= 0)
+		close(vm);
 	for (int i = 0; i < nr_model; i++)
 		munmap(model[i].host, model[i].pages * PAGE);
 	nr_model = 0;
+	if (kvm < 0)
+		return -1;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		die("KVM_CREATE_VM");
+	return vm;
 }
 
 static const struct slot *modelled(const struct kvmmt_slot_rec *r)
@@ -163,9 +172,7 @@ int main(void)
 		return 1;
 	}
 
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0)
-		die("KVM_CREATE_VM");
+	vm = new_vm(kvm, -1);
 	add_slot(vm, 1, 1UL << 30, 16);
 	read_check("one slot", 1);
 	read_check("one slot, again", 0);
@@ -184,11 +191,7 @@ int main(void)
 	 * A new VM after four memslot changes, as the last: its generation
 	 * is the last one's, and it may well have the last one's address.
 	 */
-	close(vm);
-	drop_all();
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0)
-		die("KVM_CREATE_VM");
+	vm = new_vm(kvm, vm);
 	add_slot(vm, 3, 3UL << 30, 8);
 	add_slot(vm, 4, 4UL << 30, 8);
 	add_slot(vm, 5, 5UL << 30, 8);
@@ -196,18 +199,13 @@ int main(void)
 	read_check(NEW_VM, 1);
 	read_check("a new VM, again", 0);
 
-	close(vm);
-	drop_all();
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0)
-		die("KVM_CREATE_VM");
+	vm = new_vm(kvm, vm);
 	for (i = 0; i < KVMMT_ITER_MAX_SLOTS + 6; i++)
 		add_slot(vm, 10 + i, (8UL << 30) + i * (1UL << 21), 1);
 	read_check("more slots than sent", 1);
 	read_check("more slots than sent, again", 0);
 
-	close(vm);
-	drop_all();
+	new_vm(-1, vm);
 	kvmmt_dp_close(dp);
 	close(kvm);
 	return failed;
