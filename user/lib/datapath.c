@@ -450,13 +450,16 @@ static size_t plan_path(const struct kvmmt_dp *dp, enum kvmmt_path path,
 	return n;
 }
 
-static void forget_known(struct kvmmt_dp *dp);
+static void free_known(struct known_vm *k, size_t n);
 
 static void destroy_skel(struct kvmmt_dp *dp)
 {
 	int i;
 
-	forget_known(dp);
+	/* vm_known goes with the object */
+	free_known(dp->known, dp->nr_known);
+	dp->known = NULL;
+	dp->nr_known = 0;
 	ring_buffer__free(dp->rb);
 	dp->rb = NULL;
 	bpf_link__destroy(dp->iter);
