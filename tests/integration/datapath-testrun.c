@@ -21,7 +21,7 @@
  *
  * release: see release_cases().
  *
- * counters: the maps filled by hand on every CPU, then read by the
+ * counters: the maps empty, then filled by hand on every CPU, then read by the
  * library: each install key and each tgid comes back once, with the sum of
  * its hash entry and its fast entries on every CPU; a tgid's installs are
  * the sum of its keys, also for a tgid with no other counter; and more
@@ -595,6 +595,14 @@ static int counters_cases(void)
 		printf("FAIL: cannot load the data path's maps: %s\n", strerror(errno));
 		return 1;
 	}
+	/* nothing counted yet: no entry, and no error */
+	if (kvmmt_skel_read_counters(skel, &c, &e)) {
+		printf("FAIL: empty maps: %s\n", e.msg);
+		return 1;
+	}
+	failed |= expect("empty maps: install entries", c.nr_inst, 0);
+	failed |= expect("empty maps: VM entries", c.nr_vms, 0);
+	kvmmt_counters_free(&c);
 	/* k1 and t1: a fast entry and a hash entry on every CPU */
 	for (int cpu = 0; cpu < ncpu && !err; cpu++) {
 		struct kvmmt_inst_fast f = { .key = k1, .count = 3 + cpu };

@@ -1006,7 +1006,8 @@ static void merge_counts(struct kvmmt_counters *c)
 {
 	size_t n = 0;
 
-	qsort(c->inst, c->nr_inst, sizeof(*c->inst), cmp_inst);
+	if (c->nr_inst)		/* qsort() takes no NULL array, even empty */
+		qsort(c->inst, c->nr_inst, sizeof(*c->inst), cmp_inst);
 	for (size_t i = 0; i < c->nr_inst; i++) {
 		if (n && !cmp_inst(&c->inst[n - 1], &c->inst[i]))
 			c->inst[n - 1].count += c->inst[i].count;
@@ -1015,7 +1016,8 @@ static void merge_counts(struct kvmmt_counters *c)
 	}
 	c->nr_inst = n;
 	n = 0;
-	qsort(c->vms, c->nr_vms, sizeof(*c->vms), cmp_vm);
+	if (c->nr_vms)
+		qsort(c->vms, c->nr_vms, sizeof(*c->vms), cmp_vm);
 	for (size_t i = 0; i < c->nr_vms; i++) {
 		if (n && c->vms[n - 1].tgid == c->vms[i].tgid)
 			sum_percpu(c->vms[n - 1].c.c, c->vms[i].c.c, 1, KVMMT_C__MAX);
