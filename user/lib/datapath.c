@@ -15,6 +15,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "kvmmt.skel.h"
+#include "array.h"
 #include "datapath.h"
 #include "dpskel.h"
 #include "host.h"
@@ -875,24 +876,6 @@ static void sum_percpu(__u64 *sum, const __u64 *vals, int ncpu, size_t words)
 			sum[w] += vals[cpu * words + w];
 }
 
-/* Room for @more records of @elem_sz bytes in *@arr, of @nr and capacity *@cap. */
-static int grow(void **arr, size_t nr, size_t *cap, size_t more, size_t elem_sz)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *n;
-
-	if (nr + more <= *cap)
-		return 0;
-	while (ncap < nr + more)
-		ncap *= 2;
-	n = realloc(*arr, ncap * elem_sz);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
 /* One record: the key, then @words u64 counters summed over CPUs. */
 static void put_record(char *slot, size_t elem_sz, const void *key, size_t key_sz,
 		       const __u64 *vals, int ncpu, size_t words)
@@ -924,19 +907,22 @@ static int read_percpu_hash(int fd, size_t key_sz, size_t words,
 
 	if (ncpu < 0)
 		return kvmmt_errf(e, ncpu, "cannot count possible CPUs");
+	keys = malloc(chunk * key_sz);
+	vals = malloc(chunk * ncpu * vsz);
 	while (!done) {
 		__u32 count = chunk;
 
-		free(keys);
-		free(vals);
-		keys = malloc(chunk * key_sz);
-		vals = malloc(chunk * ncpu * vsz);
 		if (!keys || !vals)
 			goto nomem;
 		if (bpf_map_lookup_batch(fd, first ? NULL : &tok, &tok, keys, vals,
 					 &count, NULL)) {
 			if (errno == ENOSPC && count == 0) {
-				chunk *= 2;	/* a bucket holds more than a chunk */
+				/* a bucket holds more than a chunk */
+				chunk *= 2;
+				free(keys);
+				free(vals);
+				keys = malloc(chunk * key_sz);
+				vals = malloc(chunk * ncpu * vsz);
 				continue;
 			}
 			if (first && errno != ENOENT)
@@ -948,7 +934,7 @@ static int read_percpu_hash(int fd, size_t key_sz, size_t words,
 			done = true;
 		}
 		first = false;
-		if (grow(arr, *nr, cap, count, elem_sz))
+		if (kvmmt_array_grow(arr, cap, *nr + count, elem_sz))
 			goto nomem;
 		for (__u32 i = 0; i < count; i++)
 			put_record((char *)*arr + (*nr)++ * elem_sz, elem_sz,
@@ -963,7 +949,7 @@ one_by_one:
 		prev = key;
 		if (bpf_map_lookup_elem(fd, key, vals))
 			continue;	/* deleted under us */
-		if (grow(arr, *nr, cap, 1, elem_sz))
+		if (kvmmt_array_grow(arr, cap, *nr + 1, elem_sz))
 			goto nomem;
 		put_record((char *)*arr + (*nr)++ * elem_sz, elem_sz, key, key_sz,
 			   vals, ncpu, words);
@@ -1080,7 +1066,7 @@ static int read_vm_fast(struct kvmmt_bpf *skel, struct kvmmt_counters *c,
 	for (size_t i = 0; i < (size_t)KVMMT_VM_FAST * ncpu; i++) {
 		if (!vals[i].tgid)
 			continue;
-		if (grow((void **)&c->vms, c->nr_vms, cap, 1, sizeof(*c->vms))) {
+		if (kvmmt_array_grow((void **)&c->vms, cap, c->nr_vms + 1, sizeof(*c->vms))) {
 			err = kvmmt_errf(e, -ENOMEM, "out of memory");
 			break;
 		}
@@ -1105,7 +1091,7 @@ static int read_inst_fast(struct kvmmt_bpf *skel, struct kvmmt_counters *c,
 	for (size_t i = 0; i < (size_t)KVMMT_INST_FAST * ncpu; i++) {
 		if (!vals[i].key.tgid)
 			continue;
-		if (grow((void **)&c->inst, c->nr_inst, cap, 1, sizeof(*c->inst))) {
+		if (kvmmt_array_grow((void **)&c->inst, cap, c->nr_inst + 1, sizeof(*c->inst))) {
 			err = kvmmt_errf(e, -ENOMEM, "out of memory");
 			break;
 		}
@@ -1162,7 +1148,7 @@ int kvmmt_skel_read_counters(struct kvmmt_bpf *skel, struct kvmmt_counters *c,
 			c->vms[c->nr_vms - 1].c.c[KVMMT_C_INSTALLS] += c->inst[i].count;
 			continue;
 		}
-		if (grow((void **)&c->vms, c->nr_vms, &vcap, 1, sizeof(*c->vms))) {
+		if (kvmmt_array_grow((void **)&c->vms, &vcap, c->nr_vms + 1, sizeof(*c->vms))) {
 			err = kvmmt_errf(e, -ENOMEM, "out of memory");
 			goto fail;
 		}
