@@ -41,6 +41,7 @@ struct bench_cfg {
 	int vm_counts[BENCH_MAX_COUNTS];	/* daemon benchmark: held VMs */
 	int nvm_counts;
 	double window_s;	/* daemon benchmark: measuring window */
+	const char *kvm_stat;	/* daemon benchmark's reference, NULL: kvm_stat on PATH */
 };
 
 enum {
@@ -123,6 +124,8 @@ bool is_exec(const char *path);
 /* "$bin/name" into @buf. */
 const char *bin_path(const struct bench_cfg *c, const char *name, char *buf,
 		     size_t len);
+/* @tool's path on PATH in @buf, or NULL. */
+const char *tool_path(const char *tool, char *buf, size_t len);
 /* Why a tool cannot run, or NULL: "missing <what>" for a PATH tool. */
 const char *tool_missing(const char *tool);
 long file_size(const char *path);

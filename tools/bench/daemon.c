@@ -4,7 +4,11 @@
  * 1 to 500 held test VMs. CPU is utime+stime from /proc/PID/stat over a
  * window after a warm-up; RSS is VmRSS at its end; the first refresh is
  * kvmmt-top's first JSON line and kvmmt-policyd's READY=1 (sd_notify, sent
- * after its first scan), timed from the fork.
+ * after its first scan), timed from the fork. kvm_stat, the tool kvmmt-top
+ * is the per-VM memory-type view beside, runs at the same steps, in a window
+ * after kvmmt's programs', so that neither takes CPU from the other: in its
+ * default mode (tracepoints, summed in the kernel) and with -d (every VM's
+ * debugfs statistics, read per VM as kvmmt-top reads its per-VM rows).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,10 +25,15 @@
 #include "bench.h"
 
 #define NCOUNTS BENCH_MAX_COUNTS
+#define NW	4	/* watchers: kvmmt-top, kvmmt-policyd, kvm_stat, kvm_stat -d */
 
 struct watcher {
 	const char *name;
+	const char *file;		/* its scratch files' stem */
+	const char *path;		/* the executable; NULL: $bin/name */
 	const char *const *args;	/* after the binary */
+	bool ref;			/* a reference tool: measured, not judged */
+	int first_lines;		/* output lines that make its first refresh */
 	pid_t pid;
 	double cpu0;
 	char log[600];
@@ -42,6 +51,9 @@ struct watcher {
 };
 
 static const char *const top_args[] = { "-j", "-d", "1", NULL };
+/* kvm_stat's log mode, one line a second, like kvmmt-top -j -d 1 */
+static const char *const kvm_stat_args[] = { "-l", "-s", "1", NULL };
+static const char *const kvm_stat_d_args[] = { "-d", "-l", "-s", "1", NULL };
 
 /* First line of @path, for saying why a program stopped. */
 static void first_line(const char *path, char *buf, size_t len)
@@ -63,7 +75,16 @@ static int watcher_start(const struct bench_cfg *c, struct watcher *w, int i)
 	char bin[512], *argv[16];
 	int n = 0, fd;
 
-	bin_path(c, w->name, bin, sizeof(bin));
+	if (w->ref && !w->path) {
+		snprintf(w->miss[i], sizeof(w->miss[i]), "missing: kvm_stat not on PATH"
+			 " (tools/install-deps test; tools/bench/run unpacks Debian's from"
+			 " linux-source-6.12, or --kvm-stat PATH)");
+		return -ENOENT;
+	}
+	if (w->path)
+		snprintf(bin, sizeof(bin), "%s", w->path);
+	else
+		bin_path(c, w->name, bin, sizeof(bin));
 	if (!is_exec(bin)) {
 		snprintf(w->miss[i], sizeof(w->miss[i]),
 			 "missing component: %s (%s not built)", w->name, bin);
@@ -73,11 +94,11 @@ static int watcher_start(const struct bench_cfg *c, struct watcher *w, int i)
 	for (int k = 0; w->args[k] && n < 15; k++)
 		argv[n++] = (char *)w->args[k];
 	argv[n] = NULL;
-	snprintf(w->log, sizeof(w->log), "%s/%s.stderr", c->tmp, w->name);
+	snprintf(w->log, sizeof(w->log), "%s/%s.stderr", c->tmp, w->file);
 	fd = open(w->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	/* Output goes to a file no one reads until its first line is timed. */
-	snprintf(w->out, sizeof(w->out), "%s/%s.stdout", c->tmp, w->name);
-	w->out_fd = open(w->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	snprintf(w->out, sizeof(w->out), "%s/%s.stdout", c->tmp, w->file);
+	w->out_fd = open(w->out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	w->notify_fd = notify_open(c, w, i);
 	w->first_s[i] = -1;
 	w->t_start = now_s();
@@ -110,6 +131,18 @@ static int notify_open(const struct bench_cfg *c, struct watcher *w, int i)
 	return fd;
 }
 
+/* Lines in the first 64 KiB of @fd. */
+static int lines_in(int fd)
+{
+	char buf[65536];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	int lines = 0;
+
+	for (ssize_t k = 0; k < n; k++)
+		lines += buf[k] == '\n';
+	return lines;
+}
+
 /* Has @w refreshed once? Records when it first did. */
 static bool first_refresh(struct watcher *w, int i, double now)
 {
@@ -125,7 +158,8 @@ static bool first_refresh(struct watcher *w, int i, double now)
 			if (strstr(buf, "READY=1"))
 				w->first_s[i] = now - w->t_start;
 		}
-	} else if (w->out_fd >= 0 && !fstat(w->out_fd, &sb) && sb.st_size > 0) {
+	} else if (w->out_fd >= 0 && !fstat(w->out_fd, &sb) && sb.st_size > 0 &&
+		   (w->first_lines <= 1 || lines_in(w->out_fd) >= w->first_lines)) {
 		w->first_s[i] = now - w->t_start;
 	}
 	return w->first_s[i] >= 0;
@@ -163,17 +197,18 @@ static void watcher_stop(struct watcher *w)
 
 /*
  * Start-up (loading and verifying BPF programs) costs seconds of CPU; the
- * steady state begins when a second passes with under 2% of a core used.
+ * steady state begins when a second passes with under 2% of a core used
+ * by kvmmt's programs (a reference tool may be busy all the time).
  */
 static void warm_up(struct watcher *w, int n, double max_s)
 {
-	double t0 = now_s(), last[2] = { -1, -1 };
+	double t0 = now_s(), last[NW] = { -1, -1, -1, -1 };
 
 	while (now_s() - t0 < max_s) {
 		bool calm = true;
 
 		for (int k = 0; k < n; k++) {
-			double cpu = w[k].pid > 0 ? proc_cpu_s(w[k].pid) : -1;
+			double cpu = w[k].pid > 0 && !w[k].ref ? proc_cpu_s(w[k].pid) : -1;
 
 			calm &= cpu < 0 || (last[k] >= 0 && cpu - last[k] <= 0.02);
 			last[k] = cpu;
@@ -187,13 +222,15 @@ static void warm_up(struct watcher *w, int n, double max_s)
 #define SLICE_S	2
 
 /* Sleep through the window, taking CPU % per SLICE_S slice for the spread. */
-static void measure_slices(struct watcher *w, int i, double window)
+static void measure_slices(struct watcher *w, int n, int i, double window)
 {
-	double prev[2] = { w[0].cpu0, w[1].cpu0 }, t;
+	double prev[NW], t;
 
+	for (int k = 0; k < n; k++)
+		prev[k] = w[k].cpu0;
 	for (t = 0; t + SLICE_S <= window + 1e-9; t += SLICE_S) {
 		usleep(SLICE_S * 1e6);
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < n; k++) {
 			double cpu = w[k].pid > 0 ? proc_cpu_s(w[k].pid) : -1;
 
 			if (cpu >= 0 && prev[k] >= 0)
@@ -392,6 +429,97 @@ static void judge(const struct bench_cfg *c, struct watcher *w, struct table *t,
 	}
 }
 
+/*
+ * The CPU curve of every program in one line, and kvmmt-top's CPU over each
+ * kvm_stat's at the largest step both measured: ratios of one run, whatever
+ * the machine (under emulation too).
+ */
+static void side_by_side(const struct bench_cfg *c, const struct watcher *w,
+			 struct table *t, json_object *targets)
+{
+	char line[1024], key[96];
+	size_t n;
+	int last = -1;
+
+	n = snprintf(line, sizeof(line), "side by side, CPU %% of one core at");
+	for (int i = 0; i < c->nvm_counts; i++)
+		n += snprintf(line + n, sizeof(line) - n, "%s%d", i ? "/" : " ",
+			      c->vm_counts[i]);
+	n += snprintf(line + n, sizeof(line) - n, " VMs:");
+	for (int k = 0; k < NW; k++) {
+		n += snprintf(line + n, sizeof(line) - n, "%s %s ", k ? ";" : "", w[k].name);
+		for (int i = 0; i < c->nvm_counts; i++) {
+			if (w[k].ok[i])
+				n += snprintf(line + n, sizeof(line) - n, "%s%.2f", i ? "/" : "",
+					      w[k].pct[i]);
+			else
+				n += snprintf(line + n, sizeof(line) - n, "%s-", i ? "/" : "");
+			n = n < sizeof(line) ? n : sizeof(line) - 1;
+		}
+	}
+	table_note(t, "%s", line);
+	for (int i = 0; i < c->nvm_counts; i++)
+		if (w[0].ok[i] && w[2].ok[i] && w[3].ok[i])
+			last = i;
+	if (last < 0) {
+		table_note(t, "kvmmt-top against kvm_stat: not measured (%s)",
+			   !w[2].ok[c->nvm_counts - 1] ? w[2].miss[c->nvm_counts - 1] :
+			   !w[3].ok[c->nvm_counts - 1] ? w[3].miss[c->nvm_counts - 1] :
+			   w[0].miss[c->nvm_counts - 1]);
+		return;
+	}
+	table_note(t, "kvmmt-top's CPU at %d VMs: %.3gx kvm_stat -d's (which reads every"
+		   " VM's statistics, as kvmmt-top shows every VM), %.3gx kvm_stat's (its"
+		   " default: the kernel's sums over all VMs)", c->vm_counts[last],
+		   w[3].pct[last] > 0 ? w[0].pct[last] / w[3].pct[last] : 0,
+		   w[2].pct[last] > 0 ? w[0].pct[last] / w[2].pct[last] : 0);
+	json_object_object_add(targets, "side_by_side_vms",
+			       json_object_new_int(c->vm_counts[last]));
+	for (int r = 2; r < NW; r++) {
+		snprintf(key, sizeof(key), "kvmmt-top_cpu_over_%s",
+			 r == 2 ? "kvm_stat" : "kvm_stat_d");
+		json_object_object_add(targets, key, w[r].pct[last] > 0 ?
+			json_object_new_double(w[0].pct[last] / w[r].pct[last]) : NULL);
+	}
+}
+
+/*
+ * Step @i for the @n watchers @w, side by side in one window: started, timed
+ * to their first refresh, measured once calm, profiled at the largest step
+ * if over 1% (kvmmt's programs), stopped. @why: the VMs are missing, why.
+ */
+static void measure_group(const struct bench_cfg *c, struct watcher *w, int n, int i,
+			  const char *why, double warm, double window)
+{
+	for (int k = 0; k < n; k++) {
+		if (why[0])
+			snprintf(w[k].miss[i], sizeof(w[k].miss[i]), "%s", why);
+		else
+			watcher_start(c, &w[k], i);
+	}
+	if (!why[0]) {
+		wait_first_refresh(w, n, i, warm);
+		warm_up(w, n, warm);
+		for (int k = 0; k < n; k++)
+			if (w[k].pid > 0 && watcher_alive(&w[k], i))
+				w[k].cpu0 = proc_cpu_s(w[k].pid);
+		measure_slices(w, n, i, window);
+		for (int k = 0; k < n; k++) {
+			if (w[k].pid <= 0 || !watcher_alive(&w[k], i))
+				continue;
+			w[k].pct[i] = (proc_cpu_s(w[k].pid) - w[k].cpu0) / window * 100;
+			w[k].rss_mib[i] = proc_rss_kib(w[k].pid) / 1024.0;
+			w[k].ok[i] = w[k].cpu0 >= 0;
+		}
+		/* A miss at the largest step says what limits it, measured. */
+		for (int k = 0; k < n; k++)
+			if (i == c->nvm_counts - 1 && !w[k].ref && w[k].ok[i] && w[k].pct[i] > 1)
+				profile(c, &w[k]);
+	}
+	for (int k = 0; k < n; k++)
+		watcher_stop(&w[k]);
+}
+
 /* Why the test VMM did not get ready: the first line it wrote to stderr. */
 static void vmm_failed(const char *errlog, int vms, char *why, size_t len)
 {
@@ -412,10 +540,16 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 	FILE *cf;
 	/* Its own config, state and socket: nothing of a system daemon is touched. */
 	const char *const policyd_args[] = { "-c", conf, "-s", state, "-S", sock, NULL };
-	struct watcher w[2] = {
-		{ .name = "kvmmt-top", .args = top_args, .out_fd = -1, .notify_fd = -1 },
-		{ .name = "kvmmt-policyd", .args = policyd_args, .out_fd = -1,
-		  .notify_fd = -1 },
+	char kvm_stat[512];
+	const char *ks = c->kvm_stat ?: tool_path("kvm_stat", kvm_stat, sizeof(kvm_stat));
+	struct watcher w[NW] = {
+		{ .name = "kvmmt-top", .file = "top", .args = top_args, .first_lines = 1 },
+		{ .name = "kvmmt-policyd", .file = "policyd", .args = policyd_args },
+		/* the banner, then the first line of numbers */
+		{ .name = "kvm_stat", .file = "kvm_stat", .path = ks, .args = kvm_stat_args,
+		  .ref = true, .first_lines = 2 },
+		{ .name = "kvm_stat -d", .file = "kvm_stat-d", .path = ks,
+		  .args = kvm_stat_d_args, .ref = true, .first_lines = 2 },
 	};
 	double warm = 30, window = c->window_s;
 	int seen[NCOUNTS];
@@ -423,7 +557,12 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 	char ready[600], why[1024];
 	struct table t;
 
-	table_init(&t, "Benchmark 4: kvmmt-top and kvmmt-policyd from 1 to 500 VMs", cols);
+	for (int k = 0; k < NW; k++)
+		w[k].out_fd = w[k].notify_fd = -1;
+	/* kvm_stat is Python: each line written as printed, so its refreshes are timed */
+	setenv("PYTHONUNBUFFERED", "1", 1);
+	table_init(&t, "Benchmark 4: kvmmt-top and kvmmt-policyd from 1 to 500 VMs,"
+		   " kvm_stat side by side", cols);
 	snprintf(ready, sizeof(ready), "%s/testvmm.ready", c->tmp);
 	snprintf(vmmlog, sizeof(vmmlog), "%s/testvmm.stderr", c->tmp);
 	snprintf(conf, sizeof(conf), "%s/policyd.conf", c->tmp);
@@ -449,40 +588,15 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 				 "missing component: tools/testvmm (kvmmt-testvmm not built)");
 		else if (vmm < 0 || !file_wait_for(ready, "\"vms\"", 60))
 			vmm_failed(vmmlog, c->vm_counts[i], why, sizeof(why));
-		for (int k = 0; k < 2; k++) {
-			if (why[0])
-				snprintf(w[k].miss[i], sizeof(w[k].miss[i]), "%s", why);
-			else
-				watcher_start(c, &w[k], i);
-		}
-		seen[i] = 0;
-		if (!why[0]) {
-			wait_first_refresh(w, 2, i, warm);
-			warm_up(w, 2, warm);
-			for (int k = 0; k < 2; k++)
-				if (w[k].pid > 0 && watcher_alive(&w[k], i))
-					w[k].cpu0 = proc_cpu_s(w[k].pid);
-			measure_slices(w, i, window);
-			for (int k = 0; k < 2; k++) {
-				if (w[k].pid <= 0 || !watcher_alive(&w[k], i))
-					continue;
-				w[k].pct[i] = (proc_cpu_s(w[k].pid) - w[k].cpu0) / window * 100;
-				w[k].rss_mib[i] = proc_rss_kib(w[k].pid) / 1024.0;
-				w[k].ok[i] = w[k].cpu0 >= 0;
-			}
-			/* A miss at the largest step says what limits it, measured. */
-			for (int k = 0; k < 2; k++)
-				if (i == c->nvm_counts - 1 && w[k].ok[i] && w[k].pct[i] > 1)
-					profile(c, &w[k]);
-			seen[i] = host_vms();
-		}
-		for (int k = 0; k < 2; k++)
-			watcher_stop(&w[k]);
+		/* kvmmt's two programs together, then kvm_stat's two modes: apart */
+		for (int g = 0; g < NW; g += 2)
+			measure_group(c, w + g, 2, i, why, warm, window);
+		seen[i] = why[0] ? 0 : host_vms();
 		if (vmm > 0)
 			proc_stop(vmm, SIGTERM, 10, NULL);
 	}
 
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < NW; k++) {
 		for (int i = 0; i < c->nvm_counts; i++) {
 			int row = table_row(&t);
 			json_object *o = json_object_new_object();
@@ -491,6 +605,7 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 			table_set(&t, row, 1, "%d", c->vm_counts[i]);
 			json_object_object_add(o, "program", json_object_new_string(w[k].name));
 			json_object_object_add(o, "vms", json_object_new_int(c->vm_counts[i]));
+			json_object_object_add(o, "reference", json_object_new_boolean(w[k].ref));
 			if (!w[k].ok[i]) {
 				table_missing(&t, row, 2, w[k].miss[i]);
 				json_object_object_add(o, "missing",
@@ -516,8 +631,10 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 			}
 			json_object_array_add(rows, o);
 		}
-		judge(c, &w[k], &t, targets);
+		if (!w[k].ref)
+			judge(c, &w[k], &t, targets);
 	}
+	side_by_side(c, w, &t, targets);
 	table_note(&t, "state memory per distinct range and per VM of the risk model alone:"
 		   " benchmark 2 (heap growth)");
 	table_note(&t, "CPU: utime+stime over a %.0f s window once start-up is over (a"
@@ -527,10 +644,12 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 	table_note(&t, "first refresh: from the fork to kvmmt-top's first JSON line and to"
 		   " kvmmt-policyd's READY=1 (sent after its first scan), BPF loading included;"
 		   " polled every 10 ms");
-	table_note(&t, "kvmmt-top %s; kvmmt-policyd %s; test VMs: kvmmt-testvmm --slots 2"
-		   " --pages 256 --hold; VMs on host counts every kvm-vm file open (other"
-		   " users' VMs are watched too)", "-j -d 1",
-		   "(defaults: 5 s scan interval, enforcement on) with an empty config");
+	table_note(&t, "kvmmt-top %s; kvmmt-policyd %s; kvm_stat -l -s 1 and kvm_stat -d -l"
+		   " -s 1 (%s; first refresh: its first line of numbers); test VMs:"
+		   " kvmmt-testvmm --slots 2 --pages 256 --hold; VMs on host counts every"
+		   " kvm-vm file open (other users' VMs are watched too)", "-j -d 1",
+		   "(defaults: 5 s scan interval, enforcement on) with an empty config",
+		   ks ?: "not found");
 	json_object_object_add(out, "targets", targets);
 	json_object_object_add(out, "rows", rows);
 	if (!c->json)

@@ -22,7 +22,8 @@ static const char doc[] =
 "           the risk model; memory per VM and per range\n"
 "  capture  bytes/install of kvmmt-capture against trace.dat, zlib and zstd\n"
 "  daemon   kvmmt-top and kvmmt-policyd CPU and RSS with 1 to 500 VMs,\n"
-"           time to first refresh, memory per VM\n"
+"           time to first refresh, memory per VM; kvm_stat side by side\n"
+"           (its default tracepoints, and -d: every VM's debugfs stats)\n"
 "A row whose component is missing says which one; no number is invented.\n"
 "Each table ends with its targets, MET, MISSED or not measured. Needs root\n"
 "(BPF, tracefs, /dev/kvm); exits 0 when every table was printed.\n"
@@ -44,6 +45,7 @@ enum {
 	OPT_REPLAY_CHILD,
 	OPT_VM_COUNTS,
 	OPT_WINDOW,
+	OPT_KVM_STAT,
 };
 
 static const struct argp_option opts[] = {
@@ -64,6 +66,9 @@ static const struct argp_option opts[] = {
 	  "Daemon benchmark: held VMs per step (default 1,10,50,200,500; --quick 1,10,50)", 2 },
 	{ "window", OPT_WINDOW, "SECONDS", 0,
 	  "Daemon benchmark: measuring window (default 10, --quick 4)", 2 },
+	{ "kvm-stat", OPT_KVM_STAT, "PATH", 0,
+	  "Daemon benchmark: the kvm_stat run side by side (default: kvm_stat on PATH;"
+	  " tools/bench/run unpacks Debian's from linux-source-6.12)", 2 },
 	{ "ingest-child", OPT_INGEST_CHILD, "N", OPTION_HIDDEN, "", 0 },
 	{ "replay-child", OPT_REPLAY_CHILD, "FILE", OPTION_HIDDEN, "", 0 },
 	{ 0 },
@@ -144,6 +149,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	}
 	case OPT_WINDOW:
 		a->c.window_s = parse_int(arg, 1, 3600, "--window", st);
+		break;
+	case OPT_KVM_STAT:
+		if (!is_exec(arg))
+			argp_error(st, "--kvm-stat: '%s' is not an executable file", arg);
+		a->c.kvm_stat = arg;
 		break;
 	case OPT_REPLAY_CHILD:
 		a->replay_child = arg;

@@ -452,20 +452,28 @@ const char *bin_path(const struct bench_cfg *c, const char *name, char *buf,
 	return buf;
 }
 
-const char *tool_missing(const char *tool)
+const char *tool_path(const char *tool, char *buf, size_t len)
 {
-	static char why[128];
 	const char *path = getenv("PATH");
-	char dir[512];
 
 	while (path && *path) {
 		size_t n = strcspn(path, ":");
 
-		snprintf(dir, sizeof(dir), "%.*s/%s", (int)n, path, tool);
-		if (is_exec(dir))
-			return NULL;
+		snprintf(buf, len, "%.*s/%s", (int)n, path, tool);
+		if (is_exec(buf))
+			return buf;
 		path += n + (path[n] == ':');
 	}
+	return NULL;
+}
+
+const char *tool_missing(const char *tool)
+{
+	static char why[128];
+	char dir[512];
+
+	if (tool_path(tool, dir, sizeof(dir)))
+		return NULL;
 	snprintf(why, sizeof(why), "missing: %s not on PATH (tools/install-deps test)",
 		 tool);
 	return why;
