@@ -3,7 +3,9 @@
  * Benchmark 3, capture size: kvmmt-capture against trace-cmd's trace.dat for
  * the same workload. Each tool records a small and a large run; bytes per
  * event are the size difference over the event difference, which cancels
- * fixed headers (about 1 MiB of metadata in a trace.dat).
+ * fixed headers (about 1 MiB of metadata in a trace.dat). Reading them
+ * back is compared too: every event listed as text, kvmmt-report -e against
+ * trace-cmd report.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,8 +47,10 @@ struct cap_tool {
 	struct cap_run run[2];	/* small, large */
 	struct samples bpe, bpi;	/* bytes per event and per install */
 	struct samples cpu_per_mev;
+	struct samples list_per_mins;	/* listing every event: CPU s per M installs */
 	int retries;
 	char why[1024];
+	char list_why[1024];		/* why the listing was not measured */
 	bool ok;
 };
 
@@ -134,6 +138,55 @@ static int kvmmt_record(const struct bench_cfg *c, const struct bench_load *l,
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+/*
+ * CPU (user + system) to list every event of @file as text, to /dev/null:
+ * kvmmt-report -e for a capture (@k 0), trace-cmd report for a trace.dat.
+ */
+static int list_cpu(const struct bench_cfg *c, int k, const char *file, double *cpu,
+		    char *why, size_t len)
+{
+	char bin[512];
+	char *kv[] = { bin, "-e", (char *)file, NULL };
+	char *tc[] = { "trace-cmd", "report", "-i", (char *)file, NULL };
+	struct proc_result r;
+	double t0 = now_s();
+	pid_t pid;
+
+	bin_path(c, "kvmmt-report", bin, sizeof(bin));
+	if (!k && !is_exec(bin)) {
+		snprintf(why, len, "missing component: kvmmt-report (%s not built)", bin);
+		return -ENOENT;
+	}
+	pid = proc_spawn(k ? tc : kv, -1, -1);
+	if (pid < 0 || proc_wait(pid, &r, t0)) {
+		snprintf(why, len, "cannot run %s: %s", k ? "trace-cmd" : bin, strerror(errno));
+		return -errno;
+	}
+	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
+		snprintf(why, len, "%s on %s exited with status %d", k ? "trace-cmd report" :
+			 "kvmmt-report -e", file, WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1);
+		return -EIO;
+	}
+	*cpu = r.cpu_s;
+	return 0;
+}
+
+/* This round's listing of both sizes of @tl's recording, per M installs. */
+static void list_both(const struct bench_cfg *c, int k, struct cap_tool *tl)
+{
+	double cpu[2];
+	char file[600];
+
+	for (int s = 0; s < 2; s++) {
+		snprintf(file, sizeof(file), "%s/%s%d.%s", c->tmp, k ? "trace" : "capture", s,
+			 k ? "dat" : "kvmmtcap");
+		if (list_cpu(c, k, file, &cpu[s], tl->list_why, sizeof(tl->list_why)))
+			return;
+	}
+	samples_add(&tl->list_per_mins, (cpu[1] - cpu[0]) /
+		    (tl->run[1].installs - tl->run[0].installs) * 1e6);
 }
 
 /*
@@ -365,7 +418,8 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 {
 	static const char *const cols[] = {
 		"recorder", "bytes/event", "bytes/install", "events/install",
-		"fixed bytes", "CPU s per M events", "fixed CPU s", "lost", NULL,
+		"fixed bytes", "CPU s per M events", "fixed CPU s", "lost",
+		"listing CPU s per M installs", NULL,
 	};
 	struct bench_load l[2] = { c->load, c->load };
 	struct cap_tool tool[2] = {
@@ -415,6 +469,7 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 			samples_add(&tl->bpi, (b->bytes - a->bytes) / (b->installs - a->installs));
 			samples_add(&tl->cpu_per_mev, (b->cpu_s - a->cpu_s) /
 				    (b->events - a->events) * 1e6);
+			list_both(c, k, tl);
 			if (k == 0) {
 				compare_codecs(c, tl->run, crow);
 				field_costs(c, tl->run, &pfn_cost, &ts_cost);
@@ -453,6 +508,15 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 		table_set(&t, row, 6, "%.2f", a->cpu_s - samples_median(&tl->cpu_per_mev) *
 			  a->events / 1e6);
 		table_set(&t, row, 7, "%.0f", a->drops + b->drops);
+		if (tl->list_per_mins.n) {
+			table_set_samples(&t, row, 8, "%.2f", &tl->list_per_mins, 1);
+			json_object_object_add(o, "list_cpu_s_per_minstall",
+					       samples_json(&tl->list_per_mins));
+		} else {
+			table_missing(&t, row, 8, tl->list_why);
+			json_object_object_add(o, "list_missing",
+					       json_object_new_string(tl->list_why));
+		}
 		json_object_object_add(o, "lost", json_object_new_double(a->drops + b->drops));
 		json_object_object_add(o, "bytes_per_event", samples_json(&tl->bpe));
 		json_object_object_add(o, "bytes_per_install", samples_json(&tl->bpi));
@@ -492,6 +556,7 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 		table_set_samples(&t, row, 5, "%.2f", &cr->cpu_per_mev, 1);
 		table_set(&t, row, 6, "-");
 		table_set(&t, row, 7, "-");
+		table_set(&t, row, 8, "-");
 		json_object_object_add(o, "bytes_per_install", samples_json(&cr->bpi));
 		json_object_object_add(o, "encode_cpu_s_per_mevent", samples_json(&cr->cpu_per_mev));
 		json_object_object_add(o, "decode_cpu_s_per_mevent", samples_json(&cr->dec_per_mev));
@@ -508,6 +573,18 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 		   " trace-cmd extract's (ftrace's recording runs in the kernel, counted"
 		   " in benchmark 1); per M events from the large-minus-small difference,"
 		   " fixed = the small run's remainder (start-up)");
+	table_note(&t, "listing: every event as a line of text to /dev/null, kvmmt-report -e"
+		   " FILE against trace-cmd report -i trace.dat (two events a line each per"
+		   " install), CPU per M installs from the large-minus-small difference");
+	if (tool[0].list_per_mins.n && tool[1].list_per_mins.n) {
+		double kv = samples_median(&tool[0].list_per_mins);
+		double tc = samples_median(&tool[1].list_per_mins);
+
+		table_note(&t, "listing side by side: kvmmt-report -e %.2f s per M installs,"
+			   " trace-cmd report %.2f: %.2fx", kv, tc, tc > 0 ? kv / tc : 0);
+		json_object_object_add(out, "list_ratio_to_trace_cmd", tc > 0 ?
+				       json_object_new_double(kv / tc) : NULL);
+	}
 	if (tool[1].retries)
 		table_note(&t, "trace-cmd extract failed and the recording was repeated %d"
 			   " times: it aborts when /proc/kallsyms changes while it copies it"

@@ -39,6 +39,8 @@ struct watcher {
 	char log[600];
 	char why[1024];
 	double pct[NCOUNTS], rss_mib[NCOUNTS];
+	double rate[NCOUNTS];		/* refreshes per second in the window, -1: not seen */
+	long lines0;			/* refreshes printed when the window began */
 	double first_s[NCOUNTS];	/* fork to first refresh, -1 when none seen */
 	double t_start;
 	int out_fd;			/* kvmmt-top: its JSON lines */
@@ -141,6 +143,32 @@ static int lines_in(int fd)
 	for (ssize_t k = 0; k < n; k++)
 		lines += buf[k] == '\n';
 	return lines;
+}
+
+/*
+ * Refreshes @w printed so far: lines that begin with a number (kvm_stat's
+ * time stamp, not its repeated banner) or a JSON object (kvmmt-top); -1
+ * for a program without output.
+ */
+static long refreshes(const struct watcher *w)
+{
+	char buf[65536];
+	bool bol = true;
+	long n = 0;
+	off_t off = 0;
+	ssize_t got;
+
+	if (w->out_fd < 0 || w->notify_fd >= 0)
+		return -1;
+	while ((got = pread(w->out_fd, buf, sizeof(buf), off)) > 0) {
+		for (ssize_t k = 0; k < got; k++) {
+			if (bol && (buf[k] == '{' || (buf[k] >= '0' && buf[k] <= '9')))
+				n++;
+			bol = buf[k] == '\n';
+		}
+		off += got;
+	}
+	return n;
 }
 
 /* Has @w refreshed once? Records when it first did. */
@@ -501,14 +529,18 @@ static void measure_group(const struct bench_cfg *c, struct watcher *w, int n, i
 		wait_first_refresh(w, n, i, warm);
 		warm_up(w, n, warm);
 		for (int k = 0; k < n; k++)
-			if (w[k].pid > 0 && watcher_alive(&w[k], i))
+			if (w[k].pid > 0 && watcher_alive(&w[k], i)) {
 				w[k].cpu0 = proc_cpu_s(w[k].pid);
+				w[k].lines0 = refreshes(&w[k]);
+			}
 		measure_slices(w, n, i, window);
 		for (int k = 0; k < n; k++) {
 			if (w[k].pid <= 0 || !watcher_alive(&w[k], i))
 				continue;
 			w[k].pct[i] = (proc_cpu_s(w[k].pid) - w[k].cpu0) / window * 100;
 			w[k].rss_mib[i] = proc_rss_kib(w[k].pid) / 1024.0;
+			w[k].rate[i] = w[k].lines0 < 0 ? -1 :
+				       (refreshes(&w[k]) - w[k].lines0) / window;
 			w[k].ok[i] = w[k].cpu0 >= 0;
 		}
 		/* A miss at the largest step says what limits it, measured. */
@@ -534,7 +566,7 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 {
 	static const char *const cols[] = {
 		"program", "test VMs", "VMs on host", "first refresh s", "CPU % of one core",
-		"per 2 s median [min..max]", "RSS MiB", NULL,
+		"per 2 s median [min..max]", "RSS MiB", "refreshes/s", NULL,
 	};
 	char conf[600], state[600], sock[600], vmmlog[600];
 	FILE *cf;
@@ -619,6 +651,13 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 				table_set(&t, row, 4, "%.2f", w[k].pct[i]);
 				table_set_samples(&t, row, 5, "%.2f", &w[k].slice[i], 1);
 				table_set(&t, row, 6, "%.1f", w[k].rss_mib[i]);
+				if (w[k].rate[i] >= 0) {
+					table_set(&t, row, 7, "%.2f", w[k].rate[i]);
+					json_object_object_add(o, "refreshes_per_s",
+							       json_object_new_double(w[k].rate[i]));
+				} else {
+					table_set(&t, row, 7, "-");
+				}
 				json_object_object_add(o, "cpu_pct_slices",
 						       samples_json(&w[k].slice[i]));
 				json_object_object_add(o, "host_vms", json_object_new_int(seen[i]));
@@ -639,7 +678,9 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 		   " benchmark 2 (heap growth)");
 	table_note(&t, "CPU: utime+stime over a %.0f s window once start-up is over (a"
 		   " second under 2%% of a core, at most %.0f s), and per %d s slice (clock"
-		   " ticks: %.1f%% resolution); RSS (VmRSS) at its end", window, warm,
+		   " ticks: %.1f%% resolution); RSS (VmRSS) at its end; refreshes/s: lines of"
+		   " numbers printed in the window (all asked for one a second; kvmmt-policyd"
+		   " prints none)", window, warm,
 		   SLICE_S, 100.0 / sysconf(_SC_CLK_TCK) / SLICE_S);
 	table_note(&t, "first refresh: from the fork to kvmmt-top's first JSON line and to"
 		   " kvmmt-policyd's READY=1 (sent after its first scan), BPF loading included;"
