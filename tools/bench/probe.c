@@ -84,6 +84,8 @@ struct pstate {
 	struct bpf_link *links[32];
 	int nlinks;
 	enum kvmmt_path path;
+	enum kvmmt_path floor_path;	/* the empty programs' flavour in every round */
+	bool floor_mixed;		/* ...or rounds differed */
 	struct kvmmt_dp *dp;
 	pthread_t poller;
 	volatile bool stop;
@@ -137,6 +139,9 @@ static int empty_open(struct pstate *s, enum kvmmt_path path, char *why,
 		snprintf(why, len, "empty.bpf.o did not open: %s", strerror(errno));
 		return -errno;
 	}
+	if (s->floor_path && s->floor_path != path)
+		s->floor_mixed = true;
+	s->floor_path = path;
 	bpf_object__for_each_program(p, s->empty->obj)
 		bpf_program__set_autoload(p, empty_wanted(path, bpf_program__name(p)));
 	err = empty_bpf__load(s->empty);
@@ -793,7 +798,7 @@ int bench_probe(const struct bench_cfg *c, json_object *out)
 			s->rows[m].missing = s->rows[m].why;
 		}
 	}
-	if (s->path < KVMMT_PATH_TP_BTF || s->path > KVMMT_PATH_TP)
+	if (s->path <= KVMMT_PATH_NONE || s->path >= KVMMT_PATH__MAX)
 		s->path = KVMMT_PATH_TP_BTF;
 
 	err = vmm_run(c, &c->load, NULL, &warm, why, sizeof(why));
@@ -815,7 +820,6 @@ int bench_probe(const struct bench_cfg *c, json_object *out)
 		   " (%.0f installs/run, %.0f installs/s unprobed warm-up); %d rounds",
 		   c->load.vms, c->load.slots, c->load.pages, c->load.repeat,
 		   installs, installs / warm.touch_s, c->runs);
-	table_note(&t, "floor and kvmmt attach as %s", kvmmt_path_name(s->path));
 
 	for (int i = 0; i < c->runs; i++)
 		for (int k = 0; k < P__MAX; k++) {
@@ -836,10 +840,20 @@ int bench_probe(const struct bench_cfg *c, json_object *out)
 				run_mode(s, m, true, 0);
 		}
 
+	if (s->floor_mixed)
+		table_note(&t, "the floor's programs were not of one flavour in every round,"
+			   " kvmmt attached as %s", kvmmt_path_name(s->path));
+	else
+		table_note(&t, "floor and kvmmt attach as %s%s", kvmmt_path_name(s->path),
+			   s->path == KVMMT_PATH_FENTRY ? " (fexit/make_spte, the other"
+			   " events as tp_btf)" : "");
 	probe_report(s, &t, out, installs);
 	json_object_object_add(out, "installs_per_run", json_object_new_double(installs));
 	json_object_object_add(out, "attach_path",
 			       json_object_new_string(kvmmt_path_name(s->path)));
+	json_object_object_add(out, "floor_attach_path", s->floor_mixed ?
+			       json_object_new_string("mixed") : s->floor_path ?
+			       json_object_new_string(kvmmt_path_name(s->floor_path)) : NULL);
 	if (!c->json)
 		table_print(&t, stdout);
 	table_free(&t);

@@ -15,6 +15,9 @@ else
 	# BPF run time per event of the probe row whose name starts with $1
 	ev() { b ".probe.rows[] | select(.probe | startswith(\"$1\")) | (.bpf_run_ns_per_event // \"-\" | tostring | .[0:6])"; }
 	say "bench on $path: exit $rc; BPF ns/event: empty $(ev empty), kvmmt counters $(ev 'kvmmt data path (counters)'), capture ring $(ev 'kvmmt data path (+capture'), bpftrace $(ev bpftrace)"
+	# the floor's empty programs take the events kvmmt takes, in every round
+	fp=$(b '.probe.floor_attach_path // "none"') kp=$(b '.probe.attach_path // "none"')
+	check "bench: floor ($fp) and kvmmt ($kp) attach as $path" [ "$fp" = "$path" -a "$kp" = "$path" ]
 	ratio=$(b '.probe.floor_ratio // empty')
 	cratio=$(b '.probe.capture_floor_ratio // empty')
 	if [ -n "$ratio" ]; then
