@@ -124,6 +124,9 @@ bool is_exec(const char *path);
 /* "$bin/name" into @buf. */
 const char *bin_path(const struct bench_cfg *c, const char *name, char *buf,
 		     size_t len);
+/* Appends printf output to the string in @buf (@len bytes), cut to fit. */
+void strfcat(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* @tool's path on PATH in @buf, or NULL. */
 const char *tool_path(const char *tool, char *buf, size_t len);
 /* Why a tool cannot run, or NULL: "missing <what>" for a PATH tool. */

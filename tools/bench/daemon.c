@@ -465,24 +465,19 @@ static void judge(const struct bench_cfg *c, struct watcher *w, struct table *t,
 static void side_by_side(const struct bench_cfg *c, const struct watcher *w,
 			 struct table *t, json_object *targets)
 {
-	char line[1024], key[96];
-	size_t n;
+	char line[1024] = "side by side, CPU % of one core at", key[96];
 	int last = -1;
 
-	n = snprintf(line, sizeof(line), "side by side, CPU %% of one core at");
 	for (int i = 0; i < c->nvm_counts; i++)
-		n += snprintf(line + n, sizeof(line) - n, "%s%d", i ? "/" : " ",
-			      c->vm_counts[i]);
-	n += snprintf(line + n, sizeof(line) - n, " VMs:");
+		strfcat(line, sizeof(line), "%s%d", i ? "/" : " ", c->vm_counts[i]);
+	strfcat(line, sizeof(line), " VMs:");
 	for (int k = 0; k < NW; k++) {
-		n += snprintf(line + n, sizeof(line) - n, "%s %s ", k ? ";" : "", w[k].name);
+		strfcat(line, sizeof(line), "%s %s ", k ? ";" : "", w[k].name);
 		for (int i = 0; i < c->nvm_counts; i++) {
 			if (w[k].ok[i])
-				n += snprintf(line + n, sizeof(line) - n, "%s%.2f", i ? "/" : "",
-					      w[k].pct[i]);
+				strfcat(line, sizeof(line), "%s%.2f", i ? "/" : "", w[k].pct[i]);
 			else
-				n += snprintf(line + n, sizeof(line) - n, "%s-", i ? "/" : "");
-			n = n < sizeof(line) ? n : sizeof(line) - 1;
+				strfcat(line, sizeof(line), "%s-", i ? "/" : "");
 		}
 	}
 	table_note(t, "%s", line);

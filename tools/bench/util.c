@@ -452,6 +452,18 @@ const char *bin_path(const struct bench_cfg *c, const char *name, char *buf,
 	return buf;
 }
 
+void strfcat(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strnlen(buf, len);
+	va_list ap;
+
+	if (n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
 const char *tool_path(const char *tool, char *buf, size_t len)
 {
 	const char *path = getenv("PATH");
