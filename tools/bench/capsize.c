@@ -140,6 +140,14 @@ static int kvmmt_record(const struct bench_cfg *c, const struct bench_load *l,
 	return 0;
 }
 
+/* The recording of tool @k (0 kvmmt-capture, 1 trace-cmd) of size @s (0 small). */
+static const char *rec_file(const struct bench_cfg *c, int k, int s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s%d.%s", c->tmp, k ? "trace" : "capture", s,
+		 k ? "dat" : "kvmmtcap");
+	return buf;
+}
+
 /*
  * CPU (user + system) to list every event of @file as text, to /dev/null:
  * kvmmt-report -e for a capture (@k 0), trace-cmd report for a trace.dat.
@@ -161,8 +169,10 @@ static int list_cpu(const struct bench_cfg *c, int k, const char *file, double *
 	}
 	pid = proc_spawn(k ? tc : kv, -1, -1);
 	if (pid < 0 || proc_wait(pid, &r, t0)) {
-		snprintf(why, len, "cannot run %s: %s", k ? "trace-cmd" : bin, strerror(errno));
-		return -errno;
+		int err = errno ?: EIO;
+
+		snprintf(why, len, "cannot run %s: %s", k ? "trace-cmd" : bin, strerror(err));
+		return -err;
 	}
 	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
 		snprintf(why, len, "%s on %s exited with status %d", k ? "trace-cmd report" :
@@ -179,12 +189,10 @@ static void list_both(const struct bench_cfg *c, int k, struct cap_tool *tl)
 	double cpu[2];
 	char file[600];
 
-	for (int s = 0; s < 2; s++) {
-		snprintf(file, sizeof(file), "%s/%s%d.%s", c->tmp, k ? "trace" : "capture", s,
-			 k ? "dat" : "kvmmtcap");
-		if (list_cpu(c, k, file, &cpu[s], tl->list_why, sizeof(tl->list_why)))
+	for (int s = 0; s < 2; s++)
+		if (list_cpu(c, k, rec_file(c, k, s, file, sizeof(file)), &cpu[s], tl->list_why,
+			     sizeof(tl->list_why)))
 			return;
-	}
 	samples_add(&tl->list_per_mins, (cpu[1] - cpu[0]) /
 		    (tl->run[1].installs - tl->run[0].installs) * 1e6);
 }
@@ -451,8 +459,7 @@ int bench_capture(const struct bench_cfg *c, json_object *out)
 			if (!r && tl->why[0])
 				continue;
 			for (int s = 0; s < 2 && !fail; s++) {
-				snprintf(file, sizeof(file), "%s/%s%d.%s", c->tmp,
-					 k ? "trace" : "capture", s, k ? "dat" : "kvmmtcap");
+				rec_file(c, k, s, file, sizeof(file));
 				fail = (k ? ftrace_record : kvmmt_record)(c, &l[s], file,
 					&tl->run[s], tl->why, sizeof(tl->why)) != 0;
 			}
