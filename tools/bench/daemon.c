@@ -378,6 +378,11 @@ static void profile(const struct bench_cfg *c, struct watcher *w)
 	free(out);
 	n = snprintf(w->prof, sizeof(w->prof), "perf, %s s: by object ", secs);
 	perf_top(data, "dso", 3, w->prof, sizeof(w->prof));
+	if (strlen(w->prof) == n) {
+		snprintf(w->prof, sizeof(w->prof), "perf, %s s: perf report listed nothing", secs);
+		unlink(data);
+		return;
+	}
 	n = strlen(w->prof);
 	snprintf(w->prof + n, sizeof(w->prof) - n, "; by symbol ");
 	perf_top(data, "sym", 4, w->prof, sizeof(w->prof));
@@ -496,6 +501,30 @@ static void side_by_side(const struct bench_cfg *c, const struct watcher *w,
 		   " default: the kernel's sums over all VMs)", c->vm_counts[last],
 		   w[3].pct[last] > 0 ? w[0].pct[last] / w[3].pct[last] : 0,
 		   w[2].pct[last] > 0 ? w[0].pct[last] / w[2].pct[last] : 0);
+	/*
+	 * A program that falls behind its interval spends its CPU on fewer
+	 * refreshes: CPU per refresh, at the largest step where all three
+	 * refreshed in the window.
+	 */
+	int pr = -1;
+
+	for (int i = 0; i <= last; i++)
+		if (w[0].rate[i] > 0 && w[2].rate[i] > 0 && w[3].rate[i] > 0)
+			pr = i;
+	if (pr >= 0) {
+		double top = w[0].pct[pr] * 10 / w[0].rate[pr];	/* ms per refresh */
+		double ks = w[2].pct[pr] * 10 / w[2].rate[pr];
+		double kd = w[3].pct[pr] * 10 / w[3].rate[pr];
+
+		table_note(t, "CPU per refresh at %d VMs: kvmmt-top %.1f ms, kvm_stat -d %.0f ms"
+			   " (%.2f refreshes/s: %.3gx), kvm_stat %.1f ms (%.3gx)%s",
+			   c->vm_counts[pr], top, kd, w[3].rate[pr], kd > 0 ? top / kd : 0,
+			   ks, ks > 0 ? top / ks : 0, pr < last ?
+			   "; at the steps above, kvm_stat -d did not refresh once in the window" : "");
+		json_object_object_add(targets, "per_refresh_vms", json_object_new_int(c->vm_counts[pr]));
+		json_object_object_add(targets, "kvmmt-top_cpu_per_refresh_over_kvm_stat_d",
+				       kd > 0 ? json_object_new_double(top / kd) : NULL);
+	}
 	json_object_object_add(targets, "side_by_side_vms",
 			       json_object_new_int(c->vm_counts[last]));
 	for (int r = 2; r < NW; r++) {
