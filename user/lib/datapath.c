@@ -907,22 +907,22 @@ static int read_percpu_hash(int fd, size_t key_sz, size_t words,
 
 	if (ncpu < 0)
 		return kvmmt_errf(e, ncpu, "cannot count possible CPUs");
-	keys = malloc(chunk * key_sz);
-	vals = malloc(chunk * ncpu * vsz);
 	while (!done) {
 		__u32 count = chunk;
 
+		if (!keys) {	/* the first batch, or a chunk outgrown */
+			free(vals);
+			keys = malloc(chunk * key_sz);
+			vals = malloc(chunk * ncpu * vsz);
+		}
 		if (!keys || !vals)
 			goto nomem;
 		if (bpf_map_lookup_batch(fd, first ? NULL : &tok, &tok, keys, vals,
 					 &count, NULL)) {
 			if (errno == ENOSPC && count == 0) {
-				/* a bucket holds more than a chunk */
-				chunk *= 2;
+				chunk *= 2;	/* a bucket holds more than a chunk */
 				free(keys);
-				free(vals);
-				keys = malloc(chunk * key_sz);
-				vals = malloc(chunk * ncpu * vsz);
+				keys = NULL;
 				continue;
 			}
 			if (first && errno != ENOENT)
