@@ -25,7 +25,8 @@
 #include "bench.h"
 
 #define NCOUNTS BENCH_MAX_COUNTS
-#define NW	4	/* watchers: kvmmt-top, kvmmt-policyd, kvm_stat, kvm_stat -d */
+/* The programs watched, in the order of their rows; two at a time. */
+enum { W_TOP, W_POLICYD, W_KVM_STAT, W_KVM_STAT_D, NW };
 
 struct watcher {
 	const char *name;
@@ -33,7 +34,6 @@ struct watcher {
 	const char *path;		/* the executable; NULL: $bin/name */
 	const char *const *args;	/* after the binary */
 	bool ref;			/* a reference tool: measured, not judged */
-	int first_lines;		/* output lines that make its first refresh */
 	pid_t pid;
 	double cpu0;
 	char log[600];
@@ -133,18 +133,6 @@ static int notify_open(const struct bench_cfg *c, struct watcher *w, int i)
 	return fd;
 }
 
-/* Lines in the first 64 KiB of @fd. */
-static int lines_in(int fd)
-{
-	char buf[65536];
-	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-	int lines = 0;
-
-	for (ssize_t k = 0; k < n; k++)
-		lines += buf[k] == '\n';
-	return lines;
-}
-
 /*
  * Refreshes @w printed so far: lines that begin with a number (kvm_stat's
  * time stamp, not its repeated banner) or a JSON object (kvmmt-top); -1
@@ -175,7 +163,6 @@ static long refreshes(const struct watcher *w)
 static bool first_refresh(struct watcher *w, int i, double now)
 {
 	char buf[4096];
-	struct stat sb;
 	ssize_t n;
 
 	if (w->first_s[i] >= 0)
@@ -186,8 +173,7 @@ static bool first_refresh(struct watcher *w, int i, double now)
 			if (strstr(buf, "READY=1"))
 				w->first_s[i] = now - w->t_start;
 		}
-	} else if (w->out_fd >= 0 && !fstat(w->out_fd, &sb) && sb.st_size > 0 &&
-		   (w->first_lines <= 1 || lines_in(w->out_fd) >= w->first_lines)) {
+	} else if (refreshes(w) > 0) {
 		w->first_s[i] = now - w->t_start;
 	}
 	return w->first_s[i] >= 0;
@@ -470,8 +456,9 @@ static void judge(const struct bench_cfg *c, struct watcher *w, struct table *t,
 static void side_by_side(const struct bench_cfg *c, const struct watcher *w,
 			 struct table *t, json_object *targets)
 {
-	char line[1024] = "side by side, CPU % of one core at", key[96];
-	int last = -1;
+	char line[1024] = "side by side, CPU % of one core at";
+	double over[NW] = { 0 }, ms[NW] = { 0 };
+	int last = -1, pr = -1, big = c->nvm_counts - 1;	/* the largest step */
 
 	for (int i = 0; i < c->nvm_counts; i++)
 		strfcat(line, sizeof(line), "%s%d", i ? "/" : " ", c->vm_counts[i]);
@@ -487,52 +474,53 @@ static void side_by_side(const struct bench_cfg *c, const struct watcher *w,
 	}
 	table_note(t, "%s", line);
 	for (int i = 0; i < c->nvm_counts; i++)
-		if (w[0].ok[i] && w[2].ok[i] && w[3].ok[i])
+		if (w[W_TOP].ok[i] && w[W_KVM_STAT].ok[i] && w[W_KVM_STAT_D].ok[i])
 			last = i;
 	if (last < 0) {
-		table_note(t, "kvmmt-top against kvm_stat: not measured (%s)",
-			   !w[2].ok[c->nvm_counts - 1] ? w[2].miss[c->nvm_counts - 1] :
-			   !w[3].ok[c->nvm_counts - 1] ? w[3].miss[c->nvm_counts - 1] :
-			   w[0].miss[c->nvm_counts - 1]);
+		const struct watcher *why = &w[W_KVM_STAT];
+
+		if (why->ok[big])
+			why = w[W_KVM_STAT_D].ok[big] ? &w[W_TOP] : &w[W_KVM_STAT_D];
+		table_note(t, "kvmmt-top against kvm_stat: not measured (%s)", why->miss[big]);
 		return;
 	}
+	for (int r = W_KVM_STAT; r <= W_KVM_STAT_D; r++)
+		over[r] = w[r].pct[last] > 0 ? w[W_TOP].pct[last] / w[r].pct[last] : 0;
 	table_note(t, "kvmmt-top's CPU at %d VMs: %.3gx kvm_stat -d's (which reads every"
 		   " VM's statistics, as kvmmt-top shows every VM), %.3gx kvm_stat's (its"
 		   " default: the kernel's sums over all VMs)", c->vm_counts[last],
-		   w[3].pct[last] > 0 ? w[0].pct[last] / w[3].pct[last] : 0,
-		   w[2].pct[last] > 0 ? w[0].pct[last] / w[2].pct[last] : 0);
+		   over[W_KVM_STAT_D], over[W_KVM_STAT]);
+	json_object_object_add(targets, "side_by_side_vms",
+			       json_object_new_int(c->vm_counts[last]));
+	json_object_object_add(targets, "kvmmt-top_cpu_over_kvm_stat", over[W_KVM_STAT] > 0 ?
+			       json_object_new_double(over[W_KVM_STAT]) : NULL);
+	json_object_object_add(targets, "kvmmt-top_cpu_over_kvm_stat_d",
+			       over[W_KVM_STAT_D] > 0 ?
+			       json_object_new_double(over[W_KVM_STAT_D]) : NULL);
 	/*
 	 * A program that falls behind its interval spends its CPU on fewer
 	 * refreshes: CPU per refresh, at the largest step where all three
 	 * refreshed in the window.
 	 */
-	int pr = -1;
-
 	for (int i = 0; i <= last; i++)
-		if (w[0].rate[i] > 0 && w[2].rate[i] > 0 && w[3].rate[i] > 0)
+		if (w[W_TOP].rate[i] > 0 && w[W_KVM_STAT].rate[i] > 0 &&
+		    w[W_KVM_STAT_D].rate[i] > 0)
 			pr = i;
-	if (pr >= 0) {
-		double top = w[0].pct[pr] * 10 / w[0].rate[pr];	/* ms per refresh */
-		double ks = w[2].pct[pr] * 10 / w[2].rate[pr];
-		double kd = w[3].pct[pr] * 10 / w[3].rate[pr];
-
-		table_note(t, "CPU per refresh at %d VMs: kvmmt-top %.1f ms, kvm_stat -d %.0f ms"
-			   " (%.2f refreshes/s: %.3gx), kvm_stat %.1f ms (%.3gx)%s",
-			   c->vm_counts[pr], top, kd, w[3].rate[pr], kd > 0 ? top / kd : 0,
-			   ks, ks > 0 ? top / ks : 0, pr < last ?
-			   "; at the steps above, kvm_stat -d did not refresh once in the window" : "");
-		json_object_object_add(targets, "per_refresh_vms", json_object_new_int(c->vm_counts[pr]));
-		json_object_object_add(targets, "kvmmt-top_cpu_per_refresh_over_kvm_stat_d",
-				       kd > 0 ? json_object_new_double(top / kd) : NULL);
-	}
-	json_object_object_add(targets, "side_by_side_vms",
-			       json_object_new_int(c->vm_counts[last]));
-	for (int r = 2; r < NW; r++) {
-		snprintf(key, sizeof(key), "kvmmt-top_cpu_over_%s",
-			 r == 2 ? "kvm_stat" : "kvm_stat_d");
-		json_object_object_add(targets, key, w[r].pct[last] > 0 ?
-			json_object_new_double(w[0].pct[last] / w[r].pct[last]) : NULL);
-	}
+	if (pr < 0)
+		return;
+	for (int k = W_TOP; k < NW; k++)
+		if (w[k].rate[pr] > 0)	/* not kvmmt-policyd: it prints no refresh */
+			ms[k] = w[k].pct[pr] * 10 / w[k].rate[pr];
+	table_note(t, "CPU per refresh at %d VMs: kvmmt-top %.1f ms, kvm_stat -d %.0f ms (%.2f"
+		   " refreshes/s: %.3gx), kvm_stat %.1f ms (%.3gx)%s", c->vm_counts[pr],
+		   ms[W_TOP], ms[W_KVM_STAT_D], w[W_KVM_STAT_D].rate[pr],
+		   ms[W_KVM_STAT_D] > 0 ? ms[W_TOP] / ms[W_KVM_STAT_D] : 0, ms[W_KVM_STAT],
+		   ms[W_KVM_STAT] > 0 ? ms[W_TOP] / ms[W_KVM_STAT] : 0, pr < last ?
+		   "; at the larger steps one of them did not refresh in the window" : "");
+	json_object_object_add(targets, "per_refresh_vms", json_object_new_int(c->vm_counts[pr]));
+	json_object_object_add(targets, "kvmmt-top_cpu_per_refresh_over_kvm_stat_d",
+			       ms[W_KVM_STAT_D] > 0 ?
+			       json_object_new_double(ms[W_TOP] / ms[W_KVM_STAT_D]) : NULL);
 }
 
 /*
@@ -599,13 +587,12 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 	char kvm_stat[512];
 	const char *ks = c->kvm_stat ?: tool_path("kvm_stat", kvm_stat, sizeof(kvm_stat));
 	struct watcher w[NW] = {
-		{ .name = "kvmmt-top", .file = "top", .args = top_args, .first_lines = 1 },
+		{ .name = "kvmmt-top", .file = "top", .args = top_args },
 		{ .name = "kvmmt-policyd", .file = "policyd", .args = policyd_args },
-		/* the banner, then the first line of numbers */
 		{ .name = "kvm_stat", .file = "kvm_stat", .path = ks, .args = kvm_stat_args,
-		  .ref = true, .first_lines = 2 },
+		  .ref = true },
 		{ .name = "kvm_stat -d", .file = "kvm_stat-d", .path = ks,
-		  .args = kvm_stat_d_args, .ref = true, .first_lines = 2 },
+		  .args = kvm_stat_d_args, .ref = true },
 	};
 	double warm = 30, window = c->window_s;
 	int seen[NCOUNTS];
@@ -645,7 +632,7 @@ int bench_daemon(const struct bench_cfg *c, json_object *out)
 		else if (vmm < 0 || !file_wait_for(ready, "\"vms\"", 60))
 			vmm_failed(vmmlog, c->vm_counts[i], why, sizeof(why));
 		/* kvmmt's two programs together, then kvm_stat's two modes: apart */
-		for (int g = 0; g < NW; g += 2)
+		for (int g = W_TOP; g < NW; g += 2)
 			measure_group(c, w + g, 2, i, why, warm, window);
 		seen[i] = why[0] ? 0 : host_vms();
 		if (vmm > 0)
