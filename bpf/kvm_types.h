@@ -72,6 +72,26 @@ struct hlist_head {
 
 struct mm_struct;
 
+/*
+ * The mm's write-lock sequence, which every change of a process's mappings
+ * moves (they are made under mmap_write_lock()): an int counted at each
+ * mmap_write_unlock() from Linux 6.4 to 6.12, a seqcount_t counted at lock
+ * and at unlock since 6.13; absent before 6.4 and without per-VMA locks.
+ * Its type changed, so it has a flavour per type; the counter is the first
+ * 32 bits of either.
+ */
+struct mm_struct___int {
+	int mm_lock_seq;
+};
+
+struct seqcount___kvmmt {
+	unsigned int sequence;
+};
+
+struct mm_struct___seqcount {
+	struct seqcount___kvmmt mm_lock_seq;
+};
+
 struct signal_struct {
 	atomic_t live;		/* threads not yet through do_exit()'s start */
 };

@@ -1826,6 +1826,22 @@ static __always_inline __u64 slots_gen(struct kvm *kvm, unsigned long ms_off,
 	return sum & ~SLOTS_GEN_UPDATING;
 }
 
+/* @task's mm write-lock sequence into @vm, where the kernel has one. */
+static __always_inline void mm_seq(struct task_struct *task, struct kvmmt_vm_rec *vm)
+{
+	struct mm_struct *mm = task->mm;
+	unsigned long off;
+
+	if (bpf_core_field_exists(struct mm_struct___int, mm_lock_seq))
+		off = bpf_core_field_offset(struct mm_struct___int, mm_lock_seq);
+	else if (bpf_core_field_exists(struct mm_struct___seqcount, mm_lock_seq))
+		off = bpf_core_field_offset(struct mm_struct___seqcount, mm_lock_seq);
+	else
+		return;
+	if (mm && !bpf_probe_read_kernel(&vm->mm_seq, sizeof(vm->mm_seq), (void *)mm + off))
+		vm->valid |= KVMMT_VF_MM_SEQ;
+}
+
 SEC("iter/task_file")
 int kvmmt_vms(struct bpf_iter__task_file *ctx)
 {
@@ -1864,6 +1880,7 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 	vm.fd = ctx->fd;
 	vm.online_vcpus = BPF_CORE_READ(kvm, online_vcpus.counter);
 	BPF_CORE_READ_STR_INTO(&vm.comm, task, comm);
+	mm_seq(task, &vm);
 	if (bpf_core_field_exists(kvm->arch.noncoherent_dma_count)) {
 		vm.noncoherent_dma = BPF_CORE_READ(kvm, arch.noncoherent_dma_count.counter);
 		vm.valid |= KVMMT_VF_NONCOHERENT;

@@ -203,6 +203,7 @@ enum kvmmt_rec_kind {
 #define KVMMT_VF_TRUNCATED	(1u << 2)	/* more than KVMMT_ITER_MAX_SLOTS slots */
 #define KVMMT_VF_SLOTS_GEN	(1u << 3)	/* slots_gen names the slots (read whole) */
 #define KVMMT_VF_SLOTS_SAME	(1u << 4)	/* no slot records follow: see vm_known */
+#define KVMMT_VF_MM_SEQ		(1u << 5)	/* mm_seq valid */
 
 /* Slot records the iterator emits per VM at most. */
 #define KVMMT_ITER_MAX_SLOTS	64
@@ -217,7 +218,11 @@ struct kvmmt_vm_rec {
 	__u32 nr_slots;		/* slot records that follow */
 	__u32 valid;		/* KVMMT_VF_* */
 	__s32 fd;
-	__u32 pad;
+	/*
+	 * The VMM's mm write-lock sequence (mm_lock_seq, Linux 6.4 and later
+	 * with per-VMA locks): every change of its mappings moves it.
+	 */
+	__u32 mm_seq;
 	__u64 slots_gen;	/* memslot generations, summed over address spaces */
 	__u64 slot_pages;	/* pages in all memslots (0: not known) */
 	char comm[KVMMT_COMM_LEN];

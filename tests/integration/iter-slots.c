@@ -11,8 +11,11 @@
  * second one added, dirty logging turned on in the first (a flags change),
  * the first deleted; then the VM closed and a new one made with as many
  * memslot changes (the same generation) but other slots; then a VM with
- * more slots than the iterator sends. Prints a line per check, "ok" or
- * "not ok"; exits 1 if one failed, 77 without /dev/kvm.
+ * more slots than the iterator sends. Also: the VM record carries the
+ * process's mm write-lock sequence exactly where the kernel's BTF has
+ * mm_struct.mm_lock_seq, and a mapping made and unmapped moves it. Prints
+ * a line per check, "ok" or "not ok"; exits 1 if one failed, 77 without
+ * /dev/kvm.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/kvm.h>
+#include <bpf/btf.h>
 #include "datapath.h"
 #include "vmm-util.h"
 
@@ -156,6 +160,69 @@ out:
 	kvmmt_vm_list_free(&l);
 }
 
+/* This process's VM record from a fresh read of the iterator. */
+static struct kvmmt_vm_rec my_record(void)
+{
+	struct kvmmt_vm_rec r = {};
+	struct kvmmt_vm_list l;
+	struct kvmmt_err e = {};
+
+	if (kvmmt_dp_read_vms(dp, &l, &e)) {
+		fprintf(stderr, "%s: %s\n", vmm_name, e.msg);
+		exit(1);
+	}
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].vm.tgid == (__u32)getpid())
+			r = l.v[i].vm;
+	kvmmt_vm_list_free(&l);
+	return r;
+}
+
+/* Whether the running kernel's BTF names struct mm_struct's mm_lock_seq. */
+static int kernel_has_mm_lock_seq(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int id, found = 0;
+
+	if (!btf)
+		return -1;
+	id = btf__find_by_name_kind(btf, "mm_struct", BTF_KIND_STRUCT);
+	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	m = t ? btf_members(t) : NULL;
+	for (int i = 0; t && i < btf_vlen(t); i++)
+		found |= !strcmp(btf__name_by_offset(btf, m[i].name_off), "mm_lock_seq");
+	btf__free(btf);
+	return found;
+}
+
+static void mm_seq_check(void)
+{
+	int has = kernel_has_mm_lock_seq();
+	struct kvmmt_vm_rec before = my_record(), after;
+	void *p;
+
+	if (has < 0) {
+		check(0, "the kernel's BTF can be read", "");
+		return;
+	}
+	check(!(before.valid & KVMMT_VF_MM_SEQ) == !has,
+	      has ? "the VM record carries the mm sequence (the kernel has mm_lock_seq)"
+		  : "the VM record carries no mm sequence (the kernel has no mm_lock_seq)", "");
+	p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || munmap(p, PAGE)) {
+		perror("mmap");
+		exit(1);
+	}
+	after = my_record();
+	if (has)
+		check(after.mm_seq != before.mm_seq, "a mapping made and unmapped moves the mm sequence", "");
+	else
+		check(!(after.valid & KVMMT_VF_MM_SEQ), "still no mm sequence after a mapping", "");
+	printf("# mm sequence %u, then %u\n", before.mm_seq, after.mm_seq);
+}
+
 int main(void)
 {
 	struct kvmmt_dp_opts opts = {};
@@ -176,6 +243,7 @@ int main(void)
 	add_slot(vm, 1, 1UL << 30, 16);
 	read_check("one slot", 1);
 	read_check("one slot, again", 0);
+	mm_seq_check();
 	add_slot(vm, 2, 2UL << 30, 32);
 	read_check("a second slot", 1);
 	read_check("a second slot, again", 0);

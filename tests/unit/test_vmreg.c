@@ -3,7 +3,8 @@
  * The VM registry on a /proc tree written by the test: identity, host maps
  * read when a VM appears and again when due, events and iterator snapshots
  * into the risk model, a reused pid, the watch list and the hooks; smaps
- * re-read only when the mappings change, and a real child process's exit
+ * re-read only when the mappings change (the kernel's mm write-lock
+ * sequence, else /proc/PID/maps), and a real child process's exit
  * seen through its pidfd.
  */
 #include <criterion/criterion.h>
@@ -252,6 +253,91 @@ Test(vmreg, smaps_reread_only_when_the_mappings_change)
 	kvmmt_vmreg_refresh(r, t + 22);
 	cr_assert_eq(vm->maps.n, 1, "changed maps, smaps read");
 	cr_assert_eq(vm->maps.r[0].mt, KVMMT_MT_WC);
+	kvmmt_vmreg_free(r);
+}
+
+/* A snapshot of @pid's VM carrying the mm write-lock sequence @seq. */
+static int seq_snapshot(struct kvmmt_vmreg *r, pid_t pid, __u32 seq)
+{
+	struct kvmmt_vm_info vi = {
+		.vm = { .kind = KVMMT_REC_VM, .tgid = pid, .valid = KVMMT_VF_MM_SEQ,
+			.mm_seq = seq },
+	};
+	struct kvmmt_vm_list l = { .v = &vi, .n = 1 };
+
+	return kvmmt_vmreg_snapshot(r, &l, NULL);
+}
+
+/*
+ * Where the iterator gives the mm write-lock sequence, /proc is read again
+ * exactly when it moved: at the snapshot, not when reread_s comes due.
+ */
+Test(vmreg, smaps_reread_when_the_mm_sequence_moves)
+{
+	static const char bar[] = "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
+				  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n"
+				  "VmFlags: rd wr sh mr mw me ms io pf dd \n";
+	struct kvmmt_vmreg *r;
+	struct kvmmt_vm *vm;
+	double t;
+
+	vmm(330, 1, "qemu-system-x86");
+	PUT(330, "maps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 /memfd:ram\n");
+	r = reg_new(NULL, 0);
+	/* first seen in a snapshot: read once, after the sequence was taken */
+	cr_assert_eq(seq_snapshot(r, 330, 7), 0);
+	vm = kvmmt_vmreg_find(r, 330);
+	cr_assert_not_null(vm);
+	cr_assert(vm->maps_seq_known);
+	cr_assert_eq(vm->maps_seq, 7);
+	cr_assert_eq(vm->maps.n, 0);
+	t = vm->maps_read;
+	/* the files change, the sequence does not: nothing is read */
+	put(330, "smaps", bar, sizeof(bar) - 1);
+	PUT(330, "maps", "changed\n");
+	cr_assert_eq(seq_snapshot(r, 330, 7), 0);
+	kvmmt_vmreg_refresh(r, t + 11);
+	cr_assert_eq(vm->maps.n, 0, "same sequence: smaps not read, even when due");
+	cr_assert_eq(vm->maps_read, t, "same sequence: /proc not read");
+	/* the sequence moved: read at the snapshot, the BAR found */
+	cr_assert_eq(seq_snapshot(r, 330, 9), 0);
+	cr_assert_eq(vm->maps.n, 1, "moved sequence: smaps read");
+	cr_assert_eq(vm->maps.r[0].mt, KVMMT_MT_WC);
+	cr_assert_eq(vm->maps_seq, 9);
+	/* and gone again, read again */
+	PUT(330, "smaps", "");
+	cr_assert_eq(seq_snapshot(r, 330, 10), 0);
+	cr_assert_eq(vm->maps.n, 0, "moved again: the BAR is gone");
+	kvmmt_vmreg_free(r);
+}
+
+/* A record without the sequence (Linux 6.1) leaves the maps fingerprint in charge. */
+Test(vmreg, without_the_mm_sequence_the_maps_fingerprint_decides)
+{
+	struct kvmmt_slot_rec slot;
+	struct kvmmt_vm_info vi = bar_snapshot(340, &slot, 0);
+	struct kvmmt_vm_list l = { .v = &vi, .n = 1 };
+	struct kvmmt_vmreg *r;
+	struct kvmmt_vm *vm;
+	double t;
+
+	vmm(340, 1, "qemu-system-x86");
+	PUT(340, "maps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 /memfd:ram\n");
+	r = reg_new(NULL, 0);
+	cr_assert_eq(kvmmt_vmreg_snapshot(r, &l, NULL), 0);
+	vm = kvmmt_vmreg_find(r, 340);
+	cr_assert_not_null(vm);
+	cr_assert_not(vm->maps_seq_known);
+	t = vm->maps_read;
+	PUT(340, "smaps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
+		  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n"
+		  "VmFlags: rd wr sh mr mw me ms io pf dd \n");
+	PUT(340, "maps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
+		  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n");
+	cr_assert_eq(kvmmt_vmreg_snapshot(r, &l, NULL), 0);
+	cr_assert_eq(vm->maps.n, 0, "a snapshot without the sequence reads nothing");
+	kvmmt_vmreg_refresh(r, t + 11);
+	cr_assert_eq(vm->maps.n, 1, "due, and the maps changed: smaps read");
 	kvmmt_vmreg_free(r);
 }
 

@@ -353,7 +353,9 @@ fi
 # ---- further checks, one file per subject (tools/stock/guest-*.sh), sourced
 # with say/ok/notok/check/dump/wait_file/trace_* and $bin, $tvm, $tmp
 for f in "$KVMMT_SRC"/tools/stock/guest-*.sh; do
-	[ -e "$f" ] || continue
+	# only the files written to be sourced (guest-tests.sh is a script of
+	# its own, for --tests)
+	head -n 1 "$f" 2>/dev/null | grep -q '^# Sourced by tools/stock/guest.sh' || continue
 	say "$(basename "$f")"
 	. "$f"
 done

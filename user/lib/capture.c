@@ -398,7 +398,8 @@ int kvmmt_capw_snapshot(struct kvmmt_capw *w, const struct kvmmt_cap_snapshot *s
 		put_sv(&b, v->vm.noncoherent_dma);
 		put_sv(&b, v->vm.online_vcpus);
 		put_uv(&b, v->vm.disabled_quirks);
-		put_uv(&b, v->vm.valid);
+		/* the mm sequence is the live reader's, not recorded */
+		put_uv(&b, v->vm.valid & ~KVMMT_VF_MM_SEQ);
 		put_sv(&b, v->vm.fd);
 		put_str(&b, v->vm.comm, KVMMT_COMM_LEN);
 		put_uv(&b, n);

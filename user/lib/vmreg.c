@@ -244,13 +244,34 @@ struct kvmmt_vm *kvmmt_vmreg_event(struct kvmmt_vmreg *r, const struct kvmmt_eve
 	return vm;
 }
 
+/*
+ * The mm write-lock sequence of @rec, taken before anything that follows
+ * reads /proc: @vm's smaps is read again when it moved since the last read,
+ * and not otherwise. @fresh: the maps were read just now, after it.
+ */
+static void mm_seq(struct kvmmt_vmreg *r, struct kvmmt_vm *vm,
+		   const struct kvmmt_vm_rec *rec, bool fresh)
+{
+	if (!(rec->valid & KVMMT_VF_MM_SEQ) || !r->o.proc_root)
+		return;
+	if (!fresh && (!vm->maps_seq_known || vm->maps_seq != rec->mm_seq)) {
+		kvmmt_hostmap_read_smaps(&vm->maps, r->o.proc_root, vm->pid, NULL);
+		vm->maps_read = kvmmt_now();
+		give_host(r, vm);
+	}
+	vm->maps_seq = rec->mm_seq;
+	vm->maps_seq_known = true;
+}
+
 static struct kvmmt_vm *vm_info(struct kvmmt_vmreg *r, const struct kvmmt_vm_info *v,
 				     struct kvmmt_err *e)
 {
+	bool fresh = !kvmmt_vmreg_find(r, v->vm.tgid);
 	struct kvmmt_vm *vm = kvmmt_vmreg_get(r, v->vm.tgid, e);
 
 	if (!vm)
 		return NULL;
+	mm_seq(r, vm, &v->vm, fresh);
 	if (vm->name_src == KVMMT_NAME_NONE && v->vm.comm[0]) {
 		snprintf(vm->name, sizeof(vm->name), "%.*s", KVMMT_COMM_LEN, v->vm.comm);
 		vm->name_src = KVMMT_NAME_ITER;
@@ -328,7 +349,7 @@ void kvmmt_vmreg_refresh(struct kvmmt_vmreg *r, double now)
 			vm_remove(r, vm);
 			continue;
 		}
-		if (now - vm->maps_read >= r->o.reread_s) {
+		if (!vm->maps_seq_known && now - vm->maps_read >= r->o.reread_s) {
 			read_maps(r, vm, now);
 			give_host(r, vm);
 		} else if (pat) {

@@ -34,6 +34,13 @@ struct kvmmt_vm {
 	double maps_read;		/* when @maps was read (kvmmt_now()) */
 	__u64 layout;			/* /proc/PID/maps fingerprint @maps is of */
 	bool layout_known;
+	/*
+	 * The mm write-lock sequence (the iterator's KVMMT_VF_MM_SEQ), taken
+	 * before @maps was read: while the kernel reports it unchanged, the
+	 * mappings are too, and nothing in /proc is read again.
+	 */
+	__u32 maps_seq;
+	bool maps_seq_known;
 	int pidfd;			/* the VMM process, -1: its start time is polled */
 };
 
@@ -87,15 +94,18 @@ struct kvmmt_vm *kvmmt_vmreg_event(struct kvmmt_vmreg *r, const struct kvmmt_eve
 				   struct kvmmt_err *e);
 /*
  * An iterator snapshot: each VM's noncoherent DMA count, disabled quirks
- * and memslots (as the records are). 0 or the first error.
+ * and memslots (as the records are); where a record carries the mm
+ * write-lock sequence, a VM whose sequence moved has its device mappings
+ * (smaps) read again at once. 0 or the first error.
  */
 int kvmmt_vmreg_snapshot(struct kvmmt_vmreg *r, const struct kvmmt_vm_list *l,
 			 struct kvmmt_err *e);
 
 /*
- * Re-read what is due at @now (kvmmt_now()): the PAT reservations and each
- * VM's device mappings older than reread_s (smaps only when the process's
- * mappings changed: kvmmt_hostmap_layout()); then drop the VMs whose process
+ * Re-read what is due at @now (kvmmt_now()): the PAT reservations and the
+ * device mappings older than reread_s of each VM whose mm write-lock
+ * sequence is not known (smaps only when the process's mappings changed:
+ * kvmmt_hostmap_layout()); then drop the VMs whose process
  * is gone or whose pid now belongs to another process (a pidfd where the
  * proc root is the live "/proc"). Only with a proc root.
  */

@@ -56,7 +56,7 @@ int vms_open(struct policyd *d, struct kvmmt_err *e)
 		.host_pat = d->host_pat,
 		.proc_root = d->proc_root,
 		.pat_list = d->cfg.pat_list,
-		.reread_s = 0,		/* every scan */
+		.reread_s = 0,		/* every scan, where no mm sequence says more */
 		.pids = d->only,
 		.nr_pids = d->nr_only,
 		.added = vm_added,
