@@ -178,21 +178,34 @@ static struct kvmmt_vm_rec my_record(void)
 	return r;
 }
 
+/* Whether @t (a struct or union) has a member @name, in anonymous ones too. */
+static int has_member(const struct btf *btf, const struct btf_type *t, const char *name)
+{
+	const struct btf_member *m = btf_members(t);
+
+	for (int i = 0; i < btf_vlen(t); i++) {
+		const struct btf_type *mt = btf__type_by_id(btf, m[i].type);
+		const char *n = btf__name_by_offset(btf, m[i].name_off);
+
+		if (n && *n ? !strcmp(n, name) :
+		    mt && btf_is_composite(mt) && has_member(btf, mt, name))
+			return 1;
+	}
+	return 0;
+}
+
 /* Whether the running kernel's BTF names struct mm_struct's mm_lock_seq. */
 static int kernel_has_mm_lock_seq(void)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_member *m;
 	const struct btf_type *t;
-	int id, found = 0;
+	int id, found;
 
 	if (!btf)
 		return -1;
 	id = btf__find_by_name_kind(btf, "mm_struct", BTF_KIND_STRUCT);
 	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
-	m = t ? btf_members(t) : NULL;
-	for (int i = 0; t && i < btf_vlen(t); i++)
-		found |= !strcmp(btf__name_by_offset(btf, m[i].name_off), "mm_lock_seq");
+	found = t && has_member(btf, t, "mm_lock_seq");
 	btf__free(btf);
 	return found;
 }

@@ -416,6 +416,56 @@ Test(vmreg, gone_and_reused_pids_are_dropped)
 	kvmmt_vmreg_free(r);
 }
 
+/*
+ * Many VMs, added in no pid order: each is found by its pid, the entries
+ * stay in the order they were added, and after some are gone the rest are
+ * still found and the gone ones are not.
+ */
+Test(vmreg, many_vms_found_by_pid_in_arrival_order)
+{
+	enum { N = 97 };
+	struct kvmmt_vmreg *r;
+	char path[256];
+	pid_t pid[N];
+	double t = 0;
+
+	for (int i = 0; i < N; i++) {
+		pid[i] = 1000 + (i * 37) % N;	/* a permutation of 1000..1096 */
+		vmm(pid[i], 1, "vmm");
+	}
+	r = reg_new(NULL, 0);
+	for (int i = 0; i < N; i++) {
+		struct kvmmt_vm *vm = kvmmt_vmreg_get(r, pid[i], NULL);
+
+		cr_assert_not_null(vm);
+		t = vm->maps_read;
+	}
+	cr_assert_eq(kvmmt_vmreg_len(r), N);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(kvmmt_vmreg_at(r, i)->pid, pid[i], "arrival order");
+		cr_assert_eq(kvmmt_vmreg_find(r, pid[i])->pid, pid[i]);
+	}
+	cr_assert_null(kvmmt_vmreg_find(r, 999));
+	cr_assert_null(kvmmt_vmreg_find(r, 1000 + N));
+	for (int i = 0; i < N; i += 3) {
+		snprintf(path, sizeof(path), "%s/%d/stat", root, (int)pid[i]);
+		unlink(path);		/* exited */
+	}
+	kvmmt_vmreg_refresh(r, t + 1);
+	cr_assert_eq(kvmmt_vmreg_len(r), N - (N + 2) / 3);
+	for (int i = 0, k = 0; i < N; i++) {
+		struct kvmmt_vm *vm = kvmmt_vmreg_find(r, pid[i]);
+
+		if (i % 3 == 0) {
+			cr_assert_null(vm, "pid %d is gone", (int)pid[i]);
+			continue;
+		}
+		cr_assert_not_null(vm, "pid %d is running", (int)pid[i]);
+		cr_assert_eq(kvmmt_vmreg_at(r, k++), vm, "arrival order kept");
+	}
+	kvmmt_vmreg_free(r);
+}
+
 Test(vmreg, watch_list_and_a_refusing_hook)
 {
 	const pid_t only[] = { 600, 666 };

@@ -1534,6 +1534,11 @@ void kvmmt_vm_list_free(struct kvmmt_vm_list *l)
 	l->n = 0;
 }
 
+int kvmmt_dp_fd(const struct kvmmt_dp *dp)
+{
+	return dp->rb ? ring_buffer__epoll_fd(dp->rb) : -1;
+}
+
 int kvmmt_dp_poll(struct kvmmt_dp *dp, int timeout_ms, kvmmt_event_fn fn,
 		  void *ctx)
 {

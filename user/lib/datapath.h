@@ -156,4 +156,11 @@ typedef int (*kvmmt_event_fn)(void *ctx, const struct kvmmt_event *ev);
 int kvmmt_dp_poll(struct kvmmt_dp *dp, int timeout_ms, kvmmt_event_fn fn,
 		  void *ctx);
 
+/*
+ * A descriptor that polls readable when the kernel wakes the capture's
+ * reader (an eighth of the ring full), for a caller's own poll() loop;
+ * then call kvmmt_dp_poll() with timeout 0. -1 without the capture ring.
+ */
+int kvmmt_dp_fd(const struct kvmmt_dp *dp);
+
 #endif

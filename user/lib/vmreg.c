@@ -15,6 +15,8 @@ struct kvmmt_vmreg {
 	pid_t *pids;
 	struct kvmmt_vm **v;		/* one allocation each: callers keep pointers */
 	size_t n, cap;
+	struct kvmmt_vm **by_pid;	/* the same n entries, sorted by pid */
+	size_t by_pid_cap;
 	struct kvmmt_vm *last;		/* events come in runs from one VM */
 	struct kvmmt_hostmap pat;	/* host PAT reservations, by pfn */
 	double pat_read;
@@ -125,6 +127,7 @@ void kvmmt_vmreg_free(struct kvmmt_vmreg *r)
 	for (size_t i = 0; i < r->n; i++)
 		vm_free(r, r->v[i]);
 	free(r->v);
+	free(r->by_pid);
 	free(r->pids);
 	free(r->polls);
 	kvmmt_hostmap_free(&r->pat);
@@ -141,16 +144,32 @@ struct kvmmt_vm *kvmmt_vmreg_at(const struct kvmmt_vmreg *r, size_t i)
 	return i < r->n ? r->v[i] : NULL;
 }
 
+/* Where @pid is in by_pid, or would go. */
+static size_t pid_pos(const struct kvmmt_vmreg *r, pid_t pid)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->by_pid[mid]->pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 struct kvmmt_vm *kvmmt_vmreg_find(const struct kvmmt_vmreg *r, pid_t pid)
 {
+	size_t i;
+
 	if (!r)
 		return NULL;
 	if (r->last && r->last->pid == pid)
 		return r->last;
-	for (size_t i = 0; i < r->n; i++)
-		if (r->v[i]->pid == pid)
-			return r->v[i];
-	return NULL;
+	i = pid_pos(r, pid);
+	return i < r->n && r->by_pid[i]->pid == pid ? r->by_pid[i] : NULL;
 }
 
 struct kvmmt_vm *kvmmt_vmreg_lookup(const struct kvmmt_vmreg *r, const char *target)
@@ -179,12 +198,15 @@ bool kvmmt_vmreg_watched(const struct kvmmt_vmreg *r, pid_t pid)
 struct kvmmt_vm *kvmmt_vmreg_get(struct kvmmt_vmreg *r, pid_t pid, struct kvmmt_err *e)
 {
 	struct kvmmt_vm *vm = kvmmt_vmreg_find(r, pid);
+	size_t pos;
 	double now;
 	int err;
 
 	if (vm || !kvmmt_vmreg_watched(r, pid))
 		return r->last = vm;
 	if (kvmmt_array_grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v)) ||
+	    kvmmt_array_grow((void **)&r->by_pid, &r->by_pid_cap, r->n + 1,
+			     sizeof(*r->by_pid)) ||
 	    !(vm = calloc(1, sizeof(*vm))) || !(vm->model = kvmmt_policy_vm_new())) {
 		free(vm);
 		kvmmt_errf(e, -ENOMEM, "out of memory for VM %d.", (int)pid);
@@ -210,16 +232,23 @@ struct kvmmt_vm *kvmmt_vmreg_get(struct kvmmt_vmreg *r, pid_t pid, struct kvmmt_
 		kvmmt_errf(e, err, "cannot watch VM %d: %s.", (int)pid, strerror(-err));
 		return NULL;
 	}
+	pos = pid_pos(r, pid);
+	memmove(&r->by_pid[pos + 1], &r->by_pid[pos], (r->n - pos) * sizeof(*r->by_pid));
+	r->by_pid[pos] = vm;
 	r->v[r->n++] = vm;
 	return r->last = vm;
 }
 
 static void vm_remove(struct kvmmt_vmreg *r, struct kvmmt_vm *vm)
 {
+	size_t pos = pid_pos(r, vm->pid);
+
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->v[i] != vm)
 			continue;
 		memmove(&r->v[i], &r->v[i + 1], (r->n - i - 1) * sizeof(*r->v));
+		memmove(&r->by_pid[pos], &r->by_pid[pos + 1],
+			(r->n - pos - 1) * sizeof(*r->by_pid));
 		r->n--;
 		if (r->last == vm)
 			r->last = NULL;

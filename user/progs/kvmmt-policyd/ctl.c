@@ -339,8 +339,11 @@ void ctl_accept(struct policyd *d)
 		close(fd);
 		return;
 	}
-	if (read_line(fd, buf, sizeof(buf), CTL_TIMEOUT_MS) > 0)
+	/* the answer counts every event the kernel delivered until now */
+	if (read_line(fd, buf, sizeof(buf), CTL_TIMEOUT_MS) > 0) {
+		vms_drain(d);
 		send_reply(fd, handle(d, buf));
+	}
 	close(fd);
 }
 

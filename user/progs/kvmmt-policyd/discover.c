@@ -143,6 +143,15 @@ int vm_scan(struct policyd *d)
 	return 0;
 }
 
+void vms_drain(struct policyd *d)
+{
+	struct vm *vm;
+
+	if (d->dp && kvmmt_dp_poll(d->dp, 0, dp_event, d) > 0)
+		for_each_vm(d, i, vm)
+			vm_reassess(d, vm);
+}
+
 int dp_event(void *ctx, const struct kvmmt_event *ev)
 {
 	struct policyd *d = ctx;

@@ -116,6 +116,8 @@ static void decide(struct policyd *d, struct vm *vm)
 	/* The event and a scan's query-migrate may both report pre-switchover. */
 	if (vm->decided)
 		return;
+	/* decided on every install the kernel has reported until now */
+	vms_drain(d);
 
 	static const struct {
 		const char *cmd, *args, *verb, *done;

@@ -328,6 +328,9 @@ static void account_drops(struct policyd *d)
 	kvmmt_counters_free(&c);
 }
 
+/* Signals, control socket, metrics socket, the capture ring; then QMP monitors. */
+#define FIXED_FDS	4
+
 static int run(struct policyd *d, const struct args *a)
 {
 	double now = kvmmt_now(), next_scan = now + d->cfg.interval_s, next_wd = now;
@@ -335,8 +338,8 @@ static int run(struct policyd *d, const struct args *a)
 
 	while (!d->stop) {
 		size_t nr = kvmmt_vmreg_len(d->reg);
-		struct pollfd *p = calloc(nr + 3, sizeof(*p));
-		struct vm **owner = calloc(nr + 3, sizeof(*owner));
+		struct pollfd *p = calloc(nr + FIXED_FDS, sizeof(*p));
+		struct vm **owner = calloc(nr + FIXED_FDS, sizeof(*owner));
 		struct vm *vm;
 		double wake = next_scan;
 		size_t n = 0;
@@ -351,6 +354,7 @@ static int run(struct policyd *d, const struct args *a)
 		p[n++] = (struct pollfd){ .fd = d->sig_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = d->ctl_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = d->http_fd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = d->dp ? kvmmt_dp_fd(d->dp) : -1, .events = POLLIN };
 		for_each_vm(d, i, vm) {
 			if (!vm->qmp)
 				continue;
@@ -362,16 +366,19 @@ static int run(struct policyd *d, const struct args *a)
 		timeout = (int)((wake - kvmmt_now()) * 1000);
 		if (timeout < 0)
 			timeout = 0;
-		/* The ring buffer is drained between polls. */
-		if (d->dp && timeout > 100)
-			timeout = 100;
+		/*
+		 * No timer for the ring buffer: the kernel wakes its reader
+		 * once an eighth of it is full, and fewer events wait for the
+		 * next scan. A decision at pre-switchover, a control request
+		 * and a metrics scrape drain it first.
+		 */
 		if (poll(p, n, timeout) < 0 && errno != EINTR) {
 			plog(LOG_ERR, "poll: %s", strerror(errno));
 			free(p);
 			free(owner);
 			return -errno;
 		}
-		for (size_t i = 3; i < n; i++)
+		for (size_t i = FIXED_FDS; i < n; i++)
 			if (p[i].revents && owner[i]->qmp)
 				vm_qmp_input(d, owner[i]);
 		if (p[0].revents)
@@ -382,9 +389,7 @@ static int run(struct policyd *d, const struct args *a)
 			metrics_accept(d);
 		free(p);
 		free(owner);
-		if (d->dp && kvmmt_dp_poll(d->dp, 0, dp_event, d) > 0)
-			for_each_vm(d, i, vm)
-				vm_reassess(d, vm);
+		vms_drain(d);
 		now = kvmmt_now();
 		if (now >= next_scan) {
 			vm_scan(d);

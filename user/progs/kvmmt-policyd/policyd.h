@@ -79,6 +79,8 @@ void vms_close(struct policyd *d);
 int vm_scan(struct policyd *d);
 struct vm *vm_find(struct policyd *d, const char *target);
 int dp_event(void *ctx, const struct kvmmt_event *ev);
+/* Every event the kernel delivered into the models; each VM reassessed. */
+void vms_drain(struct policyd *d);
 
 /* enforce.c: decisions and the QMP state machine */
 void vm_identify_qmp(struct policyd *d, struct vm *vm);

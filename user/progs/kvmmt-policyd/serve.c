@@ -124,7 +124,7 @@ void metrics_accept(struct policyd *d)
 
 		if (write(fd, nf, sizeof(nf) - 1) < 0)
 			plog(LOG_DEBUG, "metrics client went away");
-	} else if (!render(d, &text, &len, &e)) {
+	} else if (vms_drain(d), !render(d, &text, &len, &e)) {
 		int n = snprintf(hdr, sizeof(hdr),
 				 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 				 "Content-Length: %zu\r\n\r\n", len);
