@@ -22,6 +22,11 @@
 #define EPT_WB_IPAT	(8 | 6)
 #define BAR_HVA		0x7f0000000000ULL
 #define BAR_GFN		0x100000ULL
+/* The VMM's mapping at BAR_HVA: a PCI BAR write-combining, or guest RAM. */
+#define BAR_MAPS	"7f0000000000-7f0000010000 rw-s 00000000 00:05 12 " \
+			"/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n"
+#define BAR_SMAPS	BAR_MAPS "VmFlags: rd wr sh mr mw me ms io pf dd \n"
+#define RAM_MAPS	"7f0000000000-7f0000010000 rw-s 00000000 00:05 12 /memfd:ram\n"
 
 static char root[] = "/tmp/kvmmt-vmreg-XXXXXX";
 static int added, removed;
@@ -117,6 +122,14 @@ static struct kvmmt_policy_summary summary(const struct kvmmt_vm *vm)
 	return s;
 }
 
+/* A QEMU process @pid whose one mapping is guest RAM; a registry for it. */
+static struct kvmmt_vmreg *ram_vmm(pid_t pid)
+{
+	vmm(pid, 1, "qemu-system-x86");
+	PUT(pid, "maps", RAM_MAPS);
+	return reg_new(NULL, 0);
+}
+
 /* A BAR memslot: its guest pages, their hva, and one iterator record. */
 static struct kvmmt_vm_info bar_snapshot(pid_t pid, struct kvmmt_slot_rec *slot, int nc)
 {
@@ -170,9 +183,7 @@ Test(vmreg, device_mapping_read_when_the_vm_appears)
 	struct kvmmt_vm *vm;
 
 	vmm(300, 1, "qemu-system-x86");
-	PUT(300, "smaps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
-		  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n"
-		  "VmFlags: rd wr sh mr mw me ms io pf dd \n");
+	PUT(300, "smaps", BAR_SMAPS);
 	r = reg_new(NULL, 0);
 	cr_assert_eq(kvmmt_vmreg_snapshot(r, &l, &e), 0, "%s", e.msg);
 	vm = kvmmt_vmreg_find(r, 300);
@@ -213,9 +224,7 @@ Test(vmreg, device_mapping_found_by_a_later_refresh)
 	}
 	cr_assert_eq(summary(vm).risk, KVMMT_RISK_LATENT, "noncoherent DMA, no alias known");
 	cr_assert(summary(vm).why & KVMMT_WHY_NONCOHERENT);
-	PUT(310, "smaps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
-		  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n"
-		  "VmFlags: rd wr sh mr mw me ms io pf dd \n");
+	PUT(310, "smaps", BAR_SMAPS);
 	t = vm->maps_read;
 	kvmmt_vmreg_refresh(r, t + 1);
 	cr_assert_eq(vm->maps.n, 0, "not due yet: reread_s is 10");
@@ -233,23 +242,18 @@ Test(vmreg, smaps_reread_only_when_the_mappings_change)
 	struct kvmmt_vm *vm;
 	double t;
 
-	vmm(320, 1, "qemu-system-x86");
-	PUT(320, "maps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 /memfd:ram\n");
-	r = reg_new(NULL, 0);
+	r = ram_vmm(320);
 	vm = kvmmt_vmreg_get(r, 320, NULL);
 	cr_assert_not_null(vm);
 	cr_assert(vm->layout_known);
 	cr_assert_eq(vm->maps.n, 0);
 	/* smaps alone changes: not read, the mappings are the same */
-	PUT(320, "smaps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
-		  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n"
-		  "VmFlags: rd wr sh mr mw me ms io pf dd \n");
+	PUT(320, "smaps", BAR_SMAPS);
 	t = vm->maps_read;
 	kvmmt_vmreg_refresh(r, t + 11);
 	cr_assert_eq(vm->maps.n, 0, "same maps, smaps not read");
 	/* a new mapping: smaps is read and the BAR is found */
-	PUT(320, "maps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
-		  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n");
+	PUT(320, "maps", BAR_MAPS);
 	kvmmt_vmreg_refresh(r, t + 22);
 	cr_assert_eq(vm->maps.n, 1, "changed maps, smaps read");
 	cr_assert_eq(vm->maps.r[0].mt, KVMMT_MT_WC);
@@ -274,16 +278,11 @@ static int seq_snapshot(struct kvmmt_vmreg *r, pid_t pid, __u32 seq)
  */
 Test(vmreg, smaps_reread_when_the_mm_sequence_moves)
 {
-	static const char bar[] = "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
-				  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n"
-				  "VmFlags: rd wr sh mr mw me ms io pf dd \n";
 	struct kvmmt_vmreg *r;
 	struct kvmmt_vm *vm;
 	double t;
 
-	vmm(330, 1, "qemu-system-x86");
-	PUT(330, "maps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 /memfd:ram\n");
-	r = reg_new(NULL, 0);
+	r = ram_vmm(330);
 	/* first seen in a snapshot: read once, after the sequence was taken */
 	cr_assert_eq(seq_snapshot(r, 330, 7), 0);
 	vm = kvmmt_vmreg_find(r, 330);
@@ -293,7 +292,7 @@ Test(vmreg, smaps_reread_when_the_mm_sequence_moves)
 	cr_assert_eq(vm->maps.n, 0);
 	t = vm->maps_read;
 	/* the files change, the sequence does not: nothing is read */
-	put(330, "smaps", bar, sizeof(bar) - 1);
+	PUT(330, "smaps", BAR_SMAPS);
 	PUT(330, "maps", "changed\n");
 	cr_assert_eq(seq_snapshot(r, 330, 7), 0);
 	kvmmt_vmreg_refresh(r, t + 11);
@@ -321,19 +320,14 @@ Test(vmreg, without_the_mm_sequence_the_maps_fingerprint_decides)
 	struct kvmmt_vm *vm;
 	double t;
 
-	vmm(340, 1, "qemu-system-x86");
-	PUT(340, "maps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 /memfd:ram\n");
-	r = reg_new(NULL, 0);
+	r = ram_vmm(340);
 	cr_assert_eq(kvmmt_vmreg_snapshot(r, &l, NULL), 0);
 	vm = kvmmt_vmreg_find(r, 340);
 	cr_assert_not_null(vm);
 	cr_assert_not(vm->maps_seq_known);
 	t = vm->maps_read;
-	PUT(340, "smaps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
-		  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n"
-		  "VmFlags: rd wr sh mr mw me ms io pf dd \n");
-	PUT(340, "maps", "7f0000000000-7f0000010000 rw-s 00000000 00:05 12 "
-		  "/sys/devices/pci0000:00/0000:00:03.0/resource0_wc\n");
+	PUT(340, "smaps", BAR_SMAPS);
+	PUT(340, "maps", BAR_MAPS);
 	cr_assert_eq(kvmmt_vmreg_snapshot(r, &l, NULL), 0);
 	cr_assert_eq(vm->maps.n, 0, "a snapshot without the sequence reads nothing");
 	kvmmt_vmreg_refresh(r, t + 11);
