@@ -12,7 +12,11 @@
 #include <unistd.h>
 #include "top.h"
 
-#define HOST_REREAD_S	10.0	/* host mappings change rarely; reading them is not free */
+/*
+ * Host mappings change rarely, and without the kernel's mm sequence
+ * (vmreg.h) reading them is not free.
+ */
+#define HOST_REREAD_S	10.0
 
 const struct top_colinfo top_cols[COL__MAX] = {
 	[COL_PID]	= { "PID",	"pid",	 7, 0, false, false },
