@@ -13,7 +13,7 @@ else
 		-qmp "unix:$tmp/vmH.kvmmt-hp.sock,server=on,wait=off" \
 		-qmp "unix:$tmp/vmH.test.sock,server=on,wait=off" >"$tmp/vmH.qemu.log" 2>&1 &
 	qh=$!
-	for i in $(seq 300); do "$hpqmp" "$tmp/vmH.test.sock" query-status >/dev/null 2>&1 && break; sleep 0.1; done
+	for _ in $(seq 300); do "$hpqmp" "$tmp/vmH.test.sock" query-status >/dev/null 2>&1 && break; sleep 0.1; done
 	printf 'qmp_match = kvmmt-hp\ndatapath = on\ninterval = 1\n' >"$tmp/hp.conf"
 	"$bin/kvmmt-policyd" -c "$tmp/hp.conf" -s "$tmp/state-hp" -S "$tmp/ctl-hp.sock" \
 		>"$tmp/policyd-hp.log" 2>&1 &
