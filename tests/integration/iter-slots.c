@@ -114,6 +114,17 @@ static const struct slot *modelled(const struct kvmmt_slot_rec *r)
 	return NULL;
 }
 
+/* The iterator's VMs now; a read that fails ends the test. */
+static void read_vms(struct kvmmt_vm_list *l)
+{
+	struct kvmmt_err e = {};
+
+	if (kvmmt_dp_read_vms(dp, l, &e)) {
+		fprintf(stderr, "%s: %s\n", vmm_name, e.msg);
+		exit(1);
+	}
+}
+
 /*
  * Reads the iterator: this process's VM must be listed once with the
  * model's slots (the first KVMMT_ITER_MAX_SLOTS of them, marked truncated,
@@ -122,15 +133,11 @@ static const struct slot *modelled(const struct kvmmt_slot_rec *r)
 static void read_check(const char *step, int walk)
 {
 	struct kvmmt_vm_list l;
-	struct kvmmt_err e = {};
 	const struct kvmmt_vm_info *mine = NULL;
 	int n = 0, want = nr_model, match = 0, trunc;
 	char what[160];
 
-	if (kvmmt_dp_read_vms(dp, &l, &e)) {
-		fprintf(stderr, "%s: %s\n", vmm_name, e.msg);
-		exit(1);
-	}
+	read_vms(&l);
 	for (size_t i = 0; i < l.n; i++)
 		if (l.v[i].vm.tgid == (__u32)getpid()) {
 			mine = &l.v[i];
@@ -165,12 +172,8 @@ static struct kvmmt_vm_rec my_record(void)
 {
 	struct kvmmt_vm_rec r = {};
 	struct kvmmt_vm_list l;
-	struct kvmmt_err e = {};
 
-	if (kvmmt_dp_read_vms(dp, &l, &e)) {
-		fprintf(stderr, "%s: %s\n", vmm_name, e.msg);
-		exit(1);
-	}
+	read_vms(&l);
 	for (size_t i = 0; i < l.n; i++)
 		if (l.v[i].vm.tgid == (__u32)getpid())
 			r = l.v[i].vm;

@@ -103,6 +103,7 @@ void metrics_accept(struct policyd *d)
 	char req[2048], hdr[256];
 	char *text = NULL;
 	size_t len = 0, got = 0;
+	bool known;
 	int fd = accept4(d->http_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
@@ -119,12 +120,15 @@ void metrics_accept(struct policyd *d)
 			break;
 	}
 	req[got] = 0;
-	if (strncmp(req, "GET /metrics ", 13) && strncmp(req, "GET / ", 6)) {
+	known = !strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET / ", 6);
+	if (known)
+		vms_drain(d);	/* the scrape counts every event delivered until now */
+	if (!known) {
 		static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
 
 		if (write(fd, nf, sizeof(nf) - 1) < 0)
 			plog(LOG_DEBUG, "metrics client went away");
-	} else if (vms_drain(d), !render(d, &text, &len, &e)) {
+	} else if (!render(d, &text, &len, &e)) {
 		int n = snprintf(hdr, sizeof(hdr),
 				 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 				 "Content-Length: %zu\r\n\r\n", len);
