@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include "bench.h"
 
@@ -57,17 +58,48 @@ static const char *const top_args[] = { "-j", "-d", "1", NULL };
 static const char *const kvm_stat_args[] = { "-l", "-s", "1", NULL };
 static const char *const kvm_stat_d_args[] = { "-d", "-l", "-s", "1", NULL };
 
-/* First line of @path, for saying why a program stopped. */
-static void first_line(const char *path, char *buf, size_t len)
+/*
+ * The last line @path holds, for saying why a program stopped: kvmmt's
+ * programs end with their one-sentence error, a Python traceback with its
+ * exception.
+ */
+static void last_line(const char *path, char *buf, size_t len)
 {
+	char line[512];
 	FILE *f = fopen(path, "r");
 
 	buf[0] = 0;
-	if (f) {
-		if (fgets(buf, len, f))
-			buf[strcspn(buf, "\n")] = 0;
-		fclose(f);
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (line[0])
+			snprintf(buf, len, "%.*s", (int)len - 1, line);
 	}
+	if (f)
+		fclose(f);
+}
+
+/*
+ * kvm_stat names KVM's exit reasons after the CPU's virtualization
+ * extension, which on x86 it finds in /proc/cpuinfo's flags (vmx, svm):
+ * without either (the PVM backend, a guest without nested virtualization)
+ * it stops at start, in both modes.
+ */
+static bool kvm_stat_knows_cpu(void)
+{
+	struct utsname u;
+	char line[4096];
+	bool found = false;
+	FILE *f;
+
+	if (uname(&u) || strcmp(u.machine, "x86_64"))
+		return true;
+	f = fopen("/proc/cpuinfo", "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5))
+			found = strstr(line, " vmx") || strstr(line, " svm");
+	if (f)
+		fclose(f);
+	return found;
 }
 
 static int notify_open(const struct bench_cfg *c, struct watcher *w, int i);
@@ -81,6 +113,12 @@ static int watcher_start(const struct bench_cfg *c, struct watcher *w, int i)
 		snprintf(w->miss[i], sizeof(w->miss[i]), "missing: kvm_stat not on PATH"
 			 " (tools/install-deps test; tools/bench/run unpacks Debian's from"
 			 " linux-source-6.12, or --kvm-stat PATH)");
+		return -ENOENT;
+	}
+	if (w->ref && !kvm_stat_knows_cpu()) {
+		snprintf(w->miss[i], sizeof(w->miss[i]), "missing: a CPU kvm_stat knows:"
+			 " it finds KVM's exit reasons by the vmx or svm flag in"
+			 " /proc/cpuinfo, and this host's CPU has neither");
 		return -ENOENT;
 	}
 	if (w->path)
@@ -299,7 +337,7 @@ static bool watcher_alive(struct watcher *w, int i)
 
 	if (waitpid(w->pid, &st, WNOHANG) != w->pid)
 		return true;
-	first_line(w->log, line, sizeof(line));
+	last_line(w->log, line, sizeof(line));
 	snprintf(w->miss[i], sizeof(w->miss[i]), "%s exited (status %d): %s",
 		 w->name, WIFEXITED(st) ? WEXITSTATUS(st) : -1, line);
 	w->pid = 0;
@@ -564,12 +602,12 @@ static void measure_group(const struct bench_cfg *c, struct watcher *w, int n, i
 		watcher_stop(&w[k]);
 }
 
-/* Why the test VMM did not get ready: the first line it wrote to stderr. */
+/* Why the test VMM did not get ready: the last line it wrote to stderr. */
 static void vmm_failed(const char *errlog, int vms, char *why, size_t len)
 {
 	char line[256];
 
-	first_line(errlog, line, sizeof(line));
+	last_line(errlog, line, sizeof(line));
 	snprintf(why, len, "kvmmt-testvmm --vms %d did not get ready within 60 s%s%s", vms,
 		 line[0] ? ": " : "", line);
 }

@@ -5,7 +5,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <unistd.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include "bench.h"
 #include "version.h"
@@ -180,6 +184,47 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	return 0;
 }
 
+/*
+ * ftrace's rows need tracefs and kvm_stat reads debugfs. Where the host
+ * has either unmounted, the benchmark mounts it in a mount namespace of its
+ * own, which its children share and which goes with it: the host's mounts
+ * stay as they were. Returns what it did, for the header and the JSON ("" if
+ * nothing); a filesystem it cannot mount shows in the rows that need it.
+ */
+static const char *mount_pseudo_fs(char *done, size_t len)
+{
+	static const struct {
+		const char *type, *dir;
+		long magic;
+	} fs[] = {
+		{ "tracefs", "/sys/kernel/tracing", TRACEFS_MAGIC },
+		{ "debugfs", "/sys/kernel/debug", DEBUGFS_MAGIC },
+	};
+	bool own_ns = false;
+	struct statfs st;
+
+	done[0] = 0;
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
+		if (!statfs(fs[i].dir, &st) && st.f_type == fs[i].magic)
+			continue;
+		if (!own_ns && (unshare(CLONE_NEWNS) ||
+				mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))) {
+			strfcat(done, len, "%scannot make a mount namespace to mount %s"
+				" in: %m", done[0] ? "; " : "", fs[i].type);
+			return done;
+		}
+		own_ns = true;
+		if (mount(fs[i].type, fs[i].dir, fs[i].type, 0, NULL))
+			strfcat(done, len, "%scannot mount %s at %s: %m",
+				done[0] ? "; " : "", fs[i].type, fs[i].dir);
+		else
+			strfcat(done, len, "%s%s mounted at %s for this run (a private"
+				" mount namespace: the host's mounts are unchanged)",
+				done[0] ? "; " : "", fs[i].type, fs[i].dir);
+	}
+	return done;
+}
+
 static json_object *machine_json(void)
 {
 	json_object *m = json_object_new_object();
@@ -216,7 +261,7 @@ int main(int argc, char **argv)
 		{ BENCH_DAEMON, "daemon", bench_daemon },
 	};
 	struct args a = { 0 };
-	char tmpl[] = "/tmp/kvmmt-bench.XXXXXX";
+	char tmpl[] = "/tmp/kvmmt-bench.XXXXXX", mounted[512];
 	json_object *root, *m;
 	int err = 0;
 
@@ -245,6 +290,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvmmt-bench: cannot create a scratch directory: %m\n");
 		return 1;
 	}
+	mount_pseudo_fs(mounted, sizeof(mounted));
 	proc_stop_on_signals();
 	ftrace_remove_async();	/* fixes the instance path before any signal */
 	a.c.runs = a.runs ?: (a.c.quick ? 3 : 7);
@@ -266,14 +312,15 @@ int main(int argc, char **argv)
 
 	root = json_object_new_object();
 	m = machine_json();
+	json_object_object_add(m, "mounted", json_object_new_string(mounted));
 	json_object_object_add(root, "machine", m);
 	if (!a.c.json)
-		printf("kvmmt-bench on %s, %d CPUs (%s), kernel %s%s\n",
+		printf("kvmmt-bench on %s, %d CPUs (%s), kernel %s%s\n%s%s",
 		       json_object_get_string(json_object_object_get(m, "cpu")),
 		       json_object_get_int(json_object_object_get(m, "cpus")),
 		       json_object_get_string(json_object_object_get(m, "arch")),
 		       json_object_get_string(json_object_object_get(m, "kernel")),
-		       a.c.quick ? " (--quick)" : "");
+		       a.c.quick ? " (--quick)" : "", mounted, mounted[0] ? "\n" : "");
 	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {
 		json_object *o;
 
