@@ -816,31 +816,65 @@ static __always_inline void on_memslot_flags(int as_id, int slot_id,
 		     slot_id, 0, 0, as_id);
 }
 
+/*
+ * ---- The SPTE value. Both install sources pass it by pointer (u64 *), and
+ * the verifier lets a tracing program read through a pointer to an integer
+ * only with a helper call. Since 6.2 the kfunc bpf_rdonly_cast() turns the
+ * address into a typed, read-only pointer whose load the JIT makes
+ * fault-safe in place: one load instead of a call. The programs that use it
+ * are twins (NAME_c) of the ones that call bpf_probe_read_kernel(); the
+ * loader takes the twins where the kernel's BTF has the kfunc and falls back
+ * if the verifier refuses them.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* Any kernel struct whose first member is 64 bits wide: timespec64's tv_sec. */
+struct timespec64___u64 {
+	__s64 tv_sec;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 read_u64_probe(const void *p)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), p);
+	return v;
+}
+
+static __always_inline __u64 read_u64_cast(const void *p)
+{
+	struct timespec64___u64 *t;
+
+	t = bpf_rdonly_cast(p, bpf_core_type_id_kernel(struct timespec64___u64));
+	return t->tv_sec;
+}
+
 /* ---- FENTRY path (needs BPF trampolines) */
 
 /*
  * make_spte(vcpu, sp, slot, pte_access, gfn, pfn, old_spte, ..., u64 *new_spte)
  * since 5.16; the kernels that attach fexit to its eleven arguments all
  * have it. sp and slot are typed: their fields are plain (BTF-checked)
- * loads, not probe reads. new_spte, a pointer to an integer, is not.
+ * loads, not probe reads. new_spte, a pointer to an integer, is read as
+ * the section above says: read_u64_cast() in the _c twin.
  */
-SEC("fexit/make_spte")
-int BPF_PROG(fexit_make_spte, struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
-	     struct kvm_memory_slot *slot, unsigned int pte_access, gfn_t gfn,
-	     kvm_pfn_t pfn, u64 old)
+static __always_inline void on_make_spte(void *ctx, struct kvm_mmu_page *sp,
+					 struct kvm_memory_slot *slot, gfn_t gfn,
+					 u64 old, bool cast)
 {
-	__u64 nargs = bpf_get_func_arg_cnt(ctx), nsp = 0, spte = 0;
+	__u64 nargs = bpf_get_func_arg_cnt(ctx), nsp = 0, spte;
 	__u16 slot_id = KVMMT_SLOT_UNKNOWN;
 	__u32 tgid, zero = 0;
 	int level;
 
-	if (nargs < 8 || bpf_get_func_arg(ctx, nargs - 1, &nsp))
-		return 0;
-	if (bpf_probe_read_kernel(&spte, sizeof(spte), (void *)nsp) || spte == old)
-		return 0;
+	if (nargs < 8 || bpf_get_func_arg(ctx, nargs - 1, &nsp) || !nsp)
+		return;
+	spte = cast ? read_u64_cast((void *)nsp) : read_u64_probe((void *)nsp);
+	if (spte == old)
+		return;
 	tgid = watched_tgid();
 	if (!tgid)
-		return 0;
+		return;
 	level = sp->role.word & 0xf;
 	if (slot) {
 		struct fault_stash *st = bpf_map_lookup_elem(&stash, &zero);
@@ -854,8 +888,20 @@ int BPF_PROG(fexit_make_spte, struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
 		}
 	}
 	count_install(tgid, gfn, spte, level, slot_id);
-	return 0;
 }
+
+#define MAKE_SPTE(name, cast)						\
+	SEC("fexit/make_spte")						\
+	int BPF_PROG(name, struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, \
+		     struct kvm_memory_slot *slot, unsigned int pte_access, \
+		     gfn_t gfn, kvm_pfn_t pfn, u64 old)			\
+	{								\
+		on_make_spte(ctx, sp, slot, gfn, old, cast);		\
+		return 0;						\
+	}
+
+MAKE_SPTE(fexit_make_spte, false)
+MAKE_SPTE(fexit_make_spte_c, true)
 
 static __always_inline void on_noncoherent(struct kvm *kvm, __u32 idx)
 {
@@ -903,16 +949,16 @@ int BPF_PROG(fexit_nc_unregister, struct kvm *kvm)
 	SEC("raw_tp/" event)					\
 	int BPF_PROG(raw_##name) { on_simple(ctr); return 0; }
 
-static __always_inline void on_set_sptep(int level, __u64 gfn, u64 *sptep)
-{
-	u64 spte = 0;
-
-	bpf_probe_read_kernel(&spte, sizeof(spte), sptep);
-	on_set_spte(level, gfn, spte);
-}
-
 TP_PAIR(set_spte, "kvm_mmu_set_spte", (int level, gfn_t gfn, u64 *sptep),
-	{ on_set_sptep(level, gfn, sptep); return 0; })
+	{ on_set_spte(level, gfn, read_u64_probe(sptep)); return 0; })
+
+SEC("tp_btf/kvm_mmu_set_spte")
+int BPF_PROG(btf_set_spte_c, int level, gfn_t gfn, u64 *sptep)
+{
+	if (sptep)
+		on_set_spte(level, gfn, read_u64_cast(sptep));
+	return 0;
+}
 
 /*
  * The fault and its memslot: plain (BTF-checked) loads on tp_btf, CO-RE

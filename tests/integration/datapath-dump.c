@@ -2,8 +2,8 @@
 /*
  * kvmmt-dpdump: test driver for the data path integration tests.
  *
- *   kvmmt-dpdump [--path P] [--capture] [--pid PID]... [--ready-file F]
- *		[--snapshot S]
+ *   kvmmt-dpdump [--path P] [--probe-read] [--capture] [--pid PID]...
+ *		[--ready-file F] [--snapshot S]
  *	load the data path, create F, count until SIGINT/SIGTERM, then
  *	print counters, captured-event checks and the iterator's VMs as JSON;
  *	at each SIGUSR1, write the counters so far to S (whole, by rename)
@@ -233,6 +233,7 @@ int main(int argc, char **argv)
 		{ "vms", no_argument, NULL, 'v' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "snapshot", required_argument, NULL, 's' },
+		{ "probe-read", no_argument, NULL, 'R' },
 		{ 0 },
 	};
 	struct kvmmt_dp_opts opts = {};
@@ -261,6 +262,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			opts.capture = true;
+			break;
+		case 'R':
+			opts.probe_read = true;
 			break;
 		case 'r':
 			ready = optarg;
@@ -294,6 +298,8 @@ int main(int argc, char **argv)
 	out = json_object_new_object();
 	json_object_object_add(out, "path", json_object_new_string(kvmmt_path_name(kvmmt_dp_path(dp))));
 	json_object_object_add(out, "fmt", json_object_new_string(kvmmt_fmt_name(cap.fmt)));
+	json_object_object_add(out, "spte_read", json_object_new_string(
+		kvmmt_dp_spte_cast(dp) ? "bpf_rdonly_cast" : "bpf_probe_read_kernel"));
 
 	if (!only_vms) {
 		signal(SIGINT, on_signal);

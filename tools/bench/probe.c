@@ -26,6 +26,7 @@ enum pmode {
 	P_EMPTY,
 	P_KVMMT,
 	P_KVMMT_CAP,
+	P_KVMMT_PR,
 	P_BPFTRACE,
 	P_PERF,
 	P_FTRACE,
@@ -37,6 +38,7 @@ static const char *const pmode_name[P__MAX] = {
 	[P_EMPTY] = "empty BPF program (floor)",
 	[P_KVMMT] = "kvmmt data path (counters)",
 	[P_KVMMT_CAP] = "kvmmt data path (+capture ring)",
+	[P_KVMMT_PR] = "kvmmt counters, SPTE probe-read",
 	[P_BPFTRACE] = "bpftrace, same aggregation",
 	[P_PERF] = "perf stat -e 'kvmmmu:*'",
 	[P_FTRACE] = "trace-cmd (ftrace recording)",
@@ -190,9 +192,14 @@ static void *poll_ring(void *arg)
 	return NULL;
 }
 
-static int kvmmt_open(struct pstate *s, bool capture, char *why, size_t len)
+/*
+ * kvmmt's data path; @probe_read: reading the SPTE with a helper call
+ * where the kernel has bpf_rdonly_cast (what that saves, side by side).
+ */
+static int kvmmt_open(struct pstate *s, bool capture, bool probe_read, char *why,
+		      size_t len)
 {
-	struct kvmmt_dp_opts o = { .capture = capture };
+	struct kvmmt_dp_opts o = { .capture = capture, .probe_read = probe_read };
 	struct kvmmt_err e = { 0 };
 	int err;
 
@@ -473,7 +480,8 @@ static int run_mode(struct pstate *s, enum pmode m, bool stats, int round)
 		break;
 	case P_KVMMT:
 	case P_KVMMT_CAP:
-		err = kvmmt_open(s, m == P_KVMMT_CAP, why, sizeof(why));
+	case P_KVMMT_PR:
+		err = kvmmt_open(s, m == P_KVMMT_CAP, m == P_KVMMT_PR, why, sizeof(why));
 		break;
 	case P_BPFTRACE:
 		err = bpftrace_start(s, why, sizeof(why));
@@ -530,6 +538,7 @@ static int run_mode(struct pstate *s, enum pmode m, bool stats, int round)
 		break;
 	case P_KVMMT:
 	case P_KVMMT_CAP:
+	case P_KVMMT_PR:
 		/* an instrumented round ran the workload twice */
 		kvmmt_stop(s, m == P_KVMMT_CAP, r, !stats);
 		break;
@@ -572,7 +581,8 @@ static int run_mode(struct pstate *s, enum pmode m, bool stats, int round)
 
 static bool has_prog_time(enum pmode m)
 {
-	return m == P_EMPTY || m == P_KVMMT || m == P_KVMMT_CAP || m == P_BPFTRACE;
+	return m == P_EMPTY || m == P_KVMMT || m == P_KVMMT_CAP || m == P_KVMMT_PR ||
+	       m == P_BPFTRACE;
 }
 
 static double prog_median(const struct pstate *s, enum pmode m)
@@ -597,6 +607,22 @@ static double runs_per_install(const struct pstate *s)
 		if (s->rows[m].prog_ev.n && (v < 0 || s->rows[m].runs_per_install < v))
 			v = s->rows[m].runs_per_install;
 	return v;
+}
+
+/* What bpf_rdonly_cast saves over the helper call, in the same rounds. */
+static void spte_read_note(const struct pstate *s, struct table *t, json_object *out)
+{
+	double ke = prog_ev_median(s, P_KVMMT), pe = prog_ev_median(s, P_KVMMT_PR);
+
+	if (ke < 0 || pe < 0)
+		return;
+	table_note(t, "the SPTE read with bpf_rdonly_cast (counters row): %.0f ns/event,"
+		   " with bpf_probe_read_kernel(): %.0f [%.0f..%.0f], %.2fx", ke, pe,
+		   samples_min(&s->rows[P_KVMMT_PR].prog_ev),
+		   samples_max(&s->rows[P_KVMMT_PR].prog_ev), pe / ke);
+	json_object_object_add(out, "probe_read_over_cast", json_object_new_double(pe / ke));
+	progs_note(&s->rows[P_KVMMT_PR], "kvmmt counters, SPTE probe-read", t, true, out,
+		   "kvmmt_probe_read_programs");
 }
 
 static void probe_targets(const struct pstate *s, struct table *t, json_object *out,
@@ -635,6 +661,7 @@ static void probe_targets(const struct pstate *s, struct table *t, json_object *
 		progs_note(&s->rows[P_KVMMT], "kvmmt counters", t, miss, out, "kvmmt_programs");
 		progs_note(&s->rows[P_KVMMT_CAP], "kvmmt + capture ring", t,
 			   ce >= 0 && ce / fe > 2.0, out, "kvmmt_capture_programs");
+		spte_read_note(s, t, out);
 	} else {
 		table_note(t, "target BPF run time <= 1.3x the empty program's: not measured (%s)",
 			   s->rows[P_KVMMT].missing ? "no kvmmt row" : "no bpf_stats sample");
@@ -787,13 +814,19 @@ int bench_probe(const struct bench_cfg *c, json_object *out)
 
 	/* The floor uses the attach flavour kvmmt itself runs with. */
 	s->path = KVMMT_PATH_TP_BTF;
-	if (!kvmmt_open(s, false, why, sizeof(why))) {
+	if (!kvmmt_open(s, false, false, why, sizeof(why))) {
 		s->path = kvmmt_dp_path(s->dp);
+		if (!kvmmt_dp_spte_cast(s->dp)) {
+			snprintf(s->rows[P_KVMMT_PR].why, sizeof(s->rows[P_KVMMT_PR].why),
+				 "not measured: the counters row reads the SPTE so here"
+				 " (%s path, no bpf_rdonly_cast)", kvmmt_path_name(s->path));
+			s->rows[P_KVMMT_PR].missing = s->rows[P_KVMMT_PR].why;
+		}
 		kvmmt_dp_close(s->dp);
 		s->dp = NULL;
 	} else {
 		/* Opening is slow when it fails (the verifier): say it once. */
-		for (int m = P_KVMMT; m <= P_KVMMT_CAP; m++) {
+		for (int m = P_KVMMT; m <= P_KVMMT_PR; m++) {
 			snprintf(s->rows[m].why, sizeof(s->rows[m].why), "%s", why);
 			s->rows[m].missing = s->rows[m].why;
 		}

@@ -47,6 +47,10 @@ struct kvmmt_dp {
 	struct btf *vmlinux_btf;
 	struct btf *kvm_btf;		/* KVM built as a module */
 	bool no_trampolines;		/* the kernel refused an fentry program: EPERM */
+	bool cast;			/* read the SPTE with bpf_rdonly_cast (NAME_c twins) */
+	bool cast_asked;		/* opts->probe_read not set */
+	int cast_err;			/* the verifier refused the twins: why */
+	char cast_why[160];
 	__u64 release_ns;		/* release exited VMMs' counters this late; 0: never */
 	struct known_vm *known;		/* sorted by kvm_id; vm_known holds the same */
 	size_t nr_known;
@@ -65,16 +69,17 @@ struct prog_desc {
 	const char *sys;	/* trace system; NULL = kvmmmu */
 	const char *twin;	/* left out when this extra program attached */
 	bool entry;		/* FENTRY: fentry, not fexit */
+	bool cast;		/* has a twin NAME_c that reads the SPTE with a typed load */
 };
 
 static const struct prog_desc fentry_progs[] = {
-	{ .name = "fexit_make_spte", .event = "make_spte", .installs = true },
+	{ .name = "fexit_make_spte", .event = "make_spte", .installs = true, .cast = true },
 	{ .name = "fexit_nc_register", .event = "kvm_arch_register_noncoherent_dma" },
 	{ .name = "fexit_nc_unregister", .event = "kvm_arch_unregister_noncoherent_dma" },
 };
 
 static const struct prog_desc tp_progs[] = {
-	{ .name = "set_spte", .event = "kvm_mmu_set_spte", .installs = true },
+	{ .name = "set_spte", .event = "kvm_mmu_set_spte", .installs = true, .cast = true },
 	{ .name = "tdp_changed", .event = "kvm_tdp_mmu_spte_changed", .installs = true },
 	{ .name = "spte_requested", .event = "kvm_mmu_spte_requested" },
 	{ .name = "get_page", .event = "kvm_mmu_get_page" },
@@ -234,6 +239,11 @@ enum kvmmt_fmt kvmmt_dp_fmt(const struct kvmmt_dp *dp)
 	return dp->fmt;
 }
 
+bool kvmmt_dp_spte_cast(const struct kvmmt_dp *dp)
+{
+	return dp->cast && (dp->path == KVMMT_PATH_FENTRY || dp->path == KVMMT_PATH_TP_BTF);
+}
+
 int kvmmt_dp_probes(const struct kvmmt_dp *dp, const struct kvmmt_probe **out)
 {
 	*out = dp->probes;
@@ -384,6 +394,7 @@ struct planned {
 	const struct prog_desc *d;
 	enum kvmmt_path path;	/* how this program attaches */
 	char prog[32];		/* its name in the skeleton */
+	bool cast;		/* the NAME_c twin */
 	bool present;		/* the kernel has its function or event */
 	bool refused;		/* the verifier rejected it (probe recorded) */
 	bool attached;
@@ -416,11 +427,29 @@ static void plan_one(const struct kvmmt_dp *dp, struct planned *pl,
 		     const struct prog_desc *d, enum kvmmt_path path)
 {
 	*pl = (struct planned){ .d = d, .path = path };
+	pl->cast = d->cast && dp->cast &&
+		   (path == KVMMT_PATH_FENTRY || path == KVMMT_PATH_TP_BTF);
 	if (path == KVMMT_PATH_FENTRY || is_extra(d))
-		snprintf(pl->prog, sizeof(pl->prog), "%s", d->name);
+		snprintf(pl->prog, sizeof(pl->prog), "%s%s", d->name, pl->cast ? "_c" : "");
 	else
-		snprintf(pl->prog, sizeof(pl->prog), "%s_%s", prog_prefix[path], d->name);
+		snprintf(pl->prog, sizeof(pl->prog), "%s_%s%s", prog_prefix[path], d->name,
+			 pl->cast ? "_c" : "");
 	pl->present = event_exists(dp, d, path);
+}
+
+/*
+ * The verifier refused a NAME_c twin: no program reads the SPTE with
+ * bpf_rdonly_cast from now on, and @pl becomes the probe-reading one.
+ */
+static void uncast(struct kvmmt_dp *dp, struct planned *pl, int err)
+{
+	const char *d = dp->log[0] ? dp->log : kvmmt_strerror(err);
+
+	dp->cast = false;
+	dp->cast_err = err;
+	snprintf(dp->cast_why, sizeof(dp->cast_why), "%s: %.120s", pl->prog, d);
+	pl->prog[strlen(pl->prog) - 2] = '\0';
+	pl->cast = false;
 }
 
 /*
@@ -641,7 +670,7 @@ static void refuse_fentry(struct kvmmt_dp *dp, struct planned *pl, size_t n)
  * recorded.
  */
 static int probe_source(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
-			const struct planned *src)
+			struct planned *src)
 {
 	struct bpf_program *prog;
 	struct bpf_link *link;
@@ -660,6 +689,10 @@ static int probe_source(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
 	destroy_skel(dp);
 	if (!err)
 		return 0;
+	if (src->cast && err != -EPERM) {
+		uncast(dp, src, err);
+		return probe_source(dp, opts, src);
+	}
 	add_probe(dp, src->path, probe_sys(src->d), src->d->event, err,
 		  dp->log[0] ? dp->log : errstr(err));
 	if (err == -EPERM)
@@ -671,7 +704,8 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		    const struct kvmmt_dp_opts *opts)
 {
 	struct planned pl[MAX_PLANNED];
-	const struct planned *src = NULL, *bad;
+	struct planned *src = NULL;
+	const struct planned *bad;
 	size_t i, n;
 	int err, f;
 
@@ -706,10 +740,14 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		if (!err)
 			break;
 		f = failed_program(dp->log, pl, n);
+		destroy_skel(dp);
+		if (f >= 0 && pl[f].cast) {
+			uncast(dp, &pl[f], err);
+			continue;
+		}
 		bad = f >= 0 ? &pl[f] : src;
 		add_probe(dp, bad->path, probe_sys(bad->d), bad->d->event, err,
 			  dp->log[0] ? dp->log : errstr(err));
-		destroy_skel(dp);
 		if (f < 0 || pl[f].d->installs)
 			return err;
 		pl[f].refused = true;
@@ -728,6 +766,32 @@ static int try_path(struct kvmmt_dp *dp, enum kvmmt_path path,
 		if (pl[i].attached && !strcmp(pl[i].prog, "proc_exit"))
 			dp->skel->bss->slots_born_ready = 1;
 	return 0;
+}
+
+/*
+ * How the install source of a FENTRY or TP_BTF path reads the SPTE, as a
+ * probe line of its own (RAW_TP probe-reads it; TP has it in the record),
+ * unless the caller asked for the probe read.
+ */
+static void note_spte_read(struct kvmmt_dp *dp)
+{
+	static const char *const fallback = "the SPTE is read with bpf_probe_read_kernel()";
+	char why[sizeof(dp->cast_why) + 64];
+
+	if ((dp->path != KVMMT_PATH_FENTRY && dp->path != KVMMT_PATH_TP_BTF) ||
+	    !dp->cast_asked)
+		return;
+	if (dp->cast) {
+		add_probe(dp, KVMMT_PATH_NONE, NULL, "kfunc/bpf_rdonly_cast", 0,
+			  "the SPTE is read with one typed load");
+		return;
+	}
+	if (dp->cast_err)
+		snprintf(why, sizeof(why), "refused (%s); %s", dp->cast_why, fallback);
+	else
+		snprintf(why, sizeof(why), "not in this kernel (it came in 6.2); %s", fallback);
+	add_probe(dp, KVMMT_PATH_NONE, NULL, "kfunc/bpf_rdonly_cast",
+		  dp->cast_err ?: -ENOENT, why);
 }
 
 static int attach_rest(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
@@ -830,6 +894,8 @@ int kvmmt_dp_open(struct kvmmt_dp **out, const struct kvmmt_dp_opts *opts,
 	if (dp->vmlinux_btf &&
 	    !btf_has(dp, "btf_trace_kvm_mmu_set_spte", BTF_KIND_TYPEDEF))
 		dp->kvm_btf = btf__load_module_btf("kvm", dp->vmlinux_btf);
+	dp->cast = !opts->probe_read && btf_has(dp, "bpf_rdonly_cast", BTF_KIND_FUNC);
+	dp->cast_asked = !opts->probe_read;
 
 	err = -ENOENT;
 	for (p = KVMMT_PATH_FENTRY; p < KVMMT_PATH__MAX; p++) {
@@ -841,8 +907,10 @@ int kvmmt_dp_open(struct kvmmt_dp **out, const struct kvmmt_dp_opts *opts,
 			break;
 		}
 	}
-	if (!err)
+	if (!err) {
+		note_spte_read(dp);
 		err = attach_rest(dp, opts, e);
+	}
 	else
 		open_failed(dp, err, e);
 	log_dp = NULL;

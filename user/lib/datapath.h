@@ -53,6 +53,11 @@ struct kvmmt_dp_opts {
 	 * VM's counters then stay readable after it exits).
 	 */
 	unsigned int release_s;
+	/*
+	 * Read the SPTE with bpf_probe_read_kernel() even where the kernel has
+	 * bpf_rdonly_cast (tests and benchmarks compare the two).
+	 */
+	bool probe_read;
 };
 
 /* The release_s of kvmmt-top and kvmmt-policyd. */
@@ -76,6 +81,8 @@ void kvmmt_dp_close(struct kvmmt_dp *dp);
 
 enum kvmmt_path kvmmt_dp_path(const struct kvmmt_dp *dp);
 enum kvmmt_fmt kvmmt_dp_fmt(const struct kvmmt_dp *dp);
+/* The install source reads the SPTE with bpf_rdonly_cast (one typed load). */
+bool kvmmt_dp_spte_cast(const struct kvmmt_dp *dp);
 const char *kvmmt_path_name(enum kvmmt_path p);
 /* Short snake_case names for JSON keys and column headers. */
 const char *kvmmt_ctr_name(enum kvmmt_ctr c);	/* "installs", "zaps", ... */
