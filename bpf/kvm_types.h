@@ -130,6 +130,7 @@ struct path {
 
 struct file {
 	struct path f_path;
+	const void *f_op;
 	void *private_data;
 };
 

@@ -1668,21 +1668,37 @@ int BPF_PROG(fexit_vfio_set_attr, struct kvm_device *dev,
 /* ---- iterator: VMs (kvm-vm files of group leaders) and their memslots */
 
 /*
- * The iterator visits every open file on the host: the dentry and its
- * name's length are plain (BTF) loads, so only files with a 6-byte name
- * cost a helper call.
+ * KVM's file operations for VM files (kvm_vm_fops), learnt from the first
+ * file found by its name; 0 until then.
+ */
+__u64 kvm_vm_fops;
+
+/*
+ * The iterator visits every open file on the host. Once kvm_vm_fops is
+ * known, a VM's file is the one whose f_op it is: a field of the struct
+ * file the iterator has just taken a reference on. Until then by its
+ * dentry's name "kvm-vm" (each file's dentry is a cache miss): the dentry
+ * and the name's length are plain (BTF) loads, so only files with a 6-byte
+ * name cost a helper call.
  */
 static __always_inline bool is_kvm_vm_file(struct file *file)
 {
-	struct dentry *d = file->f_path.dentry;
+	__u64 op = (__u64)file->f_op;
+	struct dentry *d;
 	char name[8] = {};
 
+	if (kvm_vm_fops)
+		return op == kvm_vm_fops;
+	d = file->f_path.dentry;
 	if (!d || d->d_name.len != 6)
 		return false;
 	if (bpf_probe_read_kernel_str(name, sizeof(name), d->d_name.name) != 7)
 		return false;
-	return name[0] == 'k' && name[1] == 'v' && name[2] == 'm' &&
-	       name[3] == '-' && name[4] == 'v' && name[5] == 'm';
+	if (name[0] != 'k' || name[1] != 'v' || name[2] != 'm' ||
+	    name[3] != '-' || name[4] != 'v' || name[5] != 'm')
+		return false;
+	kvm_vm_fops = op;
+	return true;
 }
 
 static __always_inline void fill_slot(struct kvmmt_slot_rec *r, __u64 kvm_id,
@@ -1898,6 +1914,7 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 	int nas = bpf_core_field_size(struct kvm, memslots) / 8;
 	struct kvmmt_vm_rec vm = {};
 	struct kvmmt_vm_known *known;
+	__u32 *owner;
 	struct write_ctx wr;
 	struct kvm *kvm;
 	__u32 zero = 0;
@@ -1914,18 +1931,18 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 	 * is not listed: its slots would make it a new slot index and cancel
 	 * its counters' release (proc_exit).
 	 */
-	if (!BPF_CORE_READ(task, signal, live.counter))
+	if (!task->signal || !task->signal->live.counter)
 		return 0;
-	kvm = BPF_CORE_READ(file, private_data);
+	kvm = file->private_data;
 	if (!kvm)
 		return 0;
 
 	vm.kind = KVMMT_REC_VM;
-	vm.tgid = BPF_CORE_READ(task, tgid);
+	vm.tgid = task->tgid;
 	vm.kvm_id = (__u64)kvm;
 	vm.fd = ctx->fd;
 	vm.online_vcpus = BPF_CORE_READ(kvm, online_vcpus.counter);
-	BPF_CORE_READ_STR_INTO(&vm.comm, task, comm);
+	__builtin_memcpy(vm.comm, task->comm, sizeof(vm.comm));
 	mm_seq(task, &vm);
 	if (bpf_core_field_exists(kvm->arch.noncoherent_dma_count)) {
 		vm.noncoherent_dma = BPF_CORE_READ(kvm, arch.noncoherent_dma_count.counter);
@@ -1938,7 +1955,9 @@ int kvmmt_vms(struct bpf_iter__task_file *ctx)
 	if (bpf_core_field_exists(kvm->nr_memslot_pages))
 		vm.slot_pages = BPF_CORE_READ(kvm, nr_memslot_pages);
 	vm.slots_gen = slots_gen(kvm, ms_off, nas);
-	bpf_map_update_elem(&kvm_owner, &vm.kvm_id, &vm.tgid, BPF_ANY);
+	owner = bpf_map_lookup_elem(&kvm_owner, &vm.kvm_id);
+	if (!owner || *owner != vm.tgid)	/* an LRU update allocates: only if new */
+		bpf_map_update_elem(&kvm_owner, &vm.kvm_id, &vm.tgid, BPF_ANY);
 
 	/* memslots unchanged since user space read them: no walk */
 	known = bpf_map_lookup_elem(&vm_known, &vm.kvm_id);

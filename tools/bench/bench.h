@@ -112,6 +112,8 @@ int proc_run_err(char *const argv[], char **out, struct proc_result *r);
 int proc_stop(pid_t pid, int sig, double timeout_s, struct proc_result *r);
 /* utime+stime in seconds from /proc/PID/stat, or -1. */
 double proc_cpu_s(pid_t pid);
+/* proc_cpu_s() counts nanoseconds (schedstat), not clock ticks */
+bool proc_cpu_precise(pid_t pid);
 /* VmRSS in KiB from /proc/PID/status, or -1. */
 long proc_rss_kib(pid_t pid);
 /* Wait until @path contains @needle (a readiness line), up to @timeout_s. */

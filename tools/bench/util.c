@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Statistics, tables and process control shared by the benchmarks. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -381,11 +382,57 @@ int proc_stop(pid_t pid, int sig, double timeout_s, struct proc_result *r)
 	return proc_wait(pid, r, t0) ?: -ETIMEDOUT;
 }
 
+/*
+ * Time on CPU of @pid's threads in seconds, from each one's schedstat (the
+ * scheduler's own nanoseconds); -1 where the kernel has none.
+ */
+static double sched_cpu_s(pid_t pid)
+{
+	char path[300];
+	unsigned long long ns, sum = 0;
+	struct dirent *de;
+	bool any = false;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", pid, de->d_name);
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%llu", &ns) == 1) {
+			sum += ns;
+			any = true;
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return any ? sum / 1e9 : -1;
+}
+
+bool proc_cpu_precise(pid_t pid)
+{
+	return sched_cpu_s(pid) >= 0;
+}
+
+/*
+ * CPU time of @pid in seconds: the scheduler's nanoseconds where the kernel
+ * keeps them (CONFIG_SCHED_INFO), else utime + stime in clock ticks.
+ */
 double proc_cpu_s(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long ut, st;
+	double ns = sched_cpu_s(pid);
 	FILE *f;
+
+	if (ns >= 0)
+		return ns;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "r");

@@ -55,6 +55,8 @@ struct kvmmt_dp {
 	struct known_vm *known;		/* sorted by kvm_id; vm_known holds the same */
 	size_t nr_known;
 	char log[1024];			/* libbpf's last warning or error */
+	char *iter_buf;			/* the iterator's output, kept between reads */
+	size_t iter_cap;
 };
 
 /*
@@ -933,6 +935,7 @@ void kvmmt_dp_close(struct kvmmt_dp *dp)
 	destroy_skel(dp);
 	btf__free(dp->kvm_btf);
 	btf__free(dp->vmlinux_btf);
+	free(dp->iter_buf);
 	free(dp);
 }
 
@@ -1319,10 +1322,14 @@ void kvmmt_counters_free(struct kvmmt_counters *c)
 }
 
 /* Reads the whole iterator output. */
+/*
+ * One run of the VM iterator into dp->iter_buf (*@buf), which is kept and
+ * grows to the largest run: a refresh a second of hundreds of VMs would
+ * otherwise allocate and free tens of KiB each time.
+ */
 static int read_iter(struct kvmmt_dp *dp, char **buf, size_t *len,
 		     struct kvmmt_err *e)
 {
-	size_t cap = 16384;
 	int fd, err = 0;
 	ssize_t n;
 
@@ -1331,19 +1338,19 @@ static int read_iter(struct kvmmt_dp *dp, char **buf, size_t *len,
 		return kvmmt_errf(e, -errno, "cannot start the VM iterator: %s",
 				  errstr(errno));
 	*len = 0;
-	*buf = malloc(cap);
-	while (*buf) {
-		if (cap - *len < 4096) {
-			char *nb = realloc(*buf, cap *= 2);
+	for (;;) {
+		if (dp->iter_cap - *len < 4096) {
+			size_t cap = dp->iter_cap ? dp->iter_cap * 2 : 16384;
+			char *nb = realloc(dp->iter_buf, cap);
 
 			if (!nb) {
-				free(*buf);
-				*buf = NULL;
+				err = kvmmt_errf(e, -ENOMEM, "out of memory");
 				break;
 			}
-			*buf = nb;
+			dp->iter_buf = nb;
+			dp->iter_cap = cap;
 		}
-		n = read(fd, *buf + *len, cap - *len);
+		n = read(fd, dp->iter_buf + *len, dp->iter_cap - *len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -1356,12 +1363,7 @@ static int read_iter(struct kvmmt_dp *dp, char **buf, size_t *len,
 		*len += n;
 	}
 	close(fd);
-	if (!*buf)
-		return kvmmt_errf(e, -ENOMEM, "out of memory");
-	if (err) {
-		free(*buf);
-		*buf = NULL;
-	}
+	*buf = dp->iter_buf;
 	return err;
 }
 
@@ -1559,7 +1561,6 @@ static int read_vms(struct kvmmt_dp *dp, struct kvmmt_vm_list *out,
 	}
 	if (off != len)
 		goto bad;
-	free(buf);
 	hold_known(dp, out);
 	/* how the iterator sent the slots is not the VMs' business */
 	for (size_t i = 0; i < out->n; i++)
@@ -1570,7 +1571,6 @@ bad:
 			 "the VM iterator returned a malformed record at byte %zu of %zu",
 			 off, len);
 fail:
-	free(buf);
 	kvmmt_vm_list_free(out);
 	return err;
 }
