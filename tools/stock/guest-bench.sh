@@ -23,7 +23,8 @@ else
 	if [ -n "$ratio" ]; then
 		say "bench on $path: kvmmt / empty program $(printf %.2f "$ratio")x (target <= 1.3x: $(b 'if .probe.target_floor_met then "MET" else "MISSED" end')), with the capture ring $(printf %.2f "${cratio:-0}")x (target <= 2x: $(b 'if .probe.target_capture_floor_met then "MET" else "MISSED" end'))"
 		pr=$(b '.probe.probe_read_over_cast // empty')
-		say "bench on $path: the SPTE read by helper call over bpf_rdonly_cast: ${pr:+$(printf %.2fx "$pr")}${pr:-not measured (no bpf_rdonly_cast)}"
+		if [ -n "$pr" ]; then pr=$(printf %.2fx "$pr"); else pr="not measured (no bpf_rdonly_cast)"; fi
+		say "bench on $path: the SPTE read by helper call over bpf_rdonly_cast: $pr"
 		for k in floor kvmmt kvmmt_capture kvmmt_probe_read; do
 			say "bench on $path: $k programs, bpf_stats (ns/run x runs/install):"
 			b ".probe.${k}_programs[]? | \"\\(.program) \\(.ns_per_run | floor) x \\(.runs_per_install * 1000 | floor / 1000)\"" |
