@@ -676,6 +676,7 @@ static int probe_source(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
 {
 	struct bpf_program *prog;
 	struct bpf_link *link;
+	bool loaded = false;
 	int err;
 
 	dp->log[0] = '\0';
@@ -683,6 +684,7 @@ static int probe_source(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
 	if (!err)
 		err = kvmmt_bpf__load(dp->skel);
 	if (!err) {
+		loaded = true;
 		prog = bpf_object__find_program_by_name(dp->skel->obj, src->prog);
 		link = prog ? bpf_program__attach(prog) : NULL;
 		err = link ? 0 : (prog ? -errno : -ENOENT);
@@ -691,7 +693,12 @@ static int probe_source(struct kvmmt_dp *dp, const struct kvmmt_dp_opts *opts,
 	destroy_skel(dp);
 	if (!err)
 		return 0;
-	if (src->cast && err != -EPERM) {
+	/*
+	 * The twin refused at load (not EPERM: no trampolines at all) is
+	 * tried again as the probe-reading program; one that loaded and
+	 * cannot attach (6.1: too many arguments) would fail the same way.
+	 */
+	if (src->cast && !loaded && err != -EPERM) {
 		uncast(dp, src, err);
 		return probe_source(dp, opts, src);
 	}
